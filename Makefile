@@ -1,0 +1,99 @@
+# tokencollector — plain Makefile, dependencies through pkg-config.
+#   make            build the host, the plugins, the fake upstream and the test tools
+#   make demo       install missing packages, build, run the 15,371-token demo
+#   make check      unit tests (cmocka) + end-to-end tests
+#   make asan-check unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      the benchmark (bench/)
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libcurl libcjson inih sqlite3 libpq
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+SAN      :=
+ifeq ($(SANITIZE),1)
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      := -O1 -g
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka libmicrohttpd 2>/dev/null)
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
+CORE_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm -lpthread
+
+CORE_SRC   := $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+PLUGINS    := $(notdir $(wildcard plugins/*))
+PLUGIN_SO  := $(PLUGINS:%=$(BUILD)/plugins/%.so)
+FAKE_SRC   := $(wildcard tests/fakeapi/*.c)
+FAKE_OBJ   := $(FAKE_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC   := $(wildcard tests/e2e/*.c)
+TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
+
+.PHONY: all clean check unit e2e demo bench asan-check deps
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/plugins/%.o: plugins/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+$(BUILD)/libtccore.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/tokencollector: $(BUILD)/obj/core/main.o $(BUILD)/libtccore.a
+	$(CC) $(SAN) -rdynamic -o $@ $^ $(CORE_LIBS)
+
+# Each plugins/NAME/ directory builds one NAME.so from all of its .c files.
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard plugins/%/*.c))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs libcjson) -lm
+
+$(BUILD)/fakeapi: $(FAKE_OBJ)
+	$(CC) $(SAN) -o $@ $^ $(shell pkg-config --libs libmicrohttpd libcjson) -lm -lpthread
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
+deps:
+	@sh tests/install-deps.sh
+
+unit: $(UNIT_BIN) $(PLUGIN_SO)
+	@sh tests/run-unit.sh $(BUILD)
+
+e2e: all
+	@sh tests/e2e/run.sh $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+
+asan-check: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 unit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,57 @@
+#include "limiter.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+static int64_t interval_ns(const limiter *l) { return (int64_t)(1e9 / l->rate); }
+static int64_t tolerance_ns(const limiter *l) { return (int64_t)((l->burst - 1) * 1e9 / l->rate); }
+
+void limiter_init(limiter *l, const char *name, double rate_per_s, double burst, int64_t now_ns)
+{
+    l->name = xstrdup(name);
+    l->rate = l->max_rate = rate_per_s;
+    l->burst = burst < 1 ? 1 : burst;
+    l->tat_ns = now_ns;
+    l->paused_until_ns = 0;
+    l->grants = l->pauses = 0;
+}
+
+void limiter_free(limiter *l)
+{
+    free(l->name);
+    l->name = NULL;
+}
+
+int64_t limiter_wait_ns(const limiter *l, int64_t now_ns)
+{
+    int64_t wait = 0;
+    if (l->paused_until_ns > now_ns)
+        wait = l->paused_until_ns - now_ns;
+    /* GCRA: a request conforms when tat - now <= tau. */
+    int64_t ahead = l->tat_ns - now_ns - tolerance_ns(l);
+    if (ahead > wait)
+        wait = ahead;
+    return wait;
+}
+
+void limiter_take(limiter *l, int64_t now_ns)
+{
+    int64_t t = l->tat_ns > now_ns ? l->tat_ns : now_ns;
+    l->tat_ns = t + interval_ns(l);
+    l->grants++;
+}
+
+void limiter_pause(limiter *l, int64_t now_ns, int64_t pause_ns)
+{
+    if (pause_ns < 0)
+        pause_ns = 0;
+    int64_t until = now_ns + pause_ns;
+    if (until > l->paused_until_ns)
+        l->paused_until_ns = until;
+    /* Restart without the burst: the upstream's window is evidently full. */
+    int64_t restart = until + tolerance_ns(l);
+    if (restart > l->tat_ns)
+        l->tat_ns = restart;
+    l->pauses++;
+}

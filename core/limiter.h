@@ -1,0 +1,33 @@
+/* Rate limiter: GCRA (a token bucket of capacity `burst` refilled at `rate`,
+ * kept as one "theoretical arrival time"). The clock is passed in, so tests
+ * drive it without sleeping and the engine turns a refusal into a timer. */
+#ifndef TC_LIMITER_H
+#define TC_LIMITER_H
+
+#include <stdint.h>
+
+typedef struct limiter {
+    char *name;
+    double rate;        /* requests per second (current; adaptive mode lowers it) */
+    double max_rate;    /* configured rate: never exceeded */
+    double burst;
+    int64_t tat_ns;     /* theoretical arrival time */
+    int64_t paused_until_ns;
+    /* counters */
+    uint64_t grants;
+    uint64_t pauses;
+} limiter;
+
+void limiter_init(limiter *l, const char *name, double rate_per_s, double burst, int64_t now_ns);
+void limiter_free(limiter *l);
+
+/* Nanoseconds until one request may go at NOW (0: it may go now). Does not
+ * consume anything. */
+int64_t limiter_wait_ns(const limiter *l, int64_t now_ns);
+/* Consumes one request at NOW; call only after limiter_wait_ns() returned 0. */
+void limiter_take(limiter *l, int64_t now_ns);
+/* The upstream said "slow down" (429 / Retry-After): nothing goes through
+ * this limiter before NOW + PAUSE, and it restarts without a burst. */
+void limiter_pause(limiter *l, int64_t now_ns, int64_t pause_ns);
+
+#endif

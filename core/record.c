@@ -1,0 +1,122 @@
+#include "record.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+int field_is_string(int field)
+{
+    switch (field) {
+    case TC_NAME: case TC_SYMBOL: case TC_IMAGE_URL: case TC_DESCRIPTION: case TC_SUPPLY:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void values_set_str(tc_values *v, int field, const char *s)
+{
+    free(v->str[field]);
+    v->str[field] = xstrdup(s);
+    v->present |= 1u << field;
+    v->known = 1;
+}
+
+void values_set_num(tc_values *v, int field, double d)
+{
+    v->num[field] = d;
+    v->present |= 1u << field;
+    v->known = 1;
+}
+
+void values_add_link(tc_values *v, int kind, const char *label, const char *url)
+{
+    /* A set: the same (kind, url) twice is kept once. */
+    for (size_t i = 0; i < v->n_links; i++)
+        if (v->links[i].kind == kind && !strcmp(v->links[i].url, url))
+            return;
+    if (v->n_links == v->cap_links) {
+        v->cap_links = v->cap_links ? v->cap_links * 2 : 4;
+        v->links = xrealloc(v->links, v->cap_links * sizeof *v->links);
+    }
+    v->links[v->n_links].kind = kind;
+    v->links[v->n_links].label = label ? xstrdup(label) : NULL;
+    v->links[v->n_links].url = xstrdup(url);
+    v->n_links++;
+    v->known = 1;
+}
+
+int values_has(const tc_values *v, int field) { return (v->present >> field) & 1u; }
+
+void values_clear(tc_values *v)
+{
+    for (int f = 0; f < FIELD_SLOTS; f++)
+        free(v->str[f]);
+    for (size_t i = 0; i < v->n_links; i++) {
+        free(v->links[i].label);
+        free(v->links[i].url);
+    }
+    free(v->links);
+    memset(v, 0, sizeof *v);
+}
+
+void values_copy_links(tc_values *dst, const tc_values *src, int kind)
+{
+    for (size_t i = 0; i < src->n_links; i++)
+        if (src->links[i].kind == kind)
+            values_add_link(dst, kind, src->links[i].label, src->links[i].url);
+}
+
+size_t values_count_links(const tc_values *v, int kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v->n_links; i++)
+        n += v->links[i].kind == kind;
+    return n;
+}
+
+char *values_to_json(const tc_values *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int f = 1; f < FIELD_SLOTS; f++) {
+        if (!values_has(v, f))
+            continue;
+        if (field_is_string(f))
+            cJSON_AddStringToObject(o, field_name(f), v->str[f]);
+        else if (isfinite(v->num[f]))
+            cJSON_AddNumberToObject(o, field_name(f), v->num[f]);
+    }
+    for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++) {
+        if (!values_count_links(v, kind))
+            continue;
+        cJSON *arr = cJSON_AddArrayToObject(o, kind == TC_LINK_WEBSITE ? "websites" : "socials");
+        for (size_t i = 0; i < v->n_links; i++) {
+            if (v->links[i].kind != kind)
+                continue;
+            cJSON *l = cJSON_CreateObject();
+            cJSON_AddStringToObject(l, kind == TC_LINK_WEBSITE ? "label" : "type",
+                                    v->links[i].label ? v->links[i].label : "");
+            cJSON_AddStringToObject(l, "url", v->links[i].url);
+            cJSON_AddItemToArray(arr, l);
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+const char *outcome_name(source_outcome o)
+{
+    static const char *const names[] = {"pending", "found", "missing", "failed", "skipped"};
+    return o <= OUTCOME_SKIPPED ? names[o] : "?";
+}
+
+const char *status_name(token_status s)
+{
+    static const char *const names[] = {"pending", "enriched", "no_data", "failed"};
+    return s < STATUS_COUNT ? names[s] : "?";
+}

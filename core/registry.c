@@ -1,0 +1,258 @@
+#include "registry.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+struct plugin_module {
+    char *path;
+    void *handle;
+    int refs;
+    plugin_module *next;
+};
+
+/* Modules are few and loaded on the main thread; a list is enough. */
+static plugin_module *modules;
+
+char *registry_resolve_path(const char *plugin_dir, const char *plugin)
+{
+    if (plugin[0] == '/' || !strncmp(plugin, "./", 2) || !strncmp(plugin, "../", 3) || !plugin_dir ||
+        !*plugin_dir)
+        return xstrdup(plugin);
+    strbuf b = {0};
+    sb_printf(&b, "%s/%s", plugin_dir, plugin);
+    return b.data;
+}
+
+static plugin_module *module_get(const char *path, char *dlerr, size_t dlerrlen)
+{
+    for (plugin_module *m = modules; m; m = m->next)
+        if (!strcmp(m->path, path)) {
+            m->refs++;
+            return m;
+        }
+    /* RTLD_LOCAL keeps plugins from seeing each other's symbols. */
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(dlerr, dlerrlen, "%s", dlerror());
+        return NULL;
+    }
+    plugin_module *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(path);
+    m->handle = h;
+    m->refs = 1;
+    m->next = modules;
+    modules = m;
+    return m;
+}
+
+static void module_put(plugin_module *m)
+{
+    if (--m->refs > 0)
+        return;
+    for (plugin_module **p = &modules; *p; p = &(*p)->next)
+        if (*p == m) {
+            *p = m->next;
+            break;
+        }
+    dlclose(m->handle);
+    free(m->path);
+    free(m);
+}
+
+/* ---- tc_host services for plugins ---------------------------------------- */
+
+static void host_log(void *ctx, tc_log_level level, const char *fmt, ...)
+{
+    source_instance *inst = ctx;
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, inst->name, fmt, ap);
+    va_end(ap);
+}
+
+static const char *host_setting(const tc_settings *settings, const char *key)
+{
+    const cfg_source *src = (const cfg_source *)settings;
+    return cfg_source_get(src, key);
+}
+
+static int host_request_url(tc_request *req, tc_method method, const char *url)
+{
+    if ((method != TC_GET && method != TC_POST) || !url ||
+        (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+        return -1;
+    free(req->url);
+    req->url = xstrdup(url);
+    req->method = method;
+    return 0;
+}
+
+static int host_request_header(tc_request *req, const char *name, const char *value)
+{
+    if (!name || !value || !*name || strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))
+        return -1;
+    strbuf b = {0};
+    sb_printf(&b, "%s: %s", name, value);
+    req->headers = xrealloc(req->headers, (req->n_headers + 1) * sizeof *req->headers);
+    req->headers[req->n_headers++] = b.data;
+    return 0;
+}
+
+static int host_request_body(tc_request *req, const char *content_type, const char *body, size_t len)
+{
+    if (!body)
+        return -1;
+    free(req->body);
+    free(req->content_type);
+    req->body = xmalloc(len + 1);
+    memcpy(req->body, body, len);
+    req->body[len] = '\0';
+    req->body_len = len;
+    req->content_type = content_type ? xstrdup(content_type) : NULL;
+    return 0;
+}
+
+void request_reset(tc_request *req)
+{
+    free(req->url);
+    for (size_t i = 0; i < req->n_headers; i++)
+        free(req->headers[i]);
+    free(req->headers);
+    free(req->body);
+    free(req->content_type);
+    memset(req, 0, sizeof *req);
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static void errf(char *err, size_t errlen, const char *cfg_path, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void errf(char *err, size_t errlen, const char *cfg_path, int line, const char *fmt, ...)
+{
+    int n = snprintf(err, errlen, "%s:%d: ", cfg_path, line);
+    if (n < 0 || (size_t)n >= errlen)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static int plugin_knows_key(const tc_source *vt, const char *key)
+{
+    if (!vt->config_keys)
+        return 0;
+    for (const char *const *k = vt->config_keys; *k; k++)
+        if (!strcmp(*k, key))
+            return 1;
+    return 0;
+}
+
+/* The descriptor must be at least as large as ABI 1.0's, with every
+ * required member set, before anything in it is trusted. */
+static const size_t min_source_size =
+    offsetof(tc_source, parse_response) + sizeof(((tc_source *)0)->parse_response);
+
+source_instance *registry_open(const char *cfg_path, const char *plugin_dir, const cfg_source *src,
+                               char *err, size_t errlen)
+{
+    int pline = cfg_source_key_line(src, "plugin");
+    char *path = registry_resolve_path(plugin_dir, src->plugin);
+    char dlerr[512];
+    plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
+    if (!mod) {
+        errf(err, errlen, cfg_path, pline, "[source %s] cannot load plugin %s: %s", src->name, path, dlerr);
+        free(path);
+        return NULL;
+    }
+    dlerror();
+    const tc_source *(*entry)(void) = NULL;
+    *(void **)&entry = dlsym(mod->handle, TC_SOURCE_ENTRY_SYMBOL);
+    const tc_source *vt = entry ? entry() : NULL;
+    const char *problem = NULL;
+    char detail[256] = "";
+    if (!entry)
+        problem = "does not export " TC_SOURCE_ENTRY_SYMBOL "()";
+    else if (!vt)
+        problem = TC_SOURCE_ENTRY_SYMBOL "() returned NULL";
+    else if (vt->abi_major != TC_ABI_MAJOR) {
+        snprintf(detail, sizeof detail, "was built for plugin ABI %u.%u, this host speaks ABI %d.%d",
+                 vt->abi_major, vt->abi_minor, TC_ABI_MAJOR, TC_ABI_MINOR);
+        problem = detail;
+    } else if (vt->struct_size < min_source_size) {
+        snprintf(detail, sizeof detail, "descriptor is %u bytes, ABI %d.%d needs at least %zu (ABI %u.%u)",
+                 vt->struct_size, TC_ABI_MAJOR, TC_ABI_MINOR, min_source_size, vt->abi_major,
+                 vt->abi_minor);
+        problem = detail;
+    } else if (!vt->name || !vt->create || !vt->destroy || !vt->build_request || !vt->parse_response)
+        problem = "descriptor lacks a name or a required function";
+    else if (vt->max_chunk == 0)
+        problem = "descriptor has max_chunk 0";
+    if (problem) {
+        errf(err, errlen, cfg_path, pline, "[source %s] plugin %s %s; not loaded", src->name, path, problem);
+        module_put(mod);
+        free(path);
+        return NULL;
+    }
+    for (size_t i = 0; i < src->n_keys; i++)
+        if (!cfg_is_host_source_key(src->keys[i].key) && !plugin_knows_key(vt, src->keys[i].key)) {
+            errf(err, errlen, cfg_path, src->keys[i].line, "[source %s] unknown key \"%s\" (plugin %s "
+                 "does not read it)", src->name, src->keys[i].key, vt->name);
+            module_put(mod);
+            free(path);
+            return NULL;
+        }
+    if (src->chunk_size > 0 && (size_t)src->chunk_size > vt->max_chunk) {
+        errf(err, errlen, cfg_path, cfg_source_key_line(src, "chunk_size"),
+             "[source %s] chunk_size %ld is above plugin %s's maximum of %zu per request", src->name,
+             src->chunk_size, vt->name, vt->max_chunk);
+        module_put(mod);
+        free(path);
+        return NULL;
+    }
+    source_instance *inst = xcalloc(1, sizeof *inst);
+    inst->refs = 1;
+    inst->cfg = src;
+    inst->name = xstrdup(src->name);
+    inst->path = path;
+    inst->module = mod;
+    inst->vt = vt;
+    inst->chunk_size = src->chunk_size > 0 ? (size_t)src->chunk_size : vt->max_chunk;
+    inst->host = (tc_host){.struct_size = sizeof(tc_host),
+                           .ctx = inst,
+                           .log = host_log,
+                           .setting = host_setting,
+                           .request_url = host_request_url,
+                           .request_header = host_request_header,
+                           .request_body = host_request_body};
+    char perr[256] = "";
+    if (vt->create(&inst->host, (const tc_settings *)src, &inst->self, perr, sizeof perr) != 0) {
+        errf(err, errlen, cfg_path, src->line, "[source %s] plugin %s refused its settings: %s", src->name,
+             vt->name, perr[0] ? perr : "(no reason given)");
+        module_put(mod);
+        free(inst->name);
+        free(inst->path);
+        free(inst);
+        return NULL;
+    }
+    return inst;
+}
+
+void source_ref(source_instance *inst) { inst->refs++; }
+
+void source_unref(source_instance *inst)
+{
+    if (!inst || --inst->refs > 0)
+        return;
+    inst->vt->destroy(inst->self);
+    module_put(inst->module);
+    free(inst->name);
+    free(inst->path);
+    free(inst);
+}

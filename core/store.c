@@ -1,0 +1,56 @@
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+store *store_open(const char *uri, char *err, size_t errlen)
+{
+    const store_backend *ops = NULL;
+    void *be = NULL;
+    if (!strncmp(uri, "sqlite:", 7)) {
+        ops = &store_sqlite_backend;
+        be = store_sqlite_open(uri + 7, err, errlen);
+    } else if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11)) {
+        snprintf(err, errlen, "store %s: the PostgreSQL backend is not built into this version", "postgresql");
+        return NULL;
+    } else {
+        snprintf(err, errlen, "store \"%s\": expected sqlite:PATH or postgresql://...", uri);
+        return NULL;
+    }
+    if (!be)
+        return NULL;
+    store *s = xcalloc(1, sizeof *s);
+    s->ops = ops;
+    s->be = be;
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s->be);
+    free(s);
+}
+
+char *store_refresh_metadata(const token_result *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *src = cJSON_AddObjectToObject(o, "sources");
+    cJSON *errs = NULL;
+    for (size_t i = 0; i < t->n_sources; i++) {
+        cJSON_AddStringToObject(src, t->source_names[i], outcome_name(t->outcomes[i]));
+        if (t->errors && t->errors[i]) {
+            if (!errs)
+                errs = cJSON_AddObjectToObject(o, "errors");
+            cJSON_AddStringToObject(errs, t->source_names[i], t->errors[i]);
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

@@ -1,0 +1,391 @@
+/* SQLite store backend: the embedded default. WAL mode so `import` and
+ * readers can run while a collector writes. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    " address TEXT PRIMARY KEY,"
+    " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','enriched','no_data','failed')),"
+    " name TEXT, symbol TEXT, decimals INTEGER, image_url TEXT, description TEXT, supply TEXT,"
+    " enrichment_attempts INTEGER NOT NULL DEFAULT 0,"
+    " last_refresh_attempt INTEGER, last_refresh_success INTEGER, last_price_change INTEGER,"
+    " refresh_interval_seconds INTEGER NOT NULL DEFAULT 30,"
+    " priority_score REAL NOT NULL DEFAULT 0,"
+    " refresh_metadata TEXT NOT NULL DEFAULT '{}',"
+    " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
+    "CREATE INDEX IF NOT EXISTS tokens_status ON tokens(status, address);"
+    "CREATE TABLE IF NOT EXISTS token_prices ("
+    " address TEXT PRIMARY KEY REFERENCES tokens(address) ON DELETE CASCADE,"
+    " price_usd REAL, market_cap REAL, fdv REAL, liquidity_usd REAL, volume_24h REAL, change_24h REAL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS token_socials ("
+    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
+    " type TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (address, type, url));"
+    "CREATE TABLE IF NOT EXISTS token_websites ("
+    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
+    " label TEXT, url TEXT NOT NULL, PRIMARY KEY (address, url));"
+    "CREATE TABLE IF NOT EXISTS token_sources ("
+    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
+    " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL,"
+    " PRIMARY KEY (address, source));"
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
+    "INSERT INTO schema_version SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
+
+enum {
+    ST_IMPORT,
+    ST_PENDING_FIRST,
+    ST_PENDING_AFTER,
+    ST_UPDATE_TOKEN,
+    ST_PRICE_CHANGED,
+    ST_UPSERT_PRICE,
+    ST_DEL_SOCIALS,
+    ST_INS_SOCIAL,
+    ST_DEL_WEBSITES,
+    ST_INS_WEBSITE,
+    ST_UPSERT_SOURCE,
+    ST_DEL_SOURCE,
+    ST_COUNT_STATUS,
+    ST_N
+};
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_IMPORT] = "INSERT OR IGNORE INTO tokens(address) VALUES (?1)",
+    [ST_PENDING_FIRST] = "SELECT address FROM tokens WHERE status = 'pending' ORDER BY address LIMIT ?1",
+    [ST_PENDING_AFTER] =
+        "SELECT address FROM tokens WHERE status = 'pending' AND address > ?2 ORDER BY address LIMIT ?1",
+    /* A failed refresh does not demote a token that has data. Unknown
+     * fields keep the last known value. */
+    [ST_UPDATE_TOKEN] =
+        "UPDATE tokens SET"
+        " status = CASE WHEN ?2 = 'failed' AND status IN ('enriched','no_data') THEN status ELSE ?2 END,"
+        " name = COALESCE(?3, name), symbol = COALESCE(?4, symbol), decimals = COALESCE(?5, decimals),"
+        " image_url = COALESCE(?6, image_url), description = COALESCE(?7, description),"
+        " supply = COALESCE(?8, supply),"
+        " enrichment_attempts = enrichment_attempts + 1, last_refresh_attempt = ?9,"
+        " last_refresh_success = CASE WHEN ?2 IN ('enriched','no_data') THEN ?9 ELSE last_refresh_success END,"
+        " refresh_metadata = ?10"
+        " WHERE address = ?1",
+    [ST_PRICE_CHANGED] =
+        "UPDATE tokens SET last_price_change = ?2 WHERE address = ?1 AND"
+        " (SELECT price_usd FROM token_prices WHERE address = ?1) IS NOT ?3",
+    [ST_UPSERT_PRICE] =
+        "INSERT INTO token_prices(address, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h,"
+        " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT(address) DO UPDATE SET price_usd = COALESCE(excluded.price_usd, price_usd),"
+        " market_cap = COALESCE(excluded.market_cap, market_cap), fdv = COALESCE(excluded.fdv, fdv),"
+        " liquidity_usd = COALESCE(excluded.liquidity_usd, liquidity_usd),"
+        " volume_24h = COALESCE(excluded.volume_24h, volume_24h),"
+        " change_24h = COALESCE(excluded.change_24h, change_24h), updated_at = excluded.updated_at",
+    [ST_DEL_SOCIALS] = "DELETE FROM token_socials WHERE address = ?1",
+    [ST_INS_SOCIAL] = "INSERT OR IGNORE INTO token_socials(address, type, url) VALUES (?1, ?2, ?3)",
+    [ST_DEL_WEBSITES] = "DELETE FROM token_websites WHERE address = ?1",
+    [ST_INS_WEBSITE] = "INSERT OR IGNORE INTO token_websites(address, label, url) VALUES (?1, ?2, ?3)",
+    [ST_UPSERT_SOURCE] =
+        "INSERT INTO token_sources(address, source, data, fetched_at) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at",
+    [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
+    [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
+};
+
+typedef struct sqlite_store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *st[ST_N];
+} sqlite_store;
+
+static int db_error(sqlite_store *s, char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "sqlite %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+static void make_parent_dirs(const char *path)
+{
+    char *copy = xstrdup(path);
+    for (char *p = copy + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(copy, 0755);
+            *p = '/';
+        }
+    free(copy);
+}
+
+void *store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    if (!*path) {
+        snprintf(err, errlen, "store sqlite: empty path (expected sqlite:PATH)");
+        return NULL;
+    }
+    make_parent_dirs(path);
+    sqlite_store *s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        db_error(s, err, errlen, "open");
+        sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    char *emsg = NULL;
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, &emsg) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite %s: schema: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
+        sqlite3_free(emsg);
+        sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    for (int i = 0; i < ST_N; i++)
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+            db_error(s, err, errlen, "prepare");
+            for (int j = 0; j < i; j++)
+                sqlite3_finalize(s->st[j]);
+            sqlite3_close(s->db);
+            free(s->path);
+            free(s);
+            return NULL;
+        }
+    return s;
+}
+
+static void sqlite_close(void *be)
+{
+    sqlite_store *s = be;
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+static int exec_simple(sqlite_store *s, const char *sql, char *err, size_t errlen)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(s, err, errlen, sql);
+    return 0;
+}
+
+static int step_done(sqlite_store *s, sqlite3_stmt *st, char *err, size_t errlen, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_error(s, err, errlen, what);
+    return 0;
+}
+
+static int sqlite_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err,
+                         size_t errlen)
+{
+    sqlite_store *s = be;
+    *inserted = 0;
+    if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(s->st[ST_IMPORT], 1, addrs[i], -1, SQLITE_STATIC);
+        if (step_done(s, s->st[ST_IMPORT], err, errlen, "import")) {
+            exec_simple(s, "ROLLBACK", err, 0);
+            *inserted = 0;
+            return -1;
+        }
+        *inserted += (size_t)sqlite3_changes(s->db);
+    }
+    return exec_simple(s, "COMMIT", err, errlen);
+}
+
+static int sqlite_next_pending(void *be, const char *after, size_t max, char ***out, size_t *n, char *err,
+                               size_t errlen)
+{
+    sqlite_store *s = be;
+    sqlite3_stmt *st = s->st[after ? ST_PENDING_AFTER : ST_PENDING_FIRST];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    if (after)
+        sqlite3_bind_text(st, 2, after, -1, SQLITE_TRANSIENT);
+    char **list = xcalloc(max ? max : 1, sizeof *list);
+    size_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < max)
+        list[count++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        for (size_t i = 0; i < count; i++)
+            free(list[i]);
+        free(list);
+        return db_error(s, err, errlen, "select pending");
+    }
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int idx, const tc_values *v, int field)
+{
+    if (values_has(v, field))
+        sqlite3_bind_text(st, idx, v->str[field], -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+static void bind_opt_num(sqlite3_stmt *st, int idx, const tc_values *v, int field)
+{
+    if (values_has(v, field))
+        sqlite3_bind_double(st, idx, v->num[field]);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+static int has_market_data(const tc_values *v)
+{
+    for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+        if (values_has(v, f))
+            return 1;
+    return 0;
+}
+
+static int commit_one(sqlite_store *s, const token_result *t, int64_t now, char *err, size_t errlen)
+{
+    const tc_values *m = &t->merged;
+    sqlite3_stmt *st = s->st[ST_UPDATE_TOKEN];
+    char *meta = store_refresh_metadata(t);
+    sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status_name(t->status), -1, SQLITE_STATIC);
+    bind_opt_text(st, 3, m, TC_NAME);
+    bind_opt_text(st, 4, m, TC_SYMBOL);
+    if (values_has(m, TC_DECIMALS))
+        sqlite3_bind_int(st, 5, (int)m->num[TC_DECIMALS]);
+    else
+        sqlite3_bind_null(st, 5);
+    bind_opt_text(st, 6, m, TC_IMAGE_URL);
+    bind_opt_text(st, 7, m, TC_DESCRIPTION);
+    bind_opt_text(st, 8, m, TC_SUPPLY);
+    sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_text(st, 10, meta, -1, SQLITE_STATIC);
+    int rc = step_done(s, st, err, errlen, "update tokens");
+    free(meta);
+    if (rc)
+        return -1;
+    if (sqlite3_changes(s->db) == 0)
+        return 0; /* the token was deleted meanwhile: nothing to attach data to */
+
+    if (has_market_data(m)) {
+        if (values_has(m, TC_PRICE_USD)) {
+            st = s->st[ST_PRICE_CHANGED];
+            sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, now);
+            sqlite3_bind_double(st, 3, m->num[TC_PRICE_USD]);
+            if (step_done(s, st, err, errlen, "update last_price_change"))
+                return -1;
+        }
+        st = s->st[ST_UPSERT_PRICE];
+        sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+            bind_opt_num(st, 2 + (f - TC_PRICE_USD), m, f);
+        sqlite3_bind_int64(st, 8, now);
+        if (step_done(s, st, err, errlen, "upsert token_prices"))
+            return -1;
+    }
+
+    if (t->status == STATUS_ENRICHED) {
+        /* Link sets are replaced whole on every successful refresh. */
+        static const int kinds[2] = {TC_LINK_SOCIAL, TC_LINK_WEBSITE};
+        for (int k = 0; k < 2; k++) {
+            int social = kinds[k] == TC_LINK_SOCIAL;
+            st = s->st[social ? ST_DEL_SOCIALS : ST_DEL_WEBSITES];
+            sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+            if (step_done(s, st, err, errlen, "delete links"))
+                return -1;
+            st = s->st[social ? ST_INS_SOCIAL : ST_INS_WEBSITE];
+            for (size_t i = 0; i < m->n_links; i++) {
+                if (m->links[i].kind != kinds[k])
+                    continue;
+                sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+                if (m->links[i].label)
+                    sqlite3_bind_text(st, 2, m->links[i].label, -1, SQLITE_STATIC);
+                else
+                    sqlite3_bind_null(st, 2);
+                sqlite3_bind_text(st, 3, m->links[i].url, -1, SQLITE_STATIC);
+                if (step_done(s, st, err, errlen, "insert link"))
+                    return -1;
+            }
+        }
+    }
+
+    for (size_t i = 0; i < t->n_sources; i++) {
+        if (t->outcomes[i] == OUTCOME_FOUND) {
+            char *json = values_to_json(&t->per_source[i]);
+            st = s->st[ST_UPSERT_SOURCE];
+            sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, now);
+            rc = step_done(s, st, err, errlen, "upsert token_sources");
+            free(json);
+            if (rc)
+                return -1;
+        } else if (t->outcomes[i] == OUTCOME_MISSING) {
+            st = s->st[ST_DEL_SOURCE];
+            sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
+            if (step_done(s, st, err, errlen, "delete token_sources"))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int sqlite_commit(void *be, const token_result *tokens, size_t n, int64_t now, char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (commit_one(s, &tokens[i], now, err, errlen)) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, " (token %s; batch of %zu rolled back)", tokens[i].address, n);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    return exec_simple(s, "COMMIT", err, errlen);
+}
+
+static int sqlite_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    memset(counts, 0, STATUS_COUNT * sizeof *counts);
+    sqlite3_stmt *st = s->st[ST_COUNT_STATUS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        for (int k = 0; k < STATUS_COUNT; k++)
+            if (!strcmp(name, status_name((token_status)k)))
+                counts[k] = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, errlen, "count");
+    return 0;
+}
+
+const store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .import = sqlite_import,
+    .next_pending = sqlite_next_pending,
+    .commit = sqlite_commit,
+    .count_by_status = sqlite_count_by_status,
+    .close = sqlite_close,
+};
