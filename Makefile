@@ -33,6 +33,7 @@ UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC   := $(wildcard tests/e2e/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
 
+.SECONDARY:
 .PHONY: all clean check unit e2e demo bench asan-check deps
 all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN)
 

@@ -447,8 +447,8 @@ static char *counting_reader(char *buf, int size, void *stream)
     return r;
 }
 
-/* Sections with no keys never reach the handler; find them so that an empty
- * [source X] still gets its "needs a plugin" error with a line. */
+/* Sections with no keys never reach the handler, and the handler never sees
+ * section headers: scan for them so errors about a section name its line. */
 static void note_empty_sections(parse_state *st)
 {
     rewind(st->file);
@@ -468,10 +468,19 @@ static void note_empty_sections(parse_state *st)
         char kind[32];
         const char *name;
         split_section(p + 1, kind, sizeof kind, &name);
-        if (!strcmp(kind, "source") && name && valid_name(name) && !find_source(st->cfg, name))
-            add_source(st->cfg, name, lineno);
-        else if (!strcmp(kind, "limiter") && name && valid_name(name) && !find_limiter_mut(st->cfg, name))
-            add_limiter(st->cfg, name, lineno);
+        if (!strcmp(kind, "source") && name && valid_name(name)) {
+            cfg_source *src = find_source(st->cfg, name);
+            if (!src)
+                add_source(st->cfg, name, lineno);
+            else if (src->line > lineno)
+                src->line = lineno; /* errors about the section point at its header */
+        } else if (!strcmp(kind, "limiter") && name && valid_name(name)) {
+            cfg_limiter *l = find_limiter_mut(st->cfg, name);
+            if (!l)
+                add_limiter(st->cfg, name, lineno);
+            else if (l->line > lineno)
+                l->line = lineno;
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,17 @@ size_t values_count_links(const tc_values *v, int kind)
     return n;
 }
 
+/* Shortest "%.Ng" that reads back as exactly D. cJSON's own printer accepts
+ * a relative error and so would store 0.30000000000000004 as 0.3. */
+void format_double(char out[32], double d)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            return;
+    }
+}
+
 char *values_to_json(const tc_values *v)
 {
     cJSON *o = cJSON_CreateObject();
@@ -87,8 +99,11 @@ char *values_to_json(const tc_values *v)
             continue;
         if (field_is_string(f))
             cJSON_AddStringToObject(o, field_name(f), v->str[f]);
-        else if (isfinite(v->num[f]))
-            cJSON_AddNumberToObject(o, field_name(f), v->num[f]);
+        else if (isfinite(v->num[f])) {
+            char num[32];
+            format_double(num, v->num[f]);
+            cJSON_AddRawToObject(o, field_name(f), num);
+        }
     }
     for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++) {
         if (!values_count_links(v, kind))

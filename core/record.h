@@ -36,6 +36,8 @@ void values_clear(tc_values *v);
 /* Deep copy of the links of KIND from SRC into DST. */
 void values_copy_links(tc_values *dst, const tc_values *src, int kind);
 size_t values_count_links(const tc_values *v, int kind);
+/* Shortest decimal text that reads back as exactly D. */
+void format_double(char out[32], double d);
 /* The normalized record as JSON text (caller frees), for token_sources.data. */
 char *values_to_json(const tc_values *v);
 

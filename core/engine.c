@@ -1,0 +1,841 @@
+#include "engine.h"
+
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "limiter.h"
+#include "log.h"
+#include "merge.h"
+#include "registry.h"
+#include "util.h"
+
+/* Backoff for transient failures: full jitter, U(0, min(cap, base * 2^k)). */
+#define BACKOFF_BASE_NS (500 * NS_PER_MS)
+#define BACKOFF_CAP_NS (30 * NS_PER_S)
+/* A 429 without Retry-After pauses the limiter this long. */
+#define DEFAULT_THROTTLE_PAUSE_NS (1 * NS_PER_S)
+/* Retry-After beyond this is treated as this: an hour-long pause from one
+ * bad header would silently stall the daemon. */
+#define MAX_RETRY_AFTER_S 600
+/* A chunk answered 429 this many times in a row is given up for this pass. */
+#define MAX_THROTTLED_RESENDS 50
+
+typedef struct batch batch;
+
+typedef struct token_state {
+    char addr[48];
+    batch *owner;
+    size_t sources_left;
+    source_outcome *outcomes; /* [n_sources] */
+    tc_values *values;        /* [n_sources] */
+    char **errors;            /* [n_sources] */
+} token_state;
+
+struct batch {
+    token_state *tokens;
+    size_t n;
+    size_t left; /* tokens not yet answered by every source */
+    batch *next;
+};
+
+typedef struct source_rt source_rt;
+
+typedef struct chunk {
+    source_rt *src;
+    source_instance *inst; /* referenced while the chunk exists */
+    token_state **tokens;
+    const char **addrs;
+    size_t n;
+    int attempt;           /* transient failures so far */
+    int throttled;         /* 429s in a row */
+    int64_t not_before_ns;
+    int64_t ready_since_ns; /* when it first could have gone but for the limiter */
+    struct chunk *next;
+    engine *eng;
+    tc_request req;
+} chunk;
+
+struct source_rt {
+    size_t index;
+    source_instance *inst;
+    limiter *lim;          /* shared [limiter NAME], or NULL */
+    int64_t throttle_ns;
+    int64_t next_allowed_ns; /* throttle_ms gap */
+    long timeout_ms;
+    long concurrency;
+    long max_attempts;
+    int in_flight;
+    token_state **queue;   /* FIFO of tokens not yet sent to this source */
+    size_t q_head, q_len, q_cap;
+    chunk *retry;          /* chunks waiting to be sent again */
+    int64_t waiting_since_ns; /* a chunk was ready but the limiter said wait */
+    source_stats stats;
+};
+
+struct engine {
+    const config *cfg;
+    store *st;
+    http_engine *http;
+    source_rt *src;
+    size_t n_src;
+    limiter *limiters;
+    size_t n_limiters;
+    merge_plan plan;
+    const char **src_names;
+    size_t window_tokens;
+    size_t batch_size;
+    batch *open_batches;
+    size_t tokens_open;
+    int store_exhausted;
+    char *cursor; /* last address taken from the store */
+    uint64_t committed, commit_failures, total_pending;
+    uint64_t rng;
+    volatile sig_atomic_t stop;
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static uint64_t next_random(engine *e)
+{
+    /* xorshift64*: only for jitter, never for anything secret. */
+    e->rng ^= e->rng >> 12;
+    e->rng ^= e->rng << 25;
+    e->rng ^= e->rng >> 27;
+    return e->rng * UINT64_C(2685821657736338717);
+}
+
+static int64_t backoff_ns(engine *e, int attempt)
+{
+    int64_t ceiling = BACKOFF_BASE_NS;
+    for (int i = 1; i < attempt && ceiling < BACKOFF_CAP_NS; i++)
+        ceiling *= 2;
+    if (ceiling > BACKOFF_CAP_NS)
+        ceiling = BACKOFF_CAP_NS;
+    return (int64_t)(next_random(e) % (uint64_t)(ceiling + 1));
+}
+
+static void queue_push(source_rt *s, token_state *t)
+{
+    if (s->q_len == s->q_cap) {
+        size_t cap = s->q_cap ? s->q_cap * 2 : 256;
+        token_state **q = xmalloc(cap * sizeof *q);
+        for (size_t i = 0; i < s->q_len; i++)
+            q[i] = s->queue[(s->q_head + i) % s->q_cap];
+        free(s->queue);
+        s->queue = q;
+        s->q_cap = cap;
+        s->q_head = 0;
+    }
+    s->queue[(s->q_head + s->q_len) % s->q_cap] = t;
+    s->q_len++;
+}
+
+static token_state *queue_pop(source_rt *s)
+{
+    token_state *t = s->queue[s->q_head];
+    s->q_head = (s->q_head + 1) % s->q_cap;
+    s->q_len--;
+    return t;
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
+{
+    engine *e = xcalloc(1, sizeof *e);
+    e->cfg = cfg;
+    e->st = st;
+    e->rng = (uint64_t)now_mono_ns() | 1;
+    e->http = http_engine_new(cfg->connect_timeout_ms);
+    if (!e->http) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        free(e);
+        return NULL;
+    }
+    int64_t now = now_mono_ns();
+    e->n_limiters = cfg->n_limiters;
+    e->limiters = xcalloc(cfg->n_limiters ? cfg->n_limiters : 1, sizeof *e->limiters);
+    for (size_t i = 0; i < cfg->n_limiters; i++)
+        limiter_init(&e->limiters[i], cfg->limiters[i].name, cfg->limiters[i].rate_per_s,
+                     cfg->limiters[i].burst, now);
+    e->src = xcalloc(cfg->n_sources, sizeof *e->src);
+    e->src_names = xcalloc(cfg->n_sources, sizeof *e->src_names);
+    size_t largest_chunk = 1;
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const cfg_source *cs = &cfg->sources[i];
+        if (!cs->enabled)
+            continue;
+        source_instance *inst = registry_open(cfg->path, cfg->plugin_dir, cs, err, errlen);
+        if (!inst) {
+            engine_free(e);
+            return NULL;
+        }
+        source_rt *s = &e->src[e->n_src];
+        s->index = e->n_src;
+        s->inst = inst;
+        s->throttle_ns = cs->throttle_ms * NS_PER_MS;
+        s->timeout_ms = cs->timeout_ms;
+        s->concurrency = cs->concurrency;
+        s->max_attempts = cs->max_attempts;
+        for (size_t l = 0; cs->limiter && l < cfg->n_limiters; l++)
+            if (!strcmp(cfg->limiters[l].name, cs->limiter))
+                s->lim = &e->limiters[l];
+        e->src_names[e->n_src] = inst->name;
+        if (inst->chunk_size > largest_chunk)
+            largest_chunk = inst->chunk_size;
+        e->n_src++;
+    }
+    merge_plan_build(&e->plan, cfg, e->src_names, e->n_src);
+    e->batch_size = (size_t)cfg->batch_size;
+    if (cfg->max_concurrent_batches > 0) {
+        e->window_tokens = e->batch_size * (size_t)cfg->max_concurrent_batches;
+    } else {
+        /* Enough tokens in flight for two full requests of the largest chunk,
+         * so no source ever has to send a partial one mid-run. */
+        size_t want = 2 * largest_chunk > 2 * e->batch_size ? 2 * largest_chunk : 2 * e->batch_size;
+        e->window_tokens = (want + e->batch_size - 1) / e->batch_size * e->batch_size;
+    }
+    for (size_t i = 0; i < e->n_src; i++)
+        if (e->src[i].inst->chunk_size > e->window_tokens)
+            LOG_WARN(e->src[i].inst->name,
+                     "chunk_size %zu is above the %zu tokens in flight (batch_size x max_concurrent_batches): "
+                     "its requests will carry at most %zu addresses",
+                     e->src[i].inst->chunk_size, e->window_tokens, e->window_tokens);
+    return e;
+}
+
+static void free_chunk(chunk *c)
+{
+    request_reset(&c->req);
+    source_unref(c->inst);
+    free(c->tokens);
+    free(c->addrs);
+    free(c);
+}
+
+static void free_batch(engine *e, batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        token_state *t = &b->tokens[i];
+        for (size_t s = 0; s < e->n_src; s++) {
+            values_clear(&t->values[s]);
+            free(t->errors[s]);
+        }
+        free(t->outcomes);
+        free(t->values);
+        free(t->errors);
+    }
+    free(b->tokens);
+    free(b);
+}
+
+void engine_free(engine *e)
+{
+    if (!e)
+        return;
+    http_engine_free(e->http); /* in-flight chunks are abandoned with the process */
+    while (e->open_batches) {
+        batch *b = e->open_batches;
+        e->open_batches = b->next;
+        free_batch(e, b);
+    }
+    for (size_t i = 0; i < e->n_src; i++) {
+        source_rt *s = &e->src[i];
+        while (s->retry) {
+            chunk *c = s->retry;
+            s->retry = c->next;
+            free_chunk(c);
+        }
+        free(s->queue);
+        source_unref(s->inst);
+    }
+    for (size_t i = 0; i < e->n_limiters; i++)
+        limiter_free(&e->limiters[i]);
+    free(e->limiters);
+    free(e->src);
+    free(e->src_names);
+    free(e->cursor);
+    free(e);
+}
+
+void engine_request_stop(engine *e) { e->stop = 1; }
+
+/* ---- admission: store -> batches -> source queues ----------------------------- */
+
+static int admit_batch(engine *e, char *err, size_t errlen)
+{
+    char **addrs = NULL;
+    size_t n = 0;
+    if (store_next_pending(e->st, e->cursor, e->batch_size, &addrs, &n, err, errlen) != 0)
+        return -1;
+    if (n < e->batch_size)
+        e->store_exhausted = 1;
+    if (n == 0) {
+        free(addrs);
+        return 0;
+    }
+    batch *b = xcalloc(1, sizeof *b);
+    b->tokens = xcalloc(n, sizeof *b->tokens);
+    b->n = b->left = n;
+    for (size_t i = 0; i < n; i++) {
+        token_state *t = &b->tokens[i];
+        snprintf(t->addr, sizeof t->addr, "%s", addrs[i]);
+        t->owner = b;
+        t->sources_left = e->n_src;
+        t->outcomes = xcalloc(e->n_src, sizeof *t->outcomes);
+        t->values = xcalloc(e->n_src, sizeof *t->values);
+        t->errors = xcalloc(e->n_src, sizeof *t->errors);
+        for (size_t s = 0; s < e->n_src; s++)
+            queue_push(&e->src[s], t);
+    }
+    free(e->cursor);
+    e->cursor = addrs[n - 1];
+    for (size_t i = 0; i + 1 < n; i++)
+        free(addrs[i]);
+    free(addrs);
+    b->next = e->open_batches;
+    e->open_batches = b;
+    e->tokens_open += n;
+    return 0;
+}
+
+/* ---- outcomes, merge, commit ------------------------------------------------ */
+
+static void settle(engine *e, source_rt *s, token_state *t, source_outcome o, const char *error)
+{
+    (void)e;
+    if (t->outcomes[s->index] != OUTCOME_PENDING)
+        return;
+    t->outcomes[s->index] = o;
+    if (error)
+        t->errors[s->index] = xstrdup(error);
+    if (o == OUTCOME_FOUND)
+        s->stats.tokens_found++;
+    else if (o == OUTCOME_MISSING)
+        s->stats.tokens_missing++;
+    else if (o == OUTCOME_FAILED)
+        s->stats.tokens_failed++;
+    if (--t->sources_left == 0)
+        t->owner->left--;
+}
+
+static token_status decide_status(const token_state *t, size_t n_src)
+{
+    int found = 0, failed = 0;
+    for (size_t s = 0; s < n_src; s++) {
+        found |= t->outcomes[s] == OUTCOME_FOUND;
+        failed |= t->outcomes[s] == OUTCOME_FAILED;
+    }
+    if (found)
+        return STATUS_ENRICHED;
+    return failed ? STATUS_FAILED : STATUS_NO_DATA;
+}
+
+static void commit_batch(engine *e, batch *b)
+{
+    token_result *res = xcalloc(b->n, sizeof *res);
+    for (size_t i = 0; i < b->n; i++) {
+        token_state *t = &b->tokens[i];
+        res[i].address = t->addr;
+        res[i].status = decide_status(t, e->n_src);
+        merge_token(&e->plan, t->values, t->outcomes, e->n_src, &res[i].merged);
+        res[i].n_sources = e->n_src;
+        res[i].source_names = e->src_names;
+        res[i].outcomes = t->outcomes;
+        res[i].per_source = t->values;
+        res[i].errors = t->errors;
+    }
+    char err[512];
+    if (store_commit(e->st, res, b->n, now_wall_s(), err, sizeof err) != 0) {
+        /* The transaction rolled back: these tokens stay pending and are
+         * picked up by the next pass. Nothing half-written. */
+        LOG_ERROR("store", "%s", err);
+        e->commit_failures += b->n;
+    } else
+        e->committed += b->n;
+    for (size_t i = 0; i < b->n; i++)
+        values_clear(&res[i].merged);
+    free(res);
+}
+
+static void commit_finished_batches(engine *e)
+{
+    for (batch **p = &e->open_batches; *p;) {
+        batch *b = *p;
+        if (b->left == 0) {
+            *p = b->next;
+            commit_batch(e, b);
+            e->tokens_open -= b->n;
+            free_batch(e, b);
+        } else
+            p = &b->next;
+    }
+}
+
+/* ---- emit: the plugin's setters --------------------------------------------- */
+
+typedef struct emit_ctx {
+    chunk *c;
+    size_t *slots; /* open-addressing table of chunk indexes + 1 */
+    size_t mask;
+    uint64_t rejected;
+} emit_ctx;
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return h;
+}
+
+static void emit_index_build(emit_ctx *x, chunk *c)
+{
+    size_t cap = 16;
+    while (cap < c->n * 2)
+        cap *= 2;
+    x->c = c;
+    x->mask = cap - 1;
+    x->slots = xcalloc(cap, sizeof *x->slots);
+    for (size_t i = 0; i < c->n; i++) {
+        size_t h = (size_t)str_hash(c->addrs[i]) & x->mask;
+        while (x->slots[h])
+            h = (h + 1) & x->mask;
+        x->slots[h] = i + 1;
+    }
+}
+
+static tc_values *emit_target(emit_ctx *x, const char *addr)
+{
+    if (!addr)
+        return NULL;
+    size_t h = (size_t)str_hash(addr) & x->mask;
+    while (x->slots[h]) {
+        size_t i = x->slots[h] - 1;
+        if (!strcmp(x->c->addrs[i], addr))
+            return &x->c->tokens[i]->values[x->c->src->index];
+        h = (h + 1) & x->mask;
+    }
+    x->rejected++;
+    return NULL;
+}
+
+static int emit_str(void *ctx, const char *addr, tc_field field, const char *value)
+{
+    emit_ctx *x = ctx;
+    tc_values *v = emit_target(x, addr);
+    if (!v || field <= 0 || field >= TC_FIELD_COUNT_V1 || !field_is_string(field) || !value) {
+        x->rejected += v != NULL;
+        return -1;
+    }
+    values_set_str(v, field, value);
+    return 0;
+}
+
+static int emit_num(void *ctx, const char *addr, tc_field field, double value)
+{
+    emit_ctx *x = ctx;
+    tc_values *v = emit_target(x, addr);
+    if (!v || field <= 0 || field >= TC_FIELD_COUNT_V1 || field_is_string(field) || !isfinite(value)) {
+        x->rejected += v != NULL;
+        return -1;
+    }
+    values_set_num(v, field, value);
+    return 0;
+}
+
+static int emit_link(void *ctx, const char *addr, tc_link_kind kind, const char *label, const char *url)
+{
+    emit_ctx *x = ctx;
+    tc_values *v = emit_target(x, addr);
+    if (!v || (kind != TC_LINK_WEBSITE && kind != TC_LINK_SOCIAL) || !url || !*url) {
+        x->rejected += v != NULL;
+        return -1;
+    }
+    values_add_link(v, kind, label, url);
+    return 0;
+}
+
+static int emit_known(void *ctx, const char *addr)
+{
+    tc_values *v = emit_target(ctx, addr);
+    if (!v)
+        return -1;
+    v->known = 1;
+    return 0;
+}
+
+/* A failed parse must leave nothing behind: clear what the plugin emitted. */
+static void reset_chunk_values(chunk *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        values_clear(&c->tokens[i]->values[c->src->index]);
+}
+
+/* ---- completion ------------------------------------------------------------- */
+
+static void give_up(engine *e, chunk *c, const char *why)
+{
+    source_rt *s = c->src;
+    s->stats.chunks_failed++;
+    LOG_WARN(s->inst->name, "giving up on a chunk of %zu tokens (first %s) after %d attempt(s): %s", c->n,
+             c->addrs[0], c->attempt, why);
+    for (size_t i = 0; i < c->n; i++)
+        settle(e, s, c->tokens[i], OUTCOME_FAILED, why);
+    free_chunk(c);
+}
+
+static void schedule_retry(engine *e, chunk *c, int64_t not_before_ns)
+{
+    source_rt *s = c->src;
+    request_reset(&c->req);
+    c->not_before_ns = not_before_ns;
+    c->ready_since_ns = 0;
+    /* Keep retries in arrival order: older chunks first. */
+    chunk **p = &s->retry;
+    while (*p)
+        p = &(*p)->next;
+    c->next = NULL;
+    *p = c;
+    (void)e;
+}
+
+static void transient_failure(engine *e, chunk *c, const char *why, int64_t min_wait_ns)
+{
+    source_rt *s = c->src;
+    c->attempt++;
+    if (c->attempt >= s->max_attempts) {
+        give_up(e, c, why);
+        return;
+    }
+    int64_t wait = backoff_ns(e, c->attempt);
+    if (wait < min_wait_ns)
+        wait = min_wait_ns;
+    LOG_INFO(s->inst->name, "retrying a chunk of %zu tokens in %lld ms (attempt %d of %ld): %s", c->n,
+             (long long)(wait / NS_PER_MS), c->attempt + 1, s->max_attempts, why);
+    s->stats.retries++;
+    schedule_retry(e, c, now_mono_ns() + wait);
+}
+
+static void excerpt(char *out, size_t outlen, const char *body, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < outlen && n < 100; i++)
+        out[n++] = (body[i] >= 32 && body[i] < 127) ? body[i] : ' ';
+    out[n] = '\0';
+}
+
+static void on_response(void *user, const http_result *r)
+{
+    chunk *c = user;
+    engine *e = c->eng;
+    source_rt *s = c->src;
+    s->in_flight--;
+    int64_t now = now_mono_ns();
+    char why[400];
+
+    if (r->error != HTTP_OK) {
+        s->stats.fail_transport++;
+        snprintf(why, sizeof why, "%s error: %s", http_error_name(r->error), r->message);
+        transient_failure(e, c, why, 0);
+        return;
+    }
+    if (r->status == 429) {
+        s->stats.throttled++;
+        int64_t pause = DEFAULT_THROTTLE_PAUSE_NS;
+        if (r->retry_after_s >= 0)
+            pause = (int64_t)(r->retry_after_s > MAX_RETRY_AFTER_S ? MAX_RETRY_AFTER_S : r->retry_after_s) *
+                    NS_PER_S;
+        LOG_WARN(s->inst->name, "HTTP 429 (Retry-After %ld s): pausing limiter %s for %lld ms",
+                 r->retry_after_s, s->lim ? s->lim->name : "(none)", (long long)(pause / NS_PER_MS));
+        if (s->lim)
+            limiter_pause(s->lim, now, pause);
+        if (++c->throttled > MAX_THROTTLED_RESENDS) {
+            give_up(e, c, "HTTP 429 on every attempt");
+            return;
+        }
+        /* Not a failed attempt: the chunk goes again once the pause ends. */
+        schedule_retry(e, c, now + pause);
+        return;
+    }
+    c->throttled = 0;
+    if (s->lim && r->status >= 200 && r->status < 300 && r->ratelimit_remaining != LONG_MIN &&
+        r->ratelimit_remaining <= 0 && r->ratelimit_reset > 0) {
+        /* The upstream says its window is used up: wait for its reset rather
+         * than spend a request on a 429. Reset is epoch seconds or a delta. */
+        int64_t secs = r->ratelimit_reset > 1000000000L ? r->ratelimit_reset - now_wall_s() : r->ratelimit_reset;
+        if (secs > MAX_RETRY_AFTER_S)
+            secs = MAX_RETRY_AFTER_S;
+        if (secs > 0)
+            limiter_pause(s->lim, now, secs * NS_PER_S);
+    }
+    if (r->status >= 500 || r->status == 408) {
+        s->stats.fail_5xx++;
+        char body[128];
+        excerpt(body, sizeof body, r->body, r->body_len);
+        snprintf(why, sizeof why, "HTTP %ld: %s", r->status, body);
+        transient_failure(e, c, why, 0);
+        return;
+    }
+
+    tc_response resp = {.struct_size = sizeof resp,
+                        .status = r->status,
+                        .body = r->body,
+                        .body_len = r->body_len,
+                        .content_type = r->content_type};
+    emit_ctx x = {0};
+    emit_index_build(&x, c);
+    tc_emit out = {.ctx = &x, .str = emit_str, .num = emit_num, .link = emit_link, .known = emit_known};
+    tc_outcome outcome = {.retry_after_ms = -1};
+    tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, &outcome);
+    free(x.slots);
+    if (x.rejected)
+        LOG_DEBUG(s->inst->name, "%llu values rejected (unknown address or wrong field type)",
+                  (unsigned long long)x.rejected);
+    outcome.message[sizeof outcome.message - 1] = '\0';
+    if (st == TC_OK) {
+        s->stats.ok++;
+        for (size_t i = 0; i < c->n; i++) {
+            token_state *t = c->tokens[i];
+            settle(e, s, t, t->values[s->index].known ? OUTCOME_FOUND : OUTCOME_MISSING, NULL);
+        }
+        free_chunk(c);
+        return;
+    }
+    reset_chunk_values(c);
+    snprintf(why, sizeof why, "HTTP %ld, %s: %s", r->status, st == TC_RETRY ? "unusable response" : "rejected",
+             outcome.message[0] ? outcome.message : "(no reason given by the plugin)");
+    if (st == TC_RETRY) {
+        s->stats.fail_parse++;
+        transient_failure(e, c, why, outcome.retry_after_ms > 0 ? outcome.retry_after_ms * NS_PER_MS : 0);
+        return;
+    }
+    if (r->status >= 400)
+        s->stats.fail_4xx++;
+    else
+        s->stats.fail_parse++;
+    c->attempt++;
+    give_up(e, c, why);
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+/* Nanoseconds until source S may send (0: now). */
+static int64_t source_wait_ns(const source_rt *s, int64_t now)
+{
+    int64_t wait = 0;
+    if (s->next_allowed_ns > now)
+        wait = s->next_allowed_ns - now;
+    if (s->lim) {
+        int64_t w = limiter_wait_ns(s->lim, now);
+        if (w > wait)
+            wait = w;
+    }
+    return wait;
+}
+
+static chunk *form_chunk(engine *e, source_rt *s, int allow_partial)
+{
+    size_t size = s->inst->chunk_size;
+    if (s->q_len == 0 || (s->q_len < size && !allow_partial))
+        return NULL;
+    size_t n = s->q_len < size ? s->q_len : size;
+    chunk *c = xcalloc(1, sizeof *c);
+    c->eng = e;
+    c->src = s;
+    c->inst = s->inst;
+    source_ref(c->inst);
+    c->n = n;
+    c->tokens = xmalloc(n * sizeof *c->tokens);
+    c->addrs = xmalloc(n * sizeof *c->addrs);
+    for (size_t i = 0; i < n; i++) {
+        c->tokens[i] = queue_pop(s);
+        c->addrs[i] = c->tokens[i]->addr;
+    }
+    return c;
+}
+
+static void send_chunk(engine *e, source_rt *s, chunk *c, int64_t now)
+{
+    request_reset(&c->req);
+    if (c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req) != 0 || !c->req.url) {
+        c->attempt++;
+        give_up(e, c, "the plugin could not build a request");
+        return;
+    }
+    if (s->lim)
+        limiter_take(s->lim, now);
+    s->next_allowed_ns = now + s->throttle_ns;
+    if (c->ready_since_ns)
+        s->stats.limiter_wait_ns += now - c->ready_since_ns;
+    if (http_submit(e->http, &c->req, s->timeout_ms, on_response, c) != 0) {
+        transient_failure(e, c, "could not start the HTTP transfer", 0);
+        return;
+    }
+    s->in_flight++;
+    s->stats.requests++;
+}
+
+/* Sends what source S can send now; returns the earliest time something more
+ * could go (INT64_MAX: nothing waiting on time). */
+static int64_t dispatch_source(engine *e, source_rt *s, int allow_partial, int64_t now)
+{
+    int64_t wake = INT64_MAX;
+    while (s->in_flight < s->concurrency && !e->stop) {
+        int retry_ready = s->retry && s->retry->not_before_ns <= now;
+        int has_new = s->q_len >= s->inst->chunk_size || (allow_partial && s->q_len > 0);
+        if (!retry_ready && !has_new)
+            break;
+        int64_t wait = source_wait_ns(s, now);
+        if (wait > 0) {
+            if (!s->waiting_since_ns)
+                s->waiting_since_ns = now;
+            if (now + wait < wake)
+                wake = now + wait;
+            break;
+        }
+        chunk *c;
+        if (retry_ready) {
+            c = s->retry;
+            s->retry = c->next;
+        } else
+            c = form_chunk(e, s, allow_partial);
+        if (!c)
+            break;
+        if (s->waiting_since_ns && !c->ready_since_ns)
+            c->ready_since_ns = s->waiting_since_ns;
+        s->waiting_since_ns = 0;
+        send_chunk(e, s, c, now);
+    }
+    if (s->retry && s->retry->not_before_ns > now && s->retry->not_before_ns < wake)
+        wake = s->retry->not_before_ns;
+    return wake;
+}
+
+static int any_retry_pending(const engine *e)
+{
+    for (size_t i = 0; i < e->n_src; i++)
+        if (e->src[i].retry)
+            return 1;
+    return 0;
+}
+
+static int any_full_chunk(const engine *e)
+{
+    for (size_t i = 0; i < e->n_src; i++)
+        if (e->src[i].q_len >= e->src[i].inst->chunk_size)
+            return 1;
+    return 0;
+}
+
+static void print_progress(engine *e, FILE *progress, int64_t started_ns, int final)
+{
+    double secs = (double)(now_mono_ns() - started_ns) / 1e9;
+    uint64_t done = e->committed + e->commit_failures;
+    fprintf(progress, "\r%llu/%llu tokens  %5.1f%%  %6.1f s  requests:", (unsigned long long)done,
+            (unsigned long long)e->total_pending,
+            e->total_pending ? 100.0 * (double)done / (double)e->total_pending : 100.0, secs);
+    for (size_t i = 0; i < e->n_src; i++)
+        fprintf(progress, " %s %llu", e->src[i].inst->name, (unsigned long long)e->src[i].stats.requests);
+    fprintf(progress, final ? "\n" : "  ");
+    fflush(progress);
+}
+
+int engine_run_once(engine *e, FILE *progress)
+{
+    char err[512];
+    uint64_t counts[STATUS_COUNT];
+    if (store_count_by_status(e->st, counts, err, sizeof err) == 0)
+        e->total_pending = counts[STATUS_PENDING];
+    int64_t started = now_mono_ns(), last_progress = 0;
+    int store_failed = 0;
+    for (;;) {
+        if (!e->stop && !store_failed)
+            while (!e->store_exhausted && e->tokens_open + e->batch_size <= e->window_tokens)
+                if (admit_batch(e, err, sizeof err) != 0) {
+                    LOG_ERROR("store", "%s", err);
+                    store_failed = 1;
+                    e->store_exhausted = 1;
+                    break;
+                }
+        int64_t now = now_mono_ns();
+        int can_admit = !e->store_exhausted && !e->stop;
+        /* Partial chunks go only when waiting cannot fill them: the store is
+         * drained, or the window is full and nothing else can move. */
+        int allow_partial = !can_admit && (e->store_exhausted || e->stop ||
+                                           (http_in_flight(e->http) == 0 && !any_retry_pending(e) &&
+                                            !any_full_chunk(e)));
+        int64_t wake = INT64_MAX;
+        for (size_t i = 0; i < e->n_src; i++) {
+            int64_t w = dispatch_source(e, &e->src[i], allow_partial, now);
+            if (w < wake)
+                wake = w;
+        }
+        commit_finished_batches(e);
+        if (progress && (now - last_progress > 250 * NS_PER_MS)) {
+            print_progress(e, progress, started, 0);
+            last_progress = now;
+        }
+        if (e->open_batches == NULL && e->store_exhausted && http_in_flight(e->http) == 0)
+            break;
+        if (e->stop && http_in_flight(e->http) == 0) {
+            /* Stopping: tokens not yet sent stay pending in the store. */
+            break;
+        }
+        int timeout_ms = 200;
+        if (wake != INT64_MAX) {
+            int64_t ms = (wake - now_mono_ns() + NS_PER_MS - 1) / NS_PER_MS;
+            timeout_ms = ms < 0 ? 0 : (ms > 200 ? 200 : (int)ms);
+        }
+        http_poll(e->http, timeout_ms);
+        commit_finished_batches(e);
+    }
+    if (progress)
+        print_progress(e, progress, started, 1);
+    return (e->commit_failures || store_failed) ? -1 : 0;
+}
+
+/* ---- accessors and summary ---------------------------------------------------- */
+
+size_t engine_source_count(const engine *e) { return e->n_src; }
+const char *engine_source_name(const engine *e, size_t i) { return e->src[i].inst->name; }
+const source_stats *engine_source_stats(const engine *e, size_t i) { return &e->src[i].stats; }
+size_t engine_source_chunk_size(const engine *e, size_t i) { return e->src[i].inst->chunk_size; }
+uint64_t engine_tokens_committed(const engine *e) { return e->committed; }
+uint64_t engine_commit_failures(const engine *e) { return e->commit_failures; }
+
+void engine_print_summary(engine *e, FILE *out, double wall_s)
+{
+    char err[256];
+    uint64_t counts[STATUS_COUNT] = {0};
+    int have_counts = store_count_by_status(e->st, counts, err, sizeof err) == 0;
+    fprintf(out, "summary: %llu tokens processed in %.1f s", (unsigned long long)e->committed, wall_s);
+    if (e->commit_failures)
+        fprintf(out, " (%llu not stored: store errors, still pending)", (unsigned long long)e->commit_failures);
+    fprintf(out, "\n");
+    if (have_counts)
+        fprintf(out, "tokens by status: enriched %llu, no_data %llu, failed %llu, pending %llu\n",
+                (unsigned long long)counts[STATUS_ENRICHED], (unsigned long long)counts[STATUS_NO_DATA],
+                (unsigned long long)counts[STATUS_FAILED], (unsigned long long)counts[STATUS_PENDING]);
+    fprintf(out, "%-14s %7s %9s %7s %7s %7s %7s %7s %8s %8s %8s %10s\n", "source", "chunk", "requests", "429s",
+             "retries", "transp", "5xx", "4xx", "found", "missing", "failed", "limiter_s");
+    uint64_t total_req = 0, total_429 = 0;
+    for (size_t i = 0; i < e->n_src; i++) {
+        const source_stats *s = &e->src[i].stats;
+        fprintf(out, "%-14s %7zu %9llu %7llu %7llu %7llu %7llu %7llu %8llu %8llu %8llu %10.1f\n",
+                e->src[i].inst->name, e->src[i].inst->chunk_size, (unsigned long long)s->requests,
+                (unsigned long long)s->throttled, (unsigned long long)s->retries,
+                (unsigned long long)s->fail_transport, (unsigned long long)s->fail_5xx,
+                (unsigned long long)s->fail_4xx, (unsigned long long)s->tokens_found,
+                (unsigned long long)s->tokens_missing, (unsigned long long)s->tokens_failed,
+                (double)s->limiter_wait_ns / 1e9);
+        total_req += s->requests;
+        total_429 += s->throttled;
+    }
+    fprintf(out, "total requests: %llu, HTTP 429 received: %llu\n", (unsigned long long)total_req,
+            (unsigned long long)total_429);
+}

@@ -1,0 +1,56 @@
+/* The collection pipeline for one pass over the pending tokens:
+ *
+ *   store -> window of batches -> per-source queues -> chunks -> limiter ->
+ *   plugin.build_request -> HTTP engine -> plugin.parse_response ->
+ *   per-token outcomes -> merge -> store.commit (one transaction per batch)
+ *
+ * Each source draws chunks from its own queue, so chunks span batches and
+ * every request carries as many addresses as the source allows: n tokens
+ * cost exactly ceil(n / chunk_size) requests per source when nothing fails. */
+#ifndef TC_ENGINE_H
+#define TC_ENGINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "store.h"
+
+typedef struct source_stats {
+    uint64_t requests;        /* HTTP requests sent */
+    uint64_t ok;              /* responses parsed as TC_OK */
+    uint64_t throttled;       /* 429 answers */
+    uint64_t retries;         /* chunks sent again after a transient failure */
+    uint64_t fail_transport;  /* connect / timeout / cut transfers */
+    uint64_t fail_5xx;
+    uint64_t fail_4xx;        /* other 4xx: permanent */
+    uint64_t fail_parse;      /* plugin said retry / fatal */
+    uint64_t chunks_failed;   /* chunks given up after max_attempts or fatal */
+    uint64_t tokens_found, tokens_missing, tokens_failed;
+    int64_t limiter_wait_ns;  /* time chunks were ready but waited for the limiter */
+} source_stats;
+
+typedef struct engine engine;
+
+engine *engine_new(const config *cfg, store *st, char *err, size_t errlen);
+void engine_free(engine *e);
+
+/* Processes every pending token once. PROGRESS, when not NULL, receives a
+ * one-line progress display (a terminal). Returns 0, or -1 when a store
+ * commit failed (those tokens stay pending). */
+int engine_run_once(engine *e, FILE *progress);
+
+/* Stops taking new work; what is in flight finishes (signal handlers). */
+void engine_request_stop(engine *e);
+
+size_t engine_source_count(const engine *e);
+const char *engine_source_name(const engine *e, size_t i);
+const source_stats *engine_source_stats(const engine *e, size_t i);
+size_t engine_source_chunk_size(const engine *e, size_t i);
+uint64_t engine_tokens_committed(const engine *e);
+uint64_t engine_commit_failures(const engine *e);
+
+/* Writes the end-of-run summary. */
+void engine_print_summary(engine *e, FILE *out, double wall_s);
+
+#endif

@@ -1,0 +1,165 @@
+/* tokencollector command line: parse options, load the config, dispatch. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "import.h"
+#include "log.h"
+#include "registry.h"
+#include "store.h"
+#include "util.h"
+#include "version.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2, EXIT_PARTIAL = 3 };
+
+static const char usage_text[] =
+    "usage: tokencollector [-c FILE] [options] [COMMAND]\n"
+    "\n"
+    "Keeps Solana tokens enriched from rate-limited APIs through source plugins.\n"
+    "\n"
+    "commands:\n"
+    "  --once               process every pending token once, print a summary, exit\n"
+    "  import PATH|-        add token addresses (one per line) to the store\n"
+    "  --check-config       validate the config and load every plugin, then exit\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE    config file (default: conf/tokencollector.ini)\n"
+    "  --log-level LEVEL    error, warn, info or debug (overrides [core] log_level)\n"
+    "  --no-progress        no progress line even on a terminal\n"
+    "  -V, --version        print the version and the plugin ABI, exit\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "exit codes: 0 success; 1 runtime failure (store or network); 2 usage or\n"
+    "config error (printed as FILE:LINE: ...); 3 import finished but rejected\n"
+    "some lines.\n";
+
+static engine *running_engine;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running_engine)
+        engine_request_stop(running_engine);
+}
+
+static int check_config(const config *cfg)
+{
+    char err[1024];
+    int ok = 1;
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        source_instance *inst = registry_open(cfg->path, cfg->plugin_dir, &cfg->sources[i], err, sizeof err);
+        if (!inst) {
+            fprintf(stderr, "%s\n", err);
+            ok = 0;
+            continue;
+        }
+        printf("source %-14s plugin %s %s (ABI %u.%u), chunk %zu of max %zu%s\n", inst->name, inst->vt->name,
+               inst->vt->version ? inst->vt->version : "?", inst->vt->abi_major, inst->vt->abi_minor,
+               inst->chunk_size, inst->vt->max_chunk, cfg->sources[i].enabled ? "" : ", disabled");
+        source_unref(inst);
+    }
+    for (size_t i = 0; i < cfg->n_limiters; i++)
+        printf("limiter %-13s %.4g requests/s, burst %.4g\n", cfg->limiters[i].name, cfg->limiters[i].rate_per_s,
+               cfg->limiters[i].burst);
+    if (!ok)
+        return EXIT_CONFIG;
+    printf("%s: OK\n", cfg->path);
+    return EXIT_OK;
+}
+
+static int run_once(const config *cfg, int show_progress)
+{
+    char err[1024];
+    store *st = store_open(cfg->store, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "error %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    engine *e = engine_new(cfg, st, err, sizeof err);
+    if (!e) {
+        fprintf(stderr, "%s\n", err);
+        store_close(st);
+        return EXIT_CONFIG;
+    }
+    running_engine = e;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int64_t t0 = now_mono_ns();
+    int rc = engine_run_once(e, show_progress ? stderr : NULL);
+    double wall = (double)(now_mono_ns() - t0) / 1e9;
+    engine_print_summary(e, stdout, wall);
+    running_engine = NULL;
+    engine_free(e);
+    store_close(st);
+    return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = "conf/tokencollector.ini";
+    const char *log_level = NULL;
+    int once = 0, check = 0, no_progress = 0;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},     {"once", no_argument, NULL, 'o'},
+        {"check-config", no_argument, NULL, 'k'},     {"log-level", required_argument, NULL, 'l'},
+        {"no-progress", no_argument, NULL, 'p'},      {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'o': once = 1; break;
+        case 'k': check = 1; break;
+        case 'l': log_level = optarg; break;
+        case 'p': no_progress = 1; break;
+        case 'V':
+            printf("tokencollector %s (plugin ABI %d.%d)\n", TC_VERSION_STRING, TC_ABI_MAJOR, TC_ABI_MINOR);
+            return EXIT_OK;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        default: fputs(usage_text, stderr); return EXIT_CONFIG;
+        }
+    }
+    const char *command = optind < argc ? argv[optind] : NULL;
+    if (command && strcmp(command, "import") != 0) {
+        fprintf(stderr, "tokencollector: unknown command \"%s\"\n%s", command, usage_text);
+        return EXIT_CONFIG;
+    }
+    if (command && optind + 2 != argc) {
+        fprintf(stderr, "tokencollector: import takes exactly one PATH (or - for standard input)\n");
+        return EXIT_CONFIG;
+    }
+    if (log_level && log_level_parse(log_level) < 0) {
+        fprintf(stderr, "tokencollector: --log-level: expected error, warn, info or debug, got \"%s\"\n", log_level);
+        return EXIT_CONFIG;
+    }
+
+    config cfg;
+    char err[1024];
+    if (config_load(config_path, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_CONFIG;
+    }
+    log_set_level(log_level ? (tc_log_level)log_level_parse(log_level) : (tc_log_level)cfg.log_level);
+
+    int rc;
+    if (check)
+        rc = check_config(&cfg);
+    else if (command)
+        rc = import_addresses(&cfg, argv[optind + 1]);
+    else if (once)
+        rc = run_once(&cfg, !no_progress && isatty(STDERR_FILENO));
+    else {
+        fprintf(stderr, "tokencollector: continuous (daemon) mode is not available in this version; "
+                        "run with --once\n");
+        rc = EXIT_CONFIG;
+    }
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,156 @@
+/* Config validation: every error names FILE:LINE and what was wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "tokencollector/plugin.h"
+
+static char path[64];
+
+static void write_ini(const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/tc-test-config-%d.ini", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Loads TEXT, expects failure, and checks the message starts with
+ * "PATH:LINE: " and contains NEEDLE. */
+static void expect_error(const char *text, int line, const char *needle)
+{
+    write_ini(text);
+    config cfg;
+    char err[1024] = "";
+    assert_int_equal(config_load(path, &cfg, err, sizeof err), -1);
+    char prefix[128];
+    if (line > 0)
+        snprintf(prefix, sizeof prefix, "%s:%d: ", path, line);
+    else
+        snprintf(prefix, sizeof prefix, "%s: ", path);
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, needle))
+        fail_msg("got \"%s\", want prefix \"%s\" and \"%s\"", err, prefix, needle);
+    unlink(path);
+}
+
+#define MINIMAL "[source a]\nplugin = a.so\n"
+
+static void full_config_parses(void **state)
+{
+    (void)state;
+    setenv("TC_TEST_KEY", "sekret", 1);
+    write_ini("; comment\n[core]\nstore = sqlite:/tmp/x.db\nbatch_size = 500\n"
+              "[limiter dex]\nrate = 300/min\nburst = 5\n"
+              "[source dexscreener]\nplugin = dexscreener.so\nlimiter = dex\nchunk_size = 30\n"
+              "api_key = ${TC_TEST_KEY}\nextra = ${TC_TEST_UNSET:-fallback}\n"
+              "[merge]\nprice_usd = dexscreener\n");
+    config cfg;
+    char err[512];
+    assert_int_equal(config_load(path, &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.store, "sqlite:/tmp/x.db");
+    assert_int_equal(cfg.batch_size, 500);
+    assert_int_equal(cfg.n_limiters, 1);
+    assert_true(cfg.limiters[0].rate_per_s > 4.999 && cfg.limiters[0].rate_per_s < 5.001);
+    assert_true(cfg.limiters[0].burst == 5);
+    assert_int_equal(cfg.n_sources, 1);
+    assert_int_equal(cfg.sources[0].chunk_size, 30);
+    assert_string_equal(cfg_source_get(&cfg.sources[0], "api_key"), "sekret");
+    assert_string_equal(cfg_source_get(&cfg.sources[0], "extra"), "fallback");
+    assert_int_equal(cfg_source_key_line(&cfg.sources[0], "chunk_size"), 11);
+    assert_int_equal(cfg.merge[TC_PRICE_USD].n, 1);
+    /* Defaults from DESIGN.md for fields [merge] did not set. */
+    assert_int_equal(cfg.merge[TC_NAME].n, 3);
+    assert_string_equal(cfg.merge[TC_NAME].sources[0], "helius");
+    config_free(&cfg);
+    unlink(path);
+}
+
+static void env_override_wins(void **state)
+{
+    (void)state;
+    setenv("TC_SOURCE_MY_SRC_CHUNK_SIZE", "7", 1);
+    setenv("TC_CORE_BATCH_SIZE", "9", 1);
+    write_ini("[source my-src]\nplugin = a.so\nchunk_size = 30\n");
+    config cfg;
+    char err[512];
+    assert_int_equal(config_load(path, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.sources[0].chunk_size, 7);
+    assert_int_equal(cfg.batch_size, 9);
+    config_free(&cfg);
+    setenv("TC_SOURCE_MY_SRC_CHUNK_SIZE", "many", 1);
+    config cfg2;
+    assert_int_equal(config_load(path, &cfg2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "TC_SOURCE_MY_SRC_CHUNK_SIZE"));
+    unsetenv("TC_SOURCE_MY_SRC_CHUNK_SIZE");
+    unsetenv("TC_CORE_BATCH_SIZE");
+    unlink(path);
+}
+
+static void errors_name_file_and_line(void **state)
+{
+    (void)state;
+    expect_error("[core]\nbatch_size = 50\nbogus = 1\n" MINIMAL, 3, "unknown key \"bogus\"");
+    expect_error("[core]\nbatch_size = fifty\n" MINIMAL, 2, "batch_size");
+    expect_error(MINIMAL "[weird]\nx = 1\n", 4, "unknown section [weird]");
+    expect_error("[limiter l]\nrate = fast\n" MINIMAL, 2, "rate");
+    expect_error("[limiter l]\nrate = 5/fortnight\n" MINIMAL, 2, "rate");
+    expect_error("[limiter l]\nburst = 0\n" MINIMAL, 2, "burst");
+    expect_error(MINIMAL "limiter = nope\n", 3, "no [limiter nope]");
+    expect_error(MINIMAL "chunk_size = 0\n", 3, "chunk_size");
+    expect_error(MINIMAL "enabled = maybe\n", 3, "enabled");
+    expect_error(MINIMAL "base_url = ftp://x\n", 3, "base_url");
+    expect_error(MINIMAL "api_key = ${TC_TEST_SURELY_UNSET}\n", 3, "TC_TEST_SURELY_UNSET is not set");
+    expect_error("[source a]\nchunk_size = 3\n", 1, "needs a plugin");
+    expect_error(MINIMAL "[merge]\nprice = a\n", 4, "unknown field \"price\"");
+    expect_error(MINIMAL "[merge]\nprice_usd = nosuch\n", 4, "no [source nosuch]");
+    expect_error("[core]\nthis line is not ini\n" MINIMAL, 2, "syntax error");
+    expect_error("[core]\nstore = mysql://x\n" MINIMAL, 2, "store");
+    expect_error("[source a]\nplugin = a.so\nenabled = false\n", 0, "every source is disabled");
+    expect_error("[core]\n", 0, "no [source NAME] section");
+}
+
+static void rate_units(void **state)
+{
+    (void)state;
+    double r;
+    assert_int_equal(parse_rate("300/min", &r), 0);
+    assert_true(r == 5.0);
+    assert_int_equal(parse_rate("2/s", &r), 0);
+    assert_true(r == 2.0);
+    assert_int_equal(parse_rate("3600/h", &r), 0);
+    assert_true(r == 1.0);
+    assert_int_equal(parse_rate("0.5", &r), 0);
+    assert_true(r == 0.5);
+    assert_int_equal(parse_rate("-1/s", &r), -1);
+    assert_int_equal(parse_rate("0/s", &r), -1);
+    assert_int_equal(parse_rate("abc", &r), -1);
+}
+
+static void missing_file(void **state)
+{
+    (void)state;
+    config cfg;
+    char err[512];
+    assert_int_equal(config_load("/nonexistent/tc.ini", &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/tc.ini: cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(full_config_parses),
+        cmocka_unit_test(env_override_wins),
+        cmocka_unit_test(errors_name_file_and_line),
+        cmocka_unit_test(rate_units),
+        cmocka_unit_test(missing_file),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
