@@ -30,12 +30,14 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
+TPLUG_SRC  := $(wildcard tests/plugins/*.c)
+TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
 TOOL_SRC   := $(wildcard tests/e2e/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
 
 .SECONDARY:
 .PHONY: all clean check unit e2e demo bench asan-check deps
-all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN)
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +60,11 @@ $(BUILD)/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard plugins/%/*.
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 
+# Deliberately broken or instrumented plugins for the registry tests.
+$(BUILD)/test-plugins/%.so: tests/plugins/%.c include/tokencollector/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $<
+
 $(BUILD)/fakeapi: $(FAKE_OBJ)
 	$(CC) $(SAN) -o $@ $^ $(shell pkg-config --libs libmicrohttpd libcjson) -lm -lpthread
 
@@ -72,7 +79,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(filter-out %
 deps:
 	@sh tests/install-deps.sh
 
-unit: $(UNIT_BIN) $(PLUGIN_SO)
+unit: $(UNIT_BIN) $(PLUGIN_SO) $(TPLUG_SO)
 	@sh tests/run-unit.sh $(BUILD)
 
 e2e: all

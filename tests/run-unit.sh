@@ -3,6 +3,7 @@
 set -u
 BUILD=${1:-build}
 export TC_PLUGIN_DIR="${TC_PLUGIN_DIR:-$BUILD/plugins}"
+export TC_BUILD_DIR="$BUILD"
 failed=0
 total=0
 for t in "$BUILD"/tests/test_*; do

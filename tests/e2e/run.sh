@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# End-to-end tests: the real tokencollector binary, real plugins loaded with
+# dlopen, real HTTP through libcurl to the local fake upstream, SQLite.
+# Usage: tests/e2e/run.sh [BUILD_DIR]
+set -uo pipefail
+BUILD=${1:-build}
+TC="$BUILD/tokencollector"
+CHECK="$BUILD/tools/tc_check"
+FAKE="$BUILD/fakeapi"
+WORK=$(mktemp -d /tmp/tc-e2e.XXXXXX)
+FAKE_PIDS=()
+passed=0
+failed=0
+
+cleanup() {
+    for pid in "${FAKE_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    if [ "$failed" -eq 0 ]; then rm -rf "$WORK"; else echo "e2e: work files kept in $WORK" >&2; fi
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+# expect DESCRIPTION ACTUAL WANTED
+expect() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else not_ok "$1: got '$2', want '$3'"; fi; }
+# expect_le DESCRIPTION ACTUAL LIMIT
+expect_le() { if [ "$2" -le "$3" ]; then ok "$1 ($2 <= $3)"; else not_ok "$1: $2 > $3"; fi; }
+
+# start_fake NAME ARGS... : starts the fake upstream, sets PORT
+start_fake() {
+    local name=$1
+    shift
+    rm -f "$WORK/$name.port"
+    "$FAKE" --port 0 --port-file "$WORK/$name.port" "$@" 2>"$WORK/$name.log" &
+    FAKE_PIDS+=($!)
+    for _ in $(seq 100); do
+        [ -s "$WORK/$name.port" ] && break
+        sleep 0.05
+    done
+    PORT=$(cat "$WORK/$name.port")
+    URL="http://127.0.0.1:$PORT"
+}
+
+stats() { curl -sf "$URL/_stats" | jq -r "$1"; }
+
+# write_config FILE DB [JUP_CHUNK HELIUS_CHUNK DEX_CHUNK [EXTRA_SOURCE_LINES]]
+# Limiters sit under the fake upstream's limits at --scale 30:
+#   jupiter 60 per 2 s, helius 2 per 33 ms, dexscreener 300 per 2 s.
+write_config() {
+    cat >"$1" <<EOF
+[core]
+store = sqlite:$2
+plugin_dir = $BUILD/plugins
+batch_size = 50
+[limiter jupiter]
+rate = 27/s
+burst = 4
+[limiter helius]
+rate = 27/s
+burst = 1
+[limiter dexscreener]
+rate = 135/s
+burst = 5
+[source jupiter]
+plugin = jupiter.so
+limiter = jupiter
+chunk_size = ${3:-100}
+base_url = $URL
+timeout_ms = ${TIMEOUT_MS:-10000}
+max_attempts = ${MAX_ATTEMPTS:-4}
+${6:-}
+[source helius]
+plugin = helius.so
+limiter = helius
+chunk_size = ${4:-1000}
+base_url = $URL
+api_key = test-key
+timeout_ms = ${TIMEOUT_MS:-10000}
+max_attempts = ${MAX_ATTEMPTS:-4}
+${6:-}
+[source dexscreener]
+plugin = dexscreener.so
+limiter = dexscreener
+chunk_size = ${5:-30}
+base_url = $URL
+timeout_ms = ${TIMEOUT_MS:-10000}
+max_attempts = ${MAX_ATTEMPTS:-4}
+${6:-}
+EOF
+}
+
+summary_requests() { awk -v s="$2" '$1 == s { print $3 }' "$1"; }
+
+echo "# e2e: work directory $WORK"
+
+# ---------------------------------------------------------------------------
+echo "# 1. full chunks at the scaled published limits"
+N=6000
+start_fake main --scale 30 --latency 2-20
+"$CHECK" gen $N 7 >"$WORK/tokens.txt"
+write_config "$WORK/main.ini" "$WORK/main.db"
+"$TC" -c "$WORK/main.ini" import "$WORK/tokens.txt" >"$WORK/import.out"
+expect "import exit code" $? 0
+"$TC" -c "$WORK/main.ini" --once --no-progress >"$WORK/once.out" 2>"$WORK/once.err"
+expect "--once exit code" $? 0
+for s in jupiter:100 helius:1000 dexscreener:30; do
+    name=${s%%:*}
+    chunk=${s##*:}
+    want=$(((N + chunk - 1) / chunk))
+    expect "$name requests counted by the collector = ceil($N/$chunk)" "$(summary_requests "$WORK/once.out" "$name")" "$want"
+    expect "$name requests served by the fake upstream = ceil($N/$chunk)" "$(stats ".$name.requests")" "$want"
+    expect "$name: zero 429s" "$(stats ".$name.status_429")" 0
+    expect_le "$name: most requests in any window" "$(stats ".$name.max_in_window")" "$(stats ".$name.limit")"
+    expect "$name: every address asked exactly once" "$(stats ".$name.max_requests_per_address")" 1
+done
+expect "summary reports zero 429s" "$(grep -c 'HTTP 429 received: 0$' "$WORK/once.out")" 1
+"$CHECK" verify "$WORK/main.db" >"$WORK/verify.out" 2>&1
+expect "every stored value equals the fake upstream's (tc_check verify)" $? 0
+cat "$WORK/verify.out" | tail -1
+expect "some tokens enriched and some no_data" \
+    "$(sqlite3 "$WORK/main.db" "SELECT count(DISTINCT status) FROM tokens WHERE status IN ('enriched','no_data')")" 2
+expect "no token left pending" "$(sqlite3 "$WORK/main.db" "SELECT count(*) FROM tokens WHERE status='pending'")" 0
+"$TC" -c "$WORK/main.ini" --once --no-progress >"$WORK/once2.out" 2>&1
+expect "a second --once finds nothing pending" "$(grep -c '^summary: 0 tokens' "$WORK/once2.out")" 1
+
+# ---------------------------------------------------------------------------
+echo "# 2. chunk_size=1 stores the same data as the maximum chunk sizes"
+start_fake unlimited --limit jupiter=1000000/1000ms --limit helius=1000000/1000ms --limit dexscreener=1000000/1000ms
+head -n 300 "$WORK/tokens.txt" >"$WORK/small.txt"
+write_config "$WORK/max.ini" "$WORK/max.db"
+write_config "$WORK/one.ini" "$WORK/one.db" 1 1 1 "concurrency = 16"
+sed -i 's/^rate = .*/rate = 100000\/s/' "$WORK/max.ini" "$WORK/one.ini"
+"$TC" -c "$WORK/max.ini" import "$WORK/small.txt" >/dev/null
+"$TC" -c "$WORK/one.ini" import "$WORK/small.txt" >/dev/null
+"$TC" -c "$WORK/max.ini" --once --no-progress >"$WORK/max.out" 2>&1
+expect "max-chunk run exit code" $? 0
+"$TC" -c "$WORK/one.ini" --once --no-progress >"$WORK/one.out" 2>&1
+expect "chunk_size=1 run exit code" $? 0
+expect "chunk_size=1: one request per token per source" "$(summary_requests "$WORK/one.out" dexscreener)" 300
+"$CHECK" same "$WORK/max.db" "$WORK/one.db" >"$WORK/same.out" 2>&1
+expect "both stores hold the same rows (tc_check same)" $? 0
+"$CHECK" verify "$WORK/one.db" >/dev/null 2>&1
+expect "chunk_size=1 values equal the fake upstream's" $? 0
+
+# ---------------------------------------------------------------------------
+echo "# 3. a source that is down: tokens fail, nothing else is lost"
+start_fake down
+for s in jupiter helius dexscreener; do curl -sf -X POST "$URL/_faults?source=$s&down=1" >/dev/null; done
+head -n 40 "$WORK/tokens.txt" >"$WORK/down.txt"
+MAX_ATTEMPTS=2 write_config "$WORK/down.ini" "$WORK/down.db"
+"$TC" -c "$WORK/down.ini" import "$WORK/down.txt" >/dev/null
+"$TC" -c "$WORK/down.ini" --once --no-progress >"$WORK/down.out" 2>"$WORK/down.err"
+expect "--once with every source down exits 0 (the run itself worked)" $? 0
+expect "every token is failed" "$(sqlite3 "$WORK/down.db" "SELECT count(*) FROM tokens WHERE status='failed'")" 40
+expect "attempts and last attempt recorded, no success time" \
+    "$(sqlite3 "$WORK/down.db" "SELECT count(*) FROM tokens WHERE enrichment_attempts=1 AND last_refresh_attempt IS NOT NULL AND last_refresh_success IS NULL")" 40
+expect "refresh_metadata names the HTTP status per source" \
+    "$(sqlite3 "$WORK/down.db" "SELECT count(*) FROM tokens WHERE json_extract(refresh_metadata,'\$.errors.helius') LIKE 'HTTP 503%'")" 40
+expect "no data rows written for failed tokens" \
+    "$(sqlite3 "$WORK/down.db" "SELECT (SELECT count(*) FROM token_prices)+(SELECT count(*) FROM token_sources)")" 0
+expect "each source tried exactly max_attempts times per chunk" "$(stats '.dexscreener.requests')" 4
+
+# ---------------------------------------------------------------------------
+echo "# 4. config errors: FILE:LINE and exit code 2"
+printf '[core]\nbatch_size = 50\nbatch_sise = 5\n[source a]\nplugin = jupiter.so\n' >"$WORK/bad1.ini"
+"$TC" -c "$WORK/bad1.ini" --check-config >/dev/null 2>"$WORK/bad1.err"
+expect "unknown key: exit code" $? 2
+expect "unknown key: message names file and line" "$(grep -c "^$WORK/bad1.ini:3: .*batch_sise" "$WORK/bad1.err")" 1
+printf '[core]\nplugin_dir = %s/plugins\n[source dex]\nplugin = dexscreener.so\nchunk_size = 31\n' "$BUILD" >"$WORK/bad2.ini"
+"$TC" -c "$WORK/bad2.ini" --check-config >/dev/null 2>"$WORK/bad2.err"
+expect "chunk_size above the plugin's maximum: exit code" $? 2
+expect "chunk_size above the plugin's maximum: FILE:LINE" "$(grep -c "^$WORK/bad2.ini:5: .*maximum of 30" "$WORK/bad2.err")" 1
+printf '[core]\nplugin_dir = %s/plugins\n[source x]\nplugin = nosuch.so\n' "$BUILD" >"$WORK/bad3.ini"
+"$TC" -c "$WORK/bad3.ini" --check-config >/dev/null 2>"$WORK/bad3.err"
+expect "missing plugin: exit code" $? 2
+expect "missing plugin: FILE:LINE" "$(grep -c "^$WORK/bad3.ini:4: .*nosuch.so" "$WORK/bad3.err")" 1
+printf '[core]\nplugin_dir = %s/plugins\n[source dex]\nplugin = dexscreener.so\nfoo = 1\n' "$BUILD" >"$WORK/bad4.ini"
+"$TC" -c "$WORK/bad4.ini" --check-config >/dev/null 2>"$WORK/bad4.err"
+expect "key unknown to host and plugin: FILE:LINE" "$(grep -c "^$WORK/bad4.ini:5: .*\"foo\"" "$WORK/bad4.err")" 1
+"$TC" -c "$WORK/main.ini" --check-config >/dev/null 2>&1
+expect "valid config: --check-config exit code" $? 0
+
+# ---------------------------------------------------------------------------
+echo "# 5. import: bad lines reported by number, the rest imported, duplicates ignored"
+{
+    sed -n 1,3p "$WORK/tokens.txt"
+    echo "not-an-address"
+    echo ""
+    sed -n 1p "$WORK/tokens.txt"
+    echo "0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl0OIl"
+    sed -n 4p "$WORK/tokens.txt"
+} >"$WORK/mixed.txt"
+write_config "$WORK/imp.ini" "$WORK/imp.db"
+"$TC" -c "$WORK/imp.ini" import - <"$WORK/mixed.txt" >"$WORK/imp.out" 2>"$WORK/imp.err"
+expect "import with bad lines: exit code 3" $? 3
+expect "bad line 4 reported" "$(grep -c '^<stdin>:4: not a Solana address' "$WORK/imp.err")" 1
+expect "bad line 7 reported" "$(grep -c '^<stdin>:7: not a Solana address' "$WORK/imp.err")" 1
+expect "valid lines imported once" "$(sqlite3 "$WORK/imp.db" "SELECT count(*) FROM tokens")" 4
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,143 @@
+/* Registry: real dlopen of real .so files, ABI checks before anything is
+ * called, two instances of one .so, reference counting for hot swap. */
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "registry.h"
+
+static char dir[512];
+static char ini[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *build = getenv("TC_BUILD_DIR");
+    snprintf(dir, sizeof dir, "%s/test-plugins", build ? build : "build");
+    return 0;
+}
+
+static void load_config(config *cfg, const char *sections)
+{
+    snprintf(ini, sizeof ini, "/tmp/tc-test-registry-%d.ini", (int)getpid());
+    FILE *f = fopen(ini, "w");
+    fprintf(f, "[core]\nplugin_dir = %s\n%s", dir, sections);
+    fclose(f);
+    char err[512];
+    if (config_load(ini, cfg, err, sizeof err) != 0)
+        fail_msg("%s", err);
+}
+
+static void expect_refused(const char *plugin, const char *needle)
+{
+    char sections[256];
+    snprintf(sections, sizeof sections, "[source s]\nplugin = %s\n", plugin);
+    config cfg;
+    load_config(&cfg, sections);
+    char err[1024] = "";
+    source_instance *inst = registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[0], err, sizeof err);
+    assert_null(inst);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s:4: ", ini);
+    if (strncmp(err, prefix, strlen(prefix)) || !strstr(err, needle))
+        fail_msg("got \"%s\"; want \"%s\" and \"%s\"", err, prefix, needle);
+    config_free(&cfg);
+    unlink(ini);
+}
+
+static void refuses_bad_plugins(void **state)
+{
+    (void)state;
+    expect_refused("abi_future.so", "was built for plugin ABI 99.0, this host speaks ABI 1.");
+    expect_refused("abi_truncated.so", "descriptor is 16 bytes");
+    expect_refused("no_entry.so", "does not export tc_source_entry()");
+    expect_refused("missing.so", "cannot load plugin");
+}
+
+static void two_instances_share_one_module(void **state)
+{
+    (void)state;
+    config cfg;
+    load_config(&cfg, "[source one]\nplugin = counting.so\ngreeting = hi\n"
+                      "[source two]\nplugin = counting.so\nchunk_size = 3\n");
+    char err[512];
+    source_instance *a = registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[0], err, sizeof err);
+    source_instance *b = registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[1], err, sizeof err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a->name, "one");
+    assert_string_equal(b->name, "two");
+    assert_int_equal(a->chunk_size, 10); /* the plugin's max when not configured */
+    assert_int_equal(b->chunk_size, 3);
+    assert_ptr_equal(a->vt, b->vt);
+    /* The settings each instance sees are its own section's. */
+    assert_string_equal(a->host.setting((const tc_settings *)a->cfg, "greeting"), "hi");
+    assert_null(b->host.setting((const tc_settings *)b->cfg, "greeting"));
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/counting.so", dir);
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(h);
+    int (*live)(void) = (int (*)(void))dlsym(h, "counting_live_instances");
+    assert_int_equal(live(), 2);
+    /* A request in flight holds a reference: unref by the owner does not
+     * destroy the instance until the request lets go too. */
+    source_ref(a);
+    source_unref(a);
+    assert_int_equal(live(), 2);
+    source_unref(a);
+    assert_int_equal(live(), 1);
+    source_unref(b);
+    dlclose(h);
+    /* The module is closed once no instance uses it. */
+    assert_null(dlopen(path, RTLD_NOW | RTLD_NOLOAD));
+    config_free(&cfg);
+    unlink(ini);
+}
+
+static void plugin_refusing_settings_is_reported(void **state)
+{
+    (void)state;
+    config cfg;
+    load_config(&cfg, "[source s]\nplugin = counting.so\ngreeting = refuse\n");
+    char err[512];
+    assert_null(registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[0], err, sizeof err));
+    assert_non_null(strstr(err, "refused its settings: greeting must not be \"refuse\""));
+    config_free(&cfg);
+    unlink(ini);
+}
+
+static void chunk_above_max_and_unknown_keys(void **state)
+{
+    (void)state;
+    config cfg;
+    load_config(&cfg, "[source s]\nplugin = counting.so\nchunk_size = 11\n");
+    char err[512];
+    assert_null(registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[0], err, sizeof err));
+    assert_non_null(strstr(err, ":5: [source s] chunk_size 11 is above plugin counting's maximum of 10"));
+    config_free(&cfg);
+    load_config(&cfg, "[source s]\nplugin = counting.so\ncolour = red\n");
+    assert_null(registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[0], err, sizeof err));
+    assert_non_null(strstr(err, ":5: [source s] unknown key \"colour\""));
+    config_free(&cfg);
+    unlink(ini);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refuses_bad_plugins),
+        cmocka_unit_test(two_instances_share_one_module),
+        cmocka_unit_test(plugin_refusing_settings_is_reported),
+        cmocka_unit_test(chunk_above_max_and_unknown_keys),
+    };
+    return cmocka_run_group_tests_name("registry", tests, setup, NULL);
+}
