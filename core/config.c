@@ -281,6 +281,8 @@ static int apply_core(parse_state *st, int line, const char *key, const char *v)
         return set_long(st, line, "core", key, v, 0, 100000, &cfg->max_concurrent_batches);
     if (!strcmp(key, "connect_timeout_ms"))
         return set_long(st, line, "core", key, v, 1, 600000, &cfg->connect_timeout_ms);
+    if (!strcmp(key, "lease_seconds"))
+        return set_long(st, line, "core", key, v, 10, 86400, &cfg->lease_seconds);
     if (!strcmp(key, "log_level")) {
         int lvl = log_level_parse(v);
         if (lvl < 0)
@@ -289,7 +291,7 @@ static int apply_core(parse_state *st, int line, const char *key, const char *v)
         return 1;
     }
     return fail(st, line, "[core] unknown key \"%s\" (known: store, plugin_dir, batch_size, "
-                "max_concurrent_batches, connect_timeout_ms, log_level)", key);
+                "max_concurrent_batches, connect_timeout_ms, lease_seconds, log_level)", key);
 }
 
 static int apply_limiter(parse_state *st, int line, cfg_limiter *l, const char *key, const char *v)
@@ -586,6 +588,7 @@ int config_load(const char *path, config *cfg, char *err, size_t errlen)
     cfg->batch_size = 50;
     cfg->max_concurrent_batches = 0;
     cfg->connect_timeout_ms = 5000;
+    cfg->lease_seconds = 600;
     cfg->log_level = TC_LOG_INFO;
 
     parse_state st = {.cfg = cfg, .err = err, .errlen = errlen};

@@ -55,6 +55,7 @@ typedef struct config {
     long batch_size;
     long max_concurrent_batches; /* 0: auto (enough to fill every chunk) */
     long connect_timeout_ms;
+    long lease_seconds;   /* how long claimed tokens stay ours */
     int log_level;        /* tc_log_level */
     cfg_limiter *limiters;
     size_t n_limiters;

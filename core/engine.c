@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "limiter.h"
@@ -36,6 +37,7 @@ typedef struct token_state {
 } token_state;
 
 struct batch {
+    char claim_id[160];
     token_state *tokens;
     size_t n;
     size_t left; /* tokens not yet answered by every source */
@@ -91,8 +93,9 @@ struct engine {
     batch *open_batches;
     size_t tokens_open;
     int store_exhausted;
-    char *cursor; /* last address taken from the store */
-    uint64_t committed, commit_failures, total_pending;
+    char owner[128];       /* "host:pid", recorded with each claim */
+    uint64_t claims;       /* claim ids are owner:claims:random */
+    uint64_t committed, commit_failures, fenced, total_pending;
     uint64_t rng;
     volatile sig_atomic_t stop;
 };
@@ -150,6 +153,9 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
     e->cfg = cfg;
     e->st = st;
     e->rng = (uint64_t)now_mono_ns() | 1;
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(e->owner, sizeof e->owner, "%s:%ld", host, (long)getpid());
     e->http = http_engine_new(cfg->connect_timeout_ms);
     if (!e->http) {
         snprintf(err, errlen, "cannot initialise libcurl");
@@ -258,7 +264,6 @@ void engine_free(engine *e)
     free(e->limiters);
     free(e->src);
     free(e->src_names);
-    free(e->cursor);
     free(e);
 }
 
@@ -270,7 +275,16 @@ static int admit_batch(engine *e, char *err, size_t errlen)
 {
     char **addrs = NULL;
     size_t n = 0;
-    if (store_next_pending(e->st, e->cursor, e->batch_size, &addrs, &n, err, errlen) != 0)
+    char claim_id[160];
+    snprintf(claim_id, sizeof claim_id, "%s:%llu:%08llx", e->owner, (unsigned long long)++e->claims,
+             (unsigned long long)(next_random(e) & 0xffffffffu));
+    claim_request rq = {.owner = e->owner,
+                        .claim_id = claim_id,
+                        .now = now_wall_s(),
+                        .lease_s = e->cfg->lease_seconds,
+                        .max = e->batch_size,
+                        .due = 0};
+    if (store_claim(e->st, &rq, &addrs, &n, err, errlen) != 0)
         return -1;
     if (n < e->batch_size)
         e->store_exhausted = 1;
@@ -280,6 +294,7 @@ static int admit_batch(engine *e, char *err, size_t errlen)
     }
     batch *b = xcalloc(1, sizeof *b);
     b->tokens = xcalloc(n, sizeof *b->tokens);
+    snprintf(b->claim_id, sizeof b->claim_id, "%s", claim_id);
     b->n = b->left = n;
     for (size_t i = 0; i < n; i++) {
         token_state *t = &b->tokens[i];
@@ -292,9 +307,7 @@ static int admit_batch(engine *e, char *err, size_t errlen)
         for (size_t s = 0; s < e->n_src; s++)
             queue_push(&e->src[s], t);
     }
-    free(e->cursor);
-    e->cursor = addrs[n - 1];
-    for (size_t i = 0; i + 1 < n; i++)
+    for (size_t i = 0; i < n; i++)
         free(addrs[i]);
     free(addrs);
     b->next = e->open_batches;
@@ -350,13 +363,19 @@ static void commit_batch(engine *e, batch *b)
         res[i].errors = t->errors;
     }
     char err[512];
-    if (store_commit(e->st, res, b->n, now_wall_s(), err, sizeof err) != 0) {
+    size_t fenced = 0;
+    if (store_commit(e->st, res, b->n, now_wall_s(), b->claim_id, &fenced, err, sizeof err) != 0) {
         /* The transaction rolled back: these tokens stay pending and are
          * picked up by the next pass. Nothing half-written. */
         LOG_ERROR("store", "%s", err);
         e->commit_failures += b->n;
-    } else
-        e->committed += b->n;
+    } else {
+        e->committed += b->n - fenced;
+        e->fenced += fenced;
+        if (fenced)
+            LOG_WARN("store", "%zu tokens of a batch were claimed by another collector after our lease "
+                     "ran out; their newer data was left alone", fenced);
+    }
     for (size_t i = 0; i < b->n; i++)
         values_clear(&res[i].merged);
     free(res);
@@ -373,6 +392,25 @@ static void commit_finished_batches(engine *e)
             free_batch(e, b);
         } else
             p = &b->next;
+    }
+}
+
+/* Stopping early: batches not fully answered go back to the store untouched,
+ * so another run (or collector) takes them at once instead of after the lease. */
+static void release_open_batches(engine *e)
+{
+    while (e->open_batches) {
+        batch *b = e->open_batches;
+        e->open_batches = b->next;
+        const char **addrs = xmalloc(b->n * sizeof *addrs);
+        for (size_t i = 0; i < b->n; i++)
+            addrs[i] = b->tokens[i].addr;
+        char err[512];
+        if (store_release(e->st, addrs, b->n, b->claim_id, err, sizeof err) != 0)
+            LOG_WARN("store", "%s (the claims will expire by themselves)", err);
+        free(addrs);
+        e->tokens_open -= b->n;
+        free_batch(e, b);
     }
 }
 
@@ -794,6 +832,7 @@ int engine_run_once(engine *e, FILE *progress)
         http_poll(e->http, timeout_ms);
         commit_finished_batches(e);
     }
+    release_open_batches(e);
     if (progress)
         print_progress(e, progress, started, 1);
     return (e->commit_failures || store_failed) ? -1 : 0;

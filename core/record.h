@@ -71,6 +71,8 @@ typedef struct token_result {
     const source_outcome *outcomes;  /* [n_sources] */
     const tc_values *per_source;     /* [n_sources] */
     char *const *errors;             /* [n_sources], NULL when none */
+    int64_t next_refresh_at;         /* unix seconds: when the token is due again */
+    int refresh_interval_s;          /* the interval that gave next_refresh_at */
 } token_result;
 
 #endif

@@ -9,14 +9,31 @@
 
 #include "record.h"
 
+/* A claim: tokens taken by one collector for one batch, with a lease. Until
+ * the lease ends no other collector takes them; a collector that dies simply
+ * lets its leases run out. The claim id fences commits: a collector whose
+ * lease expired and was taken over cannot overwrite the newer claim's data. */
+typedef struct claim_request {
+    const char *owner;    /* collector identity, e.g. "host:pid" (for operators) */
+    const char *claim_id; /* unique per claim */
+    int64_t now;          /* unix seconds */
+    int64_t lease_s;
+    size_t max;
+    int due;              /* 0: pending tokens only (--once); 1: every token due by next_refresh_at */
+} claim_request;
+
 typedef struct store_backend {
     const char *name;
     int (*import)(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen);
-    /* Up to MAX pending addresses ordered by address, strictly after AFTER
-     * (NULL: from the start). *OUT is an array of malloc'd strings. */
-    int (*next_pending)(void *be, const char *after, size_t max, char ***out, size_t *n, char *err,
-                        size_t errlen);
-    int (*commit)(void *be, const token_result *tokens, size_t n, int64_t now, char *err, size_t errlen);
+    /* Claims up to rq->max tokens; *OUT is an array of malloc'd addresses,
+     * ordered by due time then address. */
+    int (*claim)(void *be, const claim_request *rq, char ***out, size_t *n, char *err, size_t errlen);
+    /* Writes a batch in one transaction and ends its claim. Tokens whose
+     * claim is no longer CLAIM_ID are left alone and counted in *FENCED. */
+    int (*commit)(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
+                  size_t *fenced, char *err, size_t errlen);
+    /* Gives claimed tokens back unchanged (shutdown before they were done). */
+    int (*release)(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen);
     int (*count_by_status)(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen);
     void (*close)(void *be);
 } store_backend;
@@ -36,15 +53,20 @@ static inline int store_import(store *s, const char *const *addrs, size_t n, siz
 {
     return s->ops->import(s->be, addrs, n, inserted, err, errlen);
 }
-static inline int store_next_pending(store *s, const char *after, size_t max, char ***out, size_t *n,
-                                     char *err, size_t errlen)
+static inline int store_claim(store *s, const claim_request *rq, char ***out, size_t *n, char *err,
+                              size_t errlen)
 {
-    return s->ops->next_pending(s->be, after, max, out, n, err, errlen);
+    return s->ops->claim(s->be, rq, out, n, err, errlen);
 }
-static inline int store_commit(store *s, const token_result *t, size_t n, int64_t now, char *err,
-                               size_t errlen)
+static inline int store_commit(store *s, const token_result *t, size_t n, int64_t now, const char *claim_id,
+                               size_t *fenced, char *err, size_t errlen)
 {
-    return s->ops->commit(s->be, t, n, now, err, errlen);
+    return s->ops->commit(s->be, t, n, now, claim_id, fenced, err, errlen);
+}
+static inline int store_release(store *s, const char *const *addrs, size_t n, const char *claim_id, char *err,
+                                size_t errlen)
+{
+    return s->ops->release(s->be, addrs, n, claim_id, err, errlen);
 }
 static inline int store_count_by_status(store *s, uint64_t counts[STATUS_COUNT], char *err, size_t errlen)
 {

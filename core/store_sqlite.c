@@ -21,8 +21,11 @@ static const char *const schema_sql =
     " refresh_interval_seconds INTEGER NOT NULL DEFAULT 30,"
     " priority_score REAL NOT NULL DEFAULT 0,"
     " refresh_metadata TEXT NOT NULL DEFAULT '{}',"
+    " next_refresh_at INTEGER NOT NULL DEFAULT 0,"
+    " claimed_by TEXT, claim_id TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
     " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
     "CREATE INDEX IF NOT EXISTS tokens_status ON tokens(status, address);"
+    "CREATE INDEX IF NOT EXISTS tokens_due ON tokens(next_refresh_at, address);"
     "CREATE TABLE IF NOT EXISTS token_prices ("
     " address TEXT PRIMARY KEY REFERENCES tokens(address) ON DELETE CASCADE,"
     " price_usd REAL, market_cap REAL, fdv REAL, liquidity_usd REAL, volume_24h REAL, change_24h REAL,"
@@ -42,8 +45,8 @@ static const char *const schema_sql =
 
 enum {
     ST_IMPORT,
-    ST_PENDING_FIRST,
-    ST_PENDING_AFTER,
+    ST_CLAIM,
+    ST_RELEASE,
     ST_UPDATE_TOKEN,
     ST_PRICE_CHANGED,
     ST_UPSERT_PRICE,
@@ -59,9 +62,15 @@ enum {
 
 static const char *const stmt_sql[ST_N] = {
     [ST_IMPORT] = "INSERT OR IGNORE INTO tokens(address) VALUES (?1)",
-    [ST_PENDING_FIRST] = "SELECT address FROM tokens WHERE status = 'pending' ORDER BY address LIMIT ?1",
-    [ST_PENDING_AFTER] =
-        "SELECT address FROM tokens WHERE status = 'pending' AND address > ?2 ORDER BY address LIMIT ?1",
+    /* Tokens whose lease ran out are free to take, whoever held them. */
+    [ST_CLAIM] =
+        "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
+        " WHERE address IN (SELECT address FROM tokens WHERE lease_until <= ?3 AND"
+        " CASE WHEN ?6 THEN next_refresh_at <= ?3 ELSE status = 'pending' END"
+        " ORDER BY next_refresh_at, address LIMIT ?5)"
+        " RETURNING address",
+    [ST_RELEASE] =
+        "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = 0 WHERE address = ?1 AND claim_id = ?2",
     /* A failed refresh does not demote a token that has data. Unknown
      * fields keep the last known value. */
     [ST_UPDATE_TOKEN] =
@@ -72,8 +81,11 @@ static const char *const stmt_sql[ST_N] = {
         " supply = COALESCE(?8, supply),"
         " enrichment_attempts = enrichment_attempts + 1, last_refresh_attempt = ?9,"
         " last_refresh_success = CASE WHEN ?2 IN ('enriched','no_data') THEN ?9 ELSE last_refresh_success END,"
-        " refresh_metadata = ?10"
-        " WHERE address = ?1",
+        " refresh_metadata = ?10,"
+        " refresh_interval_seconds = CASE WHEN ?12 > 0 THEN ?12 ELSE refresh_interval_seconds END,"
+        " next_refresh_at = ?9 + CASE WHEN ?12 > 0 THEN ?12 ELSE refresh_interval_seconds END,"
+        " claimed_by = NULL, claim_id = NULL, lease_until = 0"
+        " WHERE address = ?1 AND claim_id IS ?11",
     [ST_PRICE_CHANGED] =
         "UPDATE tokens SET last_price_change = ?2 WHERE address = ?1 AND"
         " (SELECT price_usd FROM token_prices WHERE address = ?1) IS NOT ?3",
@@ -106,6 +118,11 @@ static int db_error(sqlite_store *s, char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "sqlite %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     return -1;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static void make_parent_dirs(const char *path)
@@ -207,30 +224,57 @@ static int sqlite_import(void *be, const char *const *addrs, size_t n, size_t *i
     return exec_simple(s, "COMMIT", err, errlen);
 }
 
-static int sqlite_next_pending(void *be, const char *after, size_t max, char ***out, size_t *n, char *err,
-                               size_t errlen)
+static int sqlite_claim(void *be, const claim_request *rq, char ***out, size_t *n, char *err, size_t errlen)
 {
     sqlite_store *s = be;
-    sqlite3_stmt *st = s->st[after ? ST_PENDING_AFTER : ST_PENDING_FIRST];
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-    if (after)
-        sqlite3_bind_text(st, 2, after, -1, SQLITE_TRANSIENT);
-    char **list = xcalloc(max ? max : 1, sizeof *list);
+    sqlite3_stmt *st = s->st[ST_CLAIM];
+    if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    sqlite3_bind_text(st, 1, rq->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rq->claim_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rq->now);
+    sqlite3_bind_int64(st, 4, rq->lease_s);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)rq->max);
+    sqlite3_bind_int(st, 6, rq->due);
+    char **list = xcalloc(rq->max ? rq->max : 1, sizeof *list);
     size_t count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < max)
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < rq->max)
         list[count++] = xstrdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || exec_simple(s, "COMMIT", err, errlen)) {
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            db_error(s, err, errlen, "claim");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         for (size_t i = 0; i < count; i++)
             free(list[i]);
         free(list);
-        return db_error(s, err, errlen, "select pending");
+        return -1;
     }
+    /* RETURNING gives no order; batches are easier to follow sorted. */
+    qsort(list, count, sizeof *list, compare_strings);
     *out = list;
     *n = count;
     return 0;
+}
+
+static int sqlite_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err,
+                          size_t errlen)
+{
+    sqlite_store *s = be;
+    if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = s->st[ST_RELEASE];
+        sqlite3_bind_text(st, 1, addrs[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, claim_id, -1, SQLITE_STATIC);
+        if (step_done(s, st, err, errlen, "release")) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return exec_simple(s, "COMMIT", err, errlen);
 }
 
 static void bind_opt_text(sqlite3_stmt *st, int idx, const tc_values *v, int field)
@@ -257,7 +301,8 @@ static int has_market_data(const tc_values *v)
     return 0;
 }
 
-static int commit_one(sqlite_store *s, const token_result *t, int64_t now, char *err, size_t errlen)
+static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const char *claim_id, size_t *fenced,
+                      char *err, size_t errlen)
 {
     const tc_values *m = &t->merged;
     sqlite3_stmt *st = s->st[ST_UPDATE_TOKEN];
@@ -275,12 +320,21 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, char 
     bind_opt_text(st, 8, m, TC_SUPPLY);
     sqlite3_bind_int64(st, 9, now);
     sqlite3_bind_text(st, 10, meta, -1, SQLITE_STATIC);
+    if (claim_id)
+        sqlite3_bind_text(st, 11, claim_id, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_int(st, 12, t->refresh_interval_s);
     int rc = step_done(s, st, err, errlen, "update tokens");
     free(meta);
     if (rc)
         return -1;
-    if (sqlite3_changes(s->db) == 0)
-        return 0; /* the token was deleted meanwhile: nothing to attach data to */
+    if (sqlite3_changes(s->db) == 0) {
+        /* Claimed by someone else since (our lease ran out), or deleted:
+         * their data is not ours to overwrite. */
+        (*fenced)++;
+        return 0;
+    }
 
     if (has_market_data(m)) {
         if (values_has(m, TC_PRICE_USD)) {
@@ -348,13 +402,15 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, char 
     return 0;
 }
 
-static int sqlite_commit(void *be, const token_result *tokens, size_t n, int64_t now, char *err, size_t errlen)
+static int sqlite_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
+                         size_t *fenced, char *err, size_t errlen)
 {
     sqlite_store *s = be;
+    *fenced = 0;
     if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (commit_one(s, &tokens[i], now, err, errlen)) {
+        if (commit_one(s, &tokens[i], now, claim_id, fenced, err, errlen)) {
             size_t l = strlen(err);
             snprintf(err + l, errlen - l, " (token %s; batch of %zu rolled back)", tokens[i].address, n);
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -384,7 +440,8 @@ static int sqlite_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char 
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .import = sqlite_import,
-    .next_pending = sqlite_next_pending,
+    .claim = sqlite_claim,
+    .release = sqlite_release,
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,
     .close = sqlite_close,
