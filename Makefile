@@ -56,7 +56,7 @@ $(BUILD)/tokencollector: $(BUILD)/obj/core/main.o $(BUILD)/libtccore.a
 
 # Each plugins/NAME/ directory builds one NAME.so from all of its .c files.
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard plugins/%/*.c))
+$(BUILD)/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard plugins/$$*/*.c)))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 
@@ -83,7 +83,7 @@ unit: $(UNIT_BIN) $(PLUGIN_SO) $(TPLUG_SO)
 	@sh tests/run-unit.sh $(BUILD)
 
 e2e: all
-	@sh tests/e2e/run.sh $(BUILD)
+	@bash tests/e2e/run.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -95,11 +95,11 @@ asan-check: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo.sh $(BUILD)
+	@bash tests/demo.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@sh bench/run.sh $(BUILD)
+	@bash bench/run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan

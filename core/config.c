@@ -595,6 +595,7 @@ int config_load(const char *path, config *cfg, char *err, size_t errlen)
     st.file = fopen(path, "r");
     if (!st.file) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        config_free(cfg);
         return -1;
     }
     int rc = ini_parse_stream(counting_reader, &st, on_ini_entry, &st);

@@ -15,8 +15,8 @@ store *store_open(const char *uri, char *err, size_t errlen)
         ops = &store_sqlite_backend;
         be = store_sqlite_open(uri + 7, err, errlen);
     } else if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11)) {
-        snprintf(err, errlen, "store %s: the PostgreSQL backend is not built into this version", "postgresql");
-        return NULL;
+        ops = &store_pg_backend;
+        be = store_pg_open(uri, err, errlen);
     } else {
         snprintf(err, errlen, "store \"%s\": expected sqlite:PATH or postgresql://...", uri);
         return NULL;
@@ -27,6 +27,29 @@ store *store_open(const char *uri, char *err, size_t errlen)
     s->ops = ops;
     s->be = be;
     return s;
+}
+
+int store_migrate(const char *uri, char *msg, size_t msglen, char *err, size_t errlen)
+{
+    if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11)) {
+        int from = 0, to = 0;
+        if (store_pg_migrate(uri, &from, &to, err, errlen) != 0)
+            return -1;
+        char *shown = store_pg_redact(uri);
+        if (to > from)
+            snprintf(msg, msglen, "postgresql %s: schema migrated from version %d to %d", shown, from, to);
+        else
+            snprintf(msg, msglen, "postgresql %s: schema already at version %d, nothing to do", shown, to);
+        free(shown);
+        return 0;
+    }
+    /* SQLite creates its schema when it opens. */
+    store *s = store_open(uri, err, errlen);
+    if (!s)
+        return -1;
+    store_close(s);
+    snprintf(msg, msglen, "%s: schema is current", uri);
+    return 0;
 }
 
 void store_close(store *s)

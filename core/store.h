@@ -73,9 +73,20 @@ static inline int store_count_by_status(store *s, uint64_t counts[STATUS_COUNT],
     return s->ops->count_by_status(s->be, counts, err, errlen);
 }
 
+/* Brings the store's schema to the version this build knows, then closes it
+ * (`tokencollector migrate`). Safe to run again and from two processes at
+ * once. MSG receives one line saying what was done. store_open migrates too. */
+int store_migrate(const char *uri, char *msg, size_t msglen, char *err, size_t errlen);
+
 /* Backends. */
 void *store_sqlite_open(const char *path, char *err, size_t errlen);
 extern const store_backend store_sqlite_backend;
+void *store_pg_open(const char *uri, char *err, size_t errlen);
+extern const store_backend store_pg_backend;
+/* Applies the pending PostgreSQL migrations; *FROM / *TO: versions before and after. */
+int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errlen);
+/* The URI with any password replaced by *** (caller frees): for messages. */
+char *store_pg_redact(const char *uri);
 
 /* refresh_metadata JSON for a token result (caller frees). */
 char *store_refresh_metadata(const token_result *t);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../fakeapi/fake_data.h"
 #include "config.h"
@@ -326,7 +327,7 @@ static int cmd_same(int argc, char **argv)
     sqlite3 *db;
     if (sqlite3_open(":memory:", &db) != SQLITE_OK)
         return 2;
-    char sql[2048];
+    char sql[4096];
     snprintf(sql, sizeof sql, "ATTACH '%s' AS a; ATTACH '%s' AS b;", argv[0], argv[1]);
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(stderr, "tc_check: %s\n", sqlite3_errmsg(db));
@@ -342,7 +343,7 @@ static int cmd_same(int argc, char **argv)
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof projections / sizeof *projections; i++) {
-        char pa[512], pb[512];
+        char pa[256], pb[256];
         snprintf(pa, sizeof pa, projections[i], "a");
         snprintf(pb, sizeof pb, projections[i], "b");
         snprintf(sql, sizeof sql,

@@ -71,4 +71,121 @@ void fake_address(uint64_t seed, uint64_t i, char out[45]);
 
 const char *fake_source_name(fake_source s); /* "jupiter", "helius", "dexscreener" */
 
+/* ------------------------------------------------------------------------
+ * Additions for the fake upstream's renderer (and for tests that want the
+ * exact wire shapes). Everything below is as deterministic as the above.
+ * ------------------------------------------------------------------------
+ *
+ * Rules a correct client applies (fake_token_for encodes their outcome):
+ *  - Jupiter volume_24h = stats24h.buyVolume + stats24h.sellVolume (the sum is
+ *    exact in double arithmetic). change_24h = stats24h.priceChange.
+ *  - Helius image = content.files[0].cdn_uri if present, else files[0].uri,
+ *    else content.links.image. token_info.supply is a bare JSON integer that
+ *    may exceed 2^53; fake_token.supply holds its exact digits.
+ *  - DexScreener: of the pairs whose baseToken.address is the token, take the
+ *    one with the highest liquidity.usd (a missing liquidity ranks lowest);
+ *    a pair where the token is only the quote token never wins while a base
+ *    pair exists. With no base pair but a quote pair (dex_quote_only): name
+ *    and symbol from quoteToken, price_usd = strtod(priceUsd) /
+ *    strtod(priceNative), liquidity_usd = liquidity.usd, volume_24h =
+ *    volume.h24, nothing else. Numeric strings are read with strtod.
+ *  - DexScreener links: info.websites[{label,url}] -> kind 'w', label lower-cased.
+ *    info.socials come in two forms:
+ *      real       {type,url}        -> label = type, url as sent;
+ *      documented {platform,handle} -> label = lowercase(platform), and the url
+ *        is normalised: strip one leading '@' from the handle, then
+ *        twitter  -> "https://x.com/<handle>",
+ *        telegram -> "https://t.me/<handle>",
+ *        any other platform -> the handle unchanged (it is already a URL).
+ *  - Links are listed in response order: websites first, then socials.
+ *  - The well-known quote mints (wrapped SOL and USDC) are known to every
+ *    source whatever the profile says, and never dex_quote_only: they appear
+ *    as the quote token of many pairs.
+ */
+
+#define FAKE_SOL_MINT  "So11111111111111111111111111111111111111112"
+#define FAKE_USDC_MINT "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+/* 1 when SOURCE knows ADDR under PROFILE (NULL PROFILE = defaults). */
+int fake_source_knows(const fake_profile *profile, fake_source source, const char *addr);
+
+/* Jupiter stats24h.buyVolume and sellVolume (multiples of 0.25 below 2^40);
+ * meaningful when the token's has_volume is set. */
+void fake_jupiter_volume_parts(const char *addr, double *buy, double *sell);
+
+/* The shape of a Helius asset beyond what fake_token says. Empty strings
+ * mean "key absent". */
+typedef struct fake_helius_asset {
+    int has_metadata;          /* content.metadata carries name/symbol (else {}) */
+    int has_token_info;        /* token_info present (decimals, supply) */
+    char json_uri[160];
+    char file_uri[160];        /* files[0].uri; "" and no cdn_uri = files is [] */
+    char file_cdn_uri[160];    /* files[0].cdn_uri */
+    char links_image[160];     /* content.links.image */
+    const char *token_program;
+    int is_mutable, is_burnt;
+} fake_helius_asset;
+
+/* Fill TOKEN (as fake_token_for) and ASSET; returns 0 when Helius does not
+ * know ADDR (the result array then holds null). */
+int fake_helius_asset_for(const fake_profile *profile, const char *addr,
+                          fake_token *token, fake_helius_asset *asset);
+
+#define FAKE_DEX_MAX_PAIRS 4
+
+typedef struct fake_dex_token_ref {
+    char address[45];
+    char name[64];
+    char symbol[16];
+} fake_dex_token_ref;
+
+typedef struct fake_dex_social {
+    char form;          /* 't' real {type,url}; 'p' documented {platform,handle} */
+    char key[16];       /* type or platform, as sent */
+    char value[160];    /* url or handle, as sent */
+} fake_dex_social;
+
+typedef struct fake_dex_pair {
+    char pair_address[45];
+    const char *dex_id;                /* static string */
+    const char *label;                 /* NULL: no labels */
+    fake_dex_token_ref base, quote;
+    char price_native[32];             /* decimal string */
+    char price_usd[32];                /* decimal string; "" means null */
+    int has_liquidity;                 /* 0: "liquidity" is null or absent */
+    double liquidity_usd, liquidity_base, liquidity_quote;
+    double volume[4];                  /* m5, h1, h6, h24 */
+    int has_change_h24;                /* 0: priceChange.h24 null or absent */
+    double change[4];                  /* m5, h1, h6, h24 */
+    unsigned buys[4], sells[4];        /* txns m5, h1, h6, h24 */
+    int has_fdv, has_market_cap;
+    double fdv, market_cap;
+    long long pair_created_at_ms;
+    int has_info;
+    char image_url[160];               /* "" = no imageUrl */
+    char header[160], open_graph[160];
+    size_t n_websites, n_socials;
+    fake_link websites[2];             /* kind 'w', label, url as sent */
+    fake_dex_social socials[3];
+} fake_dex_pair;
+
+/* The pairs DexScreener serves for ADDR (0 when unknown), already in the
+ * deterministic shuffled order in which the server sends them. */
+size_t fake_dex_pairs(const fake_profile *profile, const char *addr,
+                      fake_dex_pair pairs[FAKE_DEX_MAX_PAIRS]);
+
+/* Response renderers (fake_render.c; need libcjson). Each returns a
+ * NUL-terminated malloc'd JSON text to release with free(), or NULL on
+ * allocation failure.
+ *  jupiter:     the /tokens/v2/search array: found mints only, each once, in
+ *               a deterministic order that differs from the request.
+ *  helius:      the whole JSON-RPC reply; ID_JSON is the request id as JSON
+ *               text ("1", "\"abc\"", "null"); result in request order.
+ *  dexscreener: the /tokens/v1 array of pairs of all found addresses, each
+ *               address once, shuffled deterministically. */
+char *fake_render_jupiter(const fake_profile *profile, const char *const *addrs, size_t n);
+char *fake_render_helius(const fake_profile *profile, const char *const *addrs, size_t n,
+                         const char *id_json);
+char *fake_render_dexscreener(const fake_profile *profile, const char *const *addrs, size_t n);
+
 #endif

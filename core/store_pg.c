@@ -1,0 +1,863 @@
+/* PostgreSQL store backend (libpq), selected by `store = postgresql://...`.
+ *
+ * Same logical schema and semantics as store_sqlite.c (the reference), with
+ * these PostgreSQL specifics:
+ *
+ * - Times are timestamptz; the store API speaks unix seconds, converted with
+ *   to_timestamp(). The clock is the collector's (claim_request.now, the
+ *   commit's now), as with SQLite, so tests can move time.
+ * - Every operation is ONE prepared statement, so one round trip and one
+ *   transaction (autocommit): the commit of a batch is a single statement
+ *   whose data-modifying CTEs write every table from arrays sent as text
+ *   array literals (unnest). Its first CTE updates `tokens` with the claim
+ *   fence; every other table is joined to that UPDATE's RETURNING set, so a
+ *   token whose claim was taken over gets nothing written at all.
+ * - An older observation never overwrites a newer one: token_prices keeps
+ *   updated_at <= the new one, token_sources fetched_at, and the token's own
+ *   fields (and its link sets) are only replaced when the commit's time is not
+ *   older than last_refresh_attempt. The attempt counter and the claim are
+ *   always updated.
+ * - Keys are sorted and de-duplicated in C, so concurrent writers lock rows in
+ *   the same order.
+ * - Retryable errors (class 08 connection, 40001 serialization, 40P01
+ *   deadlock, 57P01..57P03 shutdown, or a connection gone bad) reset the
+ *   connection when needed and run the whole statement again, with backoff
+ *   100 ms doubling to 5 s, 6 attempts; then the call fails and the batch
+ *   stays claimed until its lease ends (it is claimed again after that).
+ *   Other errors (constraints, data) fail at once.
+ * - Messages name the store as "postgresql URI" with any password removed;
+ *   the password itself comes from the URI, ${PGPASSWORD} or ~/.pgpass
+ *   (libpq's own rules) and is never printed.
+ *
+ * Commit and lost connections: when the connection drops while the commit
+ * statement is in flight, the server may or may not have committed it. The
+ * retry then finds the claim already cleared (our own earlier attempt) and
+ * reports those tokens as fenced; their data is in the store either way. */
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_pg_schema.h"
+#include "util.h"
+
+/* ---- statements ------------------------------------------------------------ */
+
+enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_RELEASE, PS_IMPORT, PS_COMMIT, PS_COUNT, PS_N };
+
+static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", "tc_release",
+                                         "tc_import",        "tc_commit",    "tc_count"};
+
+/* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
+ * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
+ * two collectors claiming at once each get other tokens, neither waits. */
+#define CLAIM_SQL(COND)                                                                                      \
+    "WITH c AS (SELECT address FROM tokens WHERE " COND                                                      \
+    " AND (lease_until IS NULL OR lease_until <= to_timestamp($3::bigint))"                                  \
+    " ORDER BY next_refresh_at, address LIMIT $5::bigint FOR UPDATE SKIP LOCKED)"                            \
+    " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"                                       \
+    " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"                \
+    " RETURNING t.address"
+
+#define NOW "to_timestamp($2::bigint)"
+/* The commit's observation is not older than what the token holds. */
+#define FRESH "(t.last_refresh_attempt IS NULL OR t.last_refresh_attempt <= " NOW ")"
+
+/* Commit: $1 claim id, $2 now (unix s);
+ * tokens $3..$18: address, status, name, symbol, decimals, image_url,
+ *   description, supply, refresh_metadata, refresh_interval_s, price_usd,
+ *   market_cap, fdv, liquidity_usd, volume_24h, change_24h;
+ * socials $19..$21: address, type, url; websites $22..$24: address, label, url;
+ * sources found $25..$27: address, source, data; missing $28..$29: address, source.
+ * Returns the number of tokens written (the others were fenced). */
+static const char commit_sql[] =
+    "WITH u AS MATERIALIZED (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
+    " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
+    " $15::float8[], $16::float8[], $17::float8[], $18::float8[])"
+    " AS u(address, status, name, symbol, decimals, image_url, description, supply, meta, interval_s,"
+    " price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h)),"
+    /* A failed refresh does not demote a token that has data; unknown fields
+     * keep the last known value. */
+    " upd AS (UPDATE tokens t SET"
+    " status = CASE WHEN NOT " FRESH " OR (u.status = 'failed' AND t.status IN ('enriched','no_data'))"
+    "  THEN t.status ELSE u.status END,"
+    " name = CASE WHEN " FRESH " THEN COALESCE(u.name, t.name) ELSE t.name END,"
+    " symbol = CASE WHEN " FRESH " THEN COALESCE(u.symbol, t.symbol) ELSE t.symbol END,"
+    " decimals = CASE WHEN " FRESH " THEN COALESCE(u.decimals, t.decimals) ELSE t.decimals END,"
+    " image_url = CASE WHEN " FRESH " THEN COALESCE(u.image_url, t.image_url) ELSE t.image_url END,"
+    " description = CASE WHEN " FRESH " THEN COALESCE(u.description, t.description) ELSE t.description END,"
+    " supply = CASE WHEN " FRESH " THEN COALESCE(u.supply, t.supply) ELSE t.supply END,"
+    " enrichment_attempts = t.enrichment_attempts + 1,"
+    " last_refresh_attempt = GREATEST(t.last_refresh_attempt, " NOW "),"
+    " last_refresh_success = CASE WHEN " FRESH " AND u.status IN ('enriched','no_data') THEN " NOW
+    "  ELSE t.last_refresh_success END,"
+    " last_price_change = CASE WHEN " FRESH " AND u.price_usd IS NOT NULL"
+    "  AND u.price_usd IS DISTINCT FROM p.price_usd AND (p.updated_at IS NULL OR p.updated_at <= " NOW ")"
+    "  THEN " NOW " ELSE t.last_price_change END,"
+    " refresh_metadata = CASE WHEN " FRESH " THEN u.meta::jsonb ELSE t.refresh_metadata END,"
+    " refresh_interval_seconds = CASE WHEN " FRESH " AND u.interval_s > 0 THEN u.interval_s"
+    "  ELSE t.refresh_interval_seconds END,"
+    " next_refresh_at = CASE WHEN " FRESH " THEN " NOW " + make_interval(secs =>"
+    "  CASE WHEN u.interval_s > 0 THEN u.interval_s ELSE t.refresh_interval_seconds END)"
+    "  ELSE t.next_refresh_at END,"
+    " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
+    " FROM u LEFT JOIN token_prices p ON p.address = u.address"
+    " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
+    " RETURNING t.address, t.last_refresh_attempt = " NOW " AS fresh),"
+    /* The newest observation wins whatever the commit order. */
+    " pr AS (INSERT INTO token_prices AS tp (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
+    " change_24h, updated_at) SELECT u.address, u.price_usd, u.market_cap, u.fdv, u.liquidity_usd,"
+    " u.volume_24h, u.change_24h, " NOW " FROM u JOIN upd ON upd.address = u.address"
+    " WHERE num_nonnulls(u.price_usd, u.market_cap, u.fdv, u.liquidity_usd, u.volume_24h, u.change_24h) > 0"
+    " ORDER BY u.address"
+    " ON CONFLICT (address) DO UPDATE SET price_usd = COALESCE(EXCLUDED.price_usd, tp.price_usd),"
+    " market_cap = COALESCE(EXCLUDED.market_cap, tp.market_cap), fdv = COALESCE(EXCLUDED.fdv, tp.fdv),"
+    " liquidity_usd = COALESCE(EXCLUDED.liquidity_usd, tp.liquidity_usd),"
+    " volume_24h = COALESCE(EXCLUDED.volume_24h, tp.volume_24h),"
+    " change_24h = COALESCE(EXCLUDED.change_24h, tp.change_24h), updated_at = EXCLUDED.updated_at"
+    " WHERE tp.updated_at <= EXCLUDED.updated_at),"
+    /* Link sets of enriched tokens are replaced whole: what is not in the new
+     * set goes, what is new comes; both in this one statement. */
+    " repl AS MATERIALIZED (SELECT upd.address FROM upd JOIN u ON u.address = upd.address"
+    " WHERE u.status = 'enriched' AND upd.fresh),"
+    " ls AS MATERIALIZED (SELECT * FROM unnest($19::text[], $20::text[], $21::text[]) AS l(address, type, url)),"
+    " lw AS MATERIALIZED (SELECT * FROM unnest($22::text[], $23::text[], $24::text[]) AS l(address, label, url)),"
+    " sd AS (DELETE FROM token_socials s USING repl WHERE s.address = repl.address AND NOT EXISTS"
+    " (SELECT 1 FROM ls WHERE ls.address = s.address AND ls.type = s.type AND ls.url = s.url)),"
+    " si AS (INSERT INTO token_socials (address, type, url) SELECT ls.address, ls.type, ls.url FROM ls"
+    " JOIN repl ON repl.address = ls.address ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING),"
+    " wd AS (DELETE FROM token_websites w USING repl WHERE w.address = repl.address AND NOT EXISTS"
+    " (SELECT 1 FROM lw WHERE lw.address = w.address AND lw.url = w.url)),"
+    " wi AS (INSERT INTO token_websites AS tw (address, label, url) SELECT lw.address, lw.label, lw.url"
+    " FROM lw JOIN repl ON repl.address = lw.address ORDER BY 1, 3"
+    " ON CONFLICT (address, url) DO UPDATE SET label = EXCLUDED.label"
+    " WHERE tw.label IS DISTINCT FROM EXCLUDED.label),"
+    /* Each source's normalized record: kept when it knew the token, removed
+     * when it answered without it, untouched when it failed or was skipped. */
+    " sf AS MATERIALIZED (SELECT * FROM unnest($25::text[], $26::text[], $27::text[]) AS f(address, source, data)),"
+    " sm AS MATERIALIZED (SELECT * FROM unnest($28::text[], $29::text[]) AS m(address, source)),"
+    " fi AS (INSERT INTO token_sources AS ts (address, source, data, fetched_at)"
+    " SELECT sf.address, sf.source, sf.data::jsonb, " NOW " FROM sf JOIN upd ON upd.address = sf.address"
+    " ORDER BY 1, 2 ON CONFLICT (address, source) DO UPDATE SET data = EXCLUDED.data,"
+    " fetched_at = EXCLUDED.fetched_at WHERE ts.fetched_at <= EXCLUDED.fetched_at),"
+    " md AS (DELETE FROM token_sources ts USING sm, upd WHERE upd.address = sm.address"
+    " AND ts.address = sm.address AND ts.source = sm.source AND ts.fetched_at <= " NOW ")"
+    " SELECT count(*) FROM upd";
+
+#define COMMIT_NPARAMS 29
+
+static const char *const ps_sql[PS_N] = {
+    [PS_CLAIM_PENDING] = CLAIM_SQL("status = 'pending'"),
+    [PS_CLAIM_DUE] = CLAIM_SQL("next_refresh_at <= to_timestamp($3::bigint)"),
+    [PS_RELEASE] = "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = NULL"
+                   " WHERE address = ANY($1::text[]) AND claim_id = $2::text",
+    [PS_IMPORT] = "INSERT INTO tokens (address) SELECT a FROM unnest($1::text[]) AS a ORDER BY a"
+                  " ON CONFLICT (address) DO NOTHING",
+    [PS_COMMIT] = commit_sql,
+    [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
+};
+
+/* ---- text array literals ------------------------------------------------------ */
+
+/* "{…}" literal with every element double-quoted (backslash before " and \)
+ * or an unquoted NULL: correct for any text, commas, braces and UTF-8. */
+typedef struct pgarr {
+    strbuf b;
+    size_t n;
+} pgarr;
+
+static void arr_reset(pgarr *a)
+{
+    a->b.len = 0;
+    a->n = 0;
+    sb_append(&a->b, "{", 1);
+}
+
+static void arr_sep(pgarr *a)
+{
+    if (a->n++)
+        sb_append(&a->b, ",", 1);
+}
+
+static void arr_str(pgarr *a, const char *s)
+{
+    arr_sep(a);
+    if (!s) {
+        sb_append(&a->b, "NULL", 4);
+        return;
+    }
+    sb_append(&a->b, "\"", 1);
+    while (*s) {
+        size_t run = strcspn(s, "\"\\");
+        sb_append(&a->b, s, run);
+        s += run;
+        if (*s) {
+            char esc[2] = {'\\', *s++};
+            sb_append(&a->b, esc, 2);
+        }
+    }
+    sb_append(&a->b, "\"", 1);
+}
+
+static void arr_num(pgarr *a, int has, double d)
+{
+    arr_sep(a);
+    if (!has || !isfinite(d)) { /* NaN/inf: unknown, as in the JSON record */
+        sb_append(&a->b, "NULL", 4);
+        return;
+    }
+    char num[32];
+    format_double(num, d);
+    sb_appends(&a->b, num);
+}
+
+static void arr_int(pgarr *a, int has, long v)
+{
+    arr_sep(a);
+    if (!has) {
+        sb_append(&a->b, "NULL", 4);
+        return;
+    }
+    sb_printf(&a->b, "%ld", v);
+}
+
+static const char *arr_end(pgarr *a)
+{
+    sb_append(&a->b, "}", 1);
+    return a->b.data;
+}
+
+/* ---- connection ---------------------------------------------------------------- */
+
+enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY, A_META, A_INTERVAL,
+       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG,
+       A_S_ADDR, A_S_TYPE, A_S_URL, A_W_ADDR, A_W_LABEL, A_W_URL,
+       A_F_ADDR, A_F_SOURCE, A_F_DATA, A_M_ADDR, A_M_SOURCE, A_N };
+
+typedef struct pg_store {
+    PGconn *conn;
+    char *uri;     /* as given: libpq needs it, it may hold a password */
+    char *display; /* the URI with any password removed: for messages */
+    int prepared;
+    int max_attempts;
+    int backoff_first_ms, backoff_max_ms;
+    pgarr arr[A_N]; /* reused by every commit */
+} pg_store;
+
+/* The URI without its password: "postgresql://user:secret@h/db?password=x"
+ * becomes "postgresql://user@h/db?password=***". Also for key=value strings. */
+char *store_pg_redact(const char *uri)
+{
+    strbuf b = {0};
+    const char *p = uri;
+    const char *scheme = strstr(uri, "://");
+    if (scheme) {
+        const char *auth = scheme + 3;
+        const char *auth_end = auth + strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth_end; q++)
+            if (*q == '@')
+                at = q;
+        sb_append(&b, uri, (size_t)(auth - uri));
+        if (at) {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+            sb_append(&b, auth, (size_t)((colon ? colon : at) - auth));
+            p = at;
+        } else
+            p = auth;
+    }
+    /* password=VALUE anywhere after that (query parameter or key=value). */
+    while (*p) {
+        const char *hit = strstr(p, "password");
+        if (!hit) {
+            sb_appends(&b, p);
+            break;
+        }
+        const char *q = hit + 8;
+        while (*q == ' ')
+            q++;
+        int at_key_start = hit == uri || strchr("?& \t", hit[-1]) != NULL;
+        if (*q != '=' || !at_key_start) {
+            sb_append(&b, p, (size_t)(hit + 8 - p));
+            p = hit + 8;
+            continue;
+        }
+        q++;
+        sb_append(&b, p, (size_t)(q - p));
+        sb_appends(&b, "***");
+        while (*q == ' ')
+            q++;
+        if (*q == '\'') {
+            for (q++; *q && *q != '\''; q++)
+                if (*q == '\\' && q[1])
+                    q++;
+            if (*q)
+                q++;
+        } else
+            q += strcspn(q, scheme ? "&#" : " \t");
+        p = q;
+    }
+    if (!b.data)
+        sb_append(&b, "", 0);
+    return b.data;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* libpq's messages span lines: one line, single spaces. */
+static void one_line(char *s)
+{
+    char *w = s;
+    int space = 0;
+    for (const char *r = s; *r; r++) {
+        if (*r == '\n' || *r == '\t' || *r == ' ' || *r == '\r') {
+            space = w != s;
+            continue;
+        }
+        if (space)
+            *w++ = ' ';
+        space = 0;
+        *w++ = *r;
+    }
+    *w = '\0';
+}
+
+/* "store postgresql URI: WHAT: SQLSTATE xxxxx: message (detail; hint)". */
+static void format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *hint = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) : NULL;
+    char msg[512];
+    if (primary)
+        snprintf(msg, sizeof msg, "%s", primary);
+    else if (r && *PQresultErrorMessage(r))
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    else
+        snprintf(msg, sizeof msg, "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
+    one_line(msg);
+    snprintf(err, errlen, "store postgresql %s: %s: %s%s%s%s%s%s%s", s->display, what, state ? "SQLSTATE " : "",
+             state ? state : "", state ? ": " : "", msg, detail ? " (" : "", detail ? detail : "",
+             detail ? ")" : "");
+    if (hint) {
+        size_t l = strlen(err);
+        snprintf(err + l, errlen > l ? errlen - l : 0, "; hint: %s", hint);
+    }
+}
+
+/* 1 when running the same statement again may succeed. */
+static int retryable(pg_store *s, PGresult *r)
+{
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
+        return 1;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!state)
+        return r == NULL;
+    return !strncmp(state, "08", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") ||
+           !strcmp(state, "57P01") || !strcmp(state, "57P02") || !strcmp(state, "57P03");
+}
+
+/* The connection is unusable after these even if libpq has not noticed yet. */
+static int needs_reset(pg_store *s, PGresult *r)
+{
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
+        return 1;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return state && (!strncmp(state, "08", 2) || !strncmp(state, "57P0", 4));
+}
+
+static PGconn *pg_connect(const char *uri)
+{
+    /* Later keywords win: defaults before the URI, what we rely on after. */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", "client_encoding",
+                                NULL};
+    const char *const vals[] = {"10", "tokencollector", uri, "UTF8", NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static int prepare_all(pg_store *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < PS_N; i++) {
+        PGresult *r = PQprepare(s->conn, ps_name[i], ps_sql[i], 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            format_error(s, r, "prepare", err, errlen);
+            PQclear(r);
+            return -1;
+        }
+        PQclear(r);
+    }
+    s->prepared = 1;
+    return 0;
+}
+
+/* ---- retry loop ---------------------------------------------------------------- */
+
+/* One attempt of an operation on s->conn. Returns 0, or -1 with *res_out (may
+ * be NULL) describing the failure for classification. */
+typedef int (*pg_attempt)(pg_store *s, void *ctx, PGresult **res_out, const char **what);
+
+static int run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
+{
+    int delay = s->backoff_first_ms;
+    for (int attempt = 1;; attempt++) {
+        int retry = 1;
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            PQreset(s->conn);
+            s->prepared = 0;
+        }
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            format_error(s, NULL, "connect", err, errlen);
+        } else if (need_prepared && !s->prepared && prepare_all(s, err, errlen) != 0) {
+            retry = PQstatus(s->conn) != CONNECTION_OK;
+        } else {
+            PGresult *r = NULL;
+            const char *what = "query";
+            if (fn(s, ctx, &r, &what) == 0)
+                return 0;
+            format_error(s, r, what, err, errlen);
+            retry = retryable(s, r);
+            int reset = needs_reset(s, r);
+            PQclear(r);
+            if (!retry)
+                return -1;
+            if (reset) {
+                /* Force a fresh session before the next attempt. */
+                PQreset(s->conn);
+                s->prepared = 0;
+            }
+        }
+        if (!retry)
+            return -1;
+        if (attempt >= s->max_attempts) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen > l ? errlen - l : 0, " (gave up after %d attempts)", attempt);
+            return -1;
+        }
+        LOG_WARN("store", "%s; retrying in %d ms (attempt %d of %d)", err, delay, attempt + 1, s->max_attempts);
+        sleep_ms(delay);
+        delay = delay * 2 > s->backoff_max_ms ? s->backoff_max_ms : delay * 2;
+    }
+}
+
+static int exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
+                         PGresult **out)
+{
+    PGresult *r = PQexecPrepared(s->conn, ps_name[ps], n, vals, NULL, NULL, 0);
+    *out = r;
+    return PQresultStatus(r) == want ? 0 : -1;
+}
+
+/* ---- migrations ------------------------------------------------------------------ */
+
+typedef struct migrate_ctx {
+    int from, to;
+} migrate_ctx;
+
+static int exec_cmd(pg_store *s, const char *sql, PGresult **out)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return 0;
+    }
+    *out = r;
+    return -1;
+}
+
+static int migrate_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
+{
+    migrate_ctx *m = vctx;
+    *what = "migrate";
+    if (exec_cmd(s, "BEGIN", out) || exec_cmd(s, "SET LOCAL client_min_messages = warning", out) ||
+        exec_cmd(s, "SELECT pg_advisory_xact_lock(hashtext('tokencollector schema migration'))", out) ||
+        exec_cmd(s, pg_migration_prelude, out))
+        goto fail;
+    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        *out = r;
+        goto fail;
+    }
+    m->from = m->to = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
+        const pg_migration *mg = &pg_migrations[i];
+        if (mg->version <= m->from)
+            continue;
+        static char what_buf[96];
+        snprintf(what_buf, sizeof what_buf, "migration %d (%s)", mg->version, mg->name);
+        *what = what_buf;
+        if (exec_cmd(s, mg->sql, out))
+            goto fail;
+        char ver[16];
+        snprintf(ver, sizeof ver, "%d", mg->version);
+        const char *params[2] = {ver, mg->name};
+        r = PQexecParams(s->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)", 2,
+                         NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            *out = r;
+            goto fail;
+        }
+        PQclear(r);
+        m->to = mg->version;
+    }
+    *what = "migrate";
+    if (exec_cmd(s, "COMMIT", out))
+        goto fail;
+    return 0;
+fail:
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    return -1;
+}
+
+static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
+{
+    migrate_ctx m = {0, 0};
+    if (run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
+        return -1;
+    if (m.from > PG_SCHEMA_VERSION)
+        LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
+                 m.from, PG_SCHEMA_VERSION);
+    else if (m.to > m.from)
+        LOG_INFO("store", "postgresql %s: schema migrated from version %d to %d", s->display, m.from, m.to);
+    if (from)
+        *from = m.from;
+    if (to)
+        *to = m.to;
+    return 0;
+}
+
+/* ---- open / close ------------------------------------------------------------------ */
+
+static void pg_free(pg_store *s)
+{
+    if (!s)
+        return;
+    if (s->conn)
+        PQfinish(s->conn);
+    for (int i = 0; i < A_N; i++)
+        sb_free(&s->arr[i].b);
+    free(s->uri);
+    free(s->display);
+    free(s);
+}
+
+static pg_store *pg_open(const char *uri, char *err, size_t errlen)
+{
+    pg_store *s = xcalloc(1, sizeof *s);
+    s->uri = xstrdup(uri);
+    s->display = store_pg_redact(uri);
+    s->max_attempts = 6;
+    s->backoff_first_ms = 100;
+    s->backoff_max_ms = 5000;
+    s->conn = pg_connect(uri);
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        format_error(s, NULL, "connect", err, errlen);
+        pg_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void *store_pg_open(const char *uri, char *err, size_t errlen)
+{
+    pg_store *s = pg_open(uri, err, errlen);
+    if (!s)
+        return NULL;
+    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || prepare_all(s, err, errlen) != 0) {
+        pg_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errlen)
+{
+    pg_store *s = pg_open(uri, err, errlen);
+    if (!s)
+        return -1;
+    int rc = pg_migrate(s, from, to, err, errlen);
+    pg_free(s);
+    return rc;
+}
+
+static void pg_close(void *be) { pg_free(be); }
+
+/* ---- operations ------------------------------------------------------------------- */
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted, de-duplicated copy of the pointers (not the strings). */
+static const char **sorted_unique(const char *const *addrs, size_t n, size_t *out_n)
+{
+    const char **v = xmalloc((n ? n : 1) * sizeof *v);
+    memcpy(v, addrs, n * sizeof *v);
+    qsort(v, n, sizeof *v, compare_strings);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(v[k - 1], v[i]))
+            v[k++] = v[i];
+    *out_n = k;
+    return v;
+}
+
+static char *addr_array(const char *const *addrs, size_t n)
+{
+    pgarr a = {0};
+    arr_reset(&a);
+    for (size_t i = 0; i < n; i++)
+        arr_str(&a, addrs[i]);
+    arr_end(&a);
+    return a.b.data;
+}
+
+typedef struct simple_ctx {
+    int ps;
+    int n;
+    const char *const *vals;
+    ExecStatusType want;
+    const char *what;
+    PGresult *res; /* kept on success */
+} simple_ctx;
+
+static int simple_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
+{
+    simple_ctx *c = vctx;
+    *what = c->what;
+    PGresult *r;
+    if (exec_prepared(s, c->ps, c->n, c->vals, c->want, &r) != 0) {
+        *out = r;
+        return -1;
+    }
+    c->res = r;
+    return 0;
+}
+
+static PGresult *run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
+                            const char *what, char *err, size_t errlen)
+{
+    simple_ctx c = {ps, n, vals, want, what, NULL};
+    if (run_with_retry(s, simple_attempt, &c, 1, err, errlen) != 0)
+        return NULL;
+    return c.res;
+}
+
+static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    *inserted = 0;
+    if (n == 0)
+        return 0;
+    size_t k;
+    const char **v = sorted_unique(addrs, n, &k);
+    char *arr = addr_array(v, k);
+    free(v);
+    const char *vals[1] = {arr};
+    PGresult *r = run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
+    free(arr);
+    if (!r)
+        return -1;
+    *inserted = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static int pg_claim(void *be, const claim_request *rq, char ***out, size_t *n, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    *out = NULL;
+    *n = 0;
+    char now[24], lease[24], max[24];
+    snprintf(now, sizeof now, "%lld", (long long)rq->now);
+    snprintf(lease, sizeof lease, "%lld", (long long)rq->lease_s);
+    snprintf(max, sizeof max, "%zu", rq->max);
+    const char *vals[5] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease, max};
+    PGresult *r = run_simple(s, rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, 5, vals, PGRES_TUPLES_OK, "claim", err,
+                             errlen);
+    if (!r)
+        return -1;
+    size_t count = (size_t)PQntuples(r);
+    char **list = xcalloc(count ? count : 1, sizeof *list);
+    for (size_t i = 0; i < count; i++)
+        list[i] = xstrdup(PQgetvalue(r, (int)i, 0));
+    PQclear(r);
+    /* RETURNING gives no order; batches are easier to follow sorted. */
+    qsort(list, count, sizeof *list, compare_strings);
+    *out = list;
+    *n = count;
+    return 0;
+}
+
+static int pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err,
+                      size_t errlen)
+{
+    pg_store *s = be;
+    if (n == 0)
+        return 0;
+    size_t k;
+    const char **v = sorted_unique(addrs, n, &k);
+    char *arr = addr_array(v, k);
+    free(v);
+    const char *vals[2] = {arr, claim_id};
+    PGresult *r = run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
+    free(arr);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static int compare_results(const void *a, const void *b)
+{
+    return strcmp((*(const token_result *const *)a)->address, (*(const token_result *const *)b)->address);
+}
+
+/* Fills the 27 arrays of the commit statement from the unique tokens. */
+static void build_commit_arrays(pg_store *s, const token_result *const *v, size_t k)
+{
+    pgarr *a = s->arr;
+    for (int i = 0; i < A_N; i++)
+        arr_reset(&a[i]);
+    for (size_t i = 0; i < k; i++) {
+        const token_result *t = v[i];
+        const tc_values *m = &t->merged;
+        arr_str(&a[A_ADDR], t->address);
+        arr_str(&a[A_STATUS], status_name(t->status));
+        static const int str_fields[] = {TC_NAME, TC_SYMBOL, TC_IMAGE_URL, TC_DESCRIPTION, TC_SUPPLY};
+        static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
+        for (int f = 0; f < 5; f++)
+            arr_str(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
+        arr_int(&a[A_DECIMALS], values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]),
+                values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) ? (long)(int)m->num[TC_DECIMALS] : 0);
+        char *meta = store_refresh_metadata(t);
+        arr_str(&a[A_META], meta);
+        free(meta);
+        arr_int(&a[A_INTERVAL], 1, t->refresh_interval_s);
+        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+            arr_num(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+        if (t->status == STATUS_ENRICHED) {
+            for (size_t l = 0; l < m->n_links; l++) {
+                const link_rec *lr = &m->links[l];
+                if (!lr->url)
+                    continue;
+                if (lr->kind == TC_LINK_SOCIAL) {
+                    /* The type is NOT NULL: an unlabeled social is "" (as in the JSON record). */
+                    arr_str(&a[A_S_ADDR], t->address);
+                    arr_str(&a[A_S_TYPE], lr->label ? lr->label : "");
+                    arr_str(&a[A_S_URL], lr->url);
+                } else if (lr->kind == TC_LINK_WEBSITE) {
+                    int dup = 0; /* one row per url: ON CONFLICT DO UPDATE may touch a row once */
+                    for (size_t j = 0; j < l && !dup; j++)
+                        dup = m->links[j].kind == TC_LINK_WEBSITE && m->links[j].url &&
+                              !strcmp(m->links[j].url, lr->url);
+                    if (dup)
+                        continue;
+                    arr_str(&a[A_W_ADDR], t->address);
+                    arr_str(&a[A_W_LABEL], lr->label);
+                    arr_str(&a[A_W_URL], lr->url);
+                }
+            }
+        }
+        for (size_t j = 0; j < t->n_sources; j++) {
+            int dup = 0; /* one row per (address, source) */
+            for (size_t q = 0; q < j && !dup; q++)
+                dup = !strcmp(t->source_names[q], t->source_names[j]) &&
+                      (t->outcomes[q] == OUTCOME_FOUND || t->outcomes[q] == OUTCOME_MISSING);
+            if (dup)
+                continue;
+            if (t->outcomes[j] == OUTCOME_FOUND) {
+                char *json = values_to_json(&t->per_source[j]);
+                arr_str(&a[A_F_ADDR], t->address);
+                arr_str(&a[A_F_SOURCE], t->source_names[j]);
+                arr_str(&a[A_F_DATA], json);
+                free(json);
+            } else if (t->outcomes[j] == OUTCOME_MISSING) {
+                arr_str(&a[A_M_ADDR], t->address);
+                arr_str(&a[A_M_SOURCE], t->source_names[j]);
+            }
+        }
+    }
+    for (int i = 0; i < A_N; i++)
+        arr_end(&a[i]);
+}
+
+static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
+                     size_t *fenced, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    *fenced = 0;
+    if (n == 0)
+        return 0;
+    /* Sorted and unique: concurrent writers lock rows in the same order, and
+     * ON CONFLICT never meets the same key twice. A repeated address is
+     * written once; the repeats count as fenced (not written). */
+    const token_result **v = xmalloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = &tokens[i];
+    qsort(v, n, sizeof *v, compare_results);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(v[k - 1]->address, v[i]->address))
+            v[k++] = v[i];
+    build_commit_arrays(s, v, k);
+    free(v);
+
+    char nowbuf[24];
+    snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)now);
+    const char *vals[COMMIT_NPARAMS];
+    vals[0] = claim_id;
+    vals[1] = nowbuf;
+    for (int i = 0; i < A_N; i++)
+        vals[2 + i] = s->arr[i].b.data;
+    PGresult *r = run_simple(s, PS_COMMIT, COMMIT_NPARAMS, vals, PGRES_TUPLES_OK, "commit", err, errlen);
+    if (!r) {
+        size_t l = strlen(err);
+        snprintf(err + l, errlen > l ? errlen - l : 0, " (batch of %zu rolled back; its tokens stay claimed until "
+                 "the lease ends)", n);
+        return -1;
+    }
+    size_t written = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    *fenced = n > written ? n - written : 0;
+    return 0;
+}
+
+static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen)
+{
+    pg_store *s = be;
+    memset(counts, 0, STATUS_COUNT * sizeof *counts);
+    PGresult *r = run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int k = 0; k < STATUS_COUNT; k++)
+            if (!strcmp(PQgetvalue(r, i, 0), status_name((token_status)k)))
+                counts[k] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+const store_backend store_pg_backend = {
+    .name = "postgresql",
+    .import = pg_import,
+    .claim = pg_claim,
+    .release = pg_release,
+    .commit = pg_commit,
+    .count_by_status = pg_count_by_status,
+    .close = pg_close,
+};

@@ -1,0 +1,94 @@
+/* PostgreSQL schema migrations for store_pg.c.
+ *
+ * Same tables and columns as the SQLite backend, with PostgreSQL types:
+ * every time is a timestamptz (SQLite keeps unix seconds; the backend converts
+ * with to_timestamp()), refresh_metadata and token_sources.data are jsonb,
+ * supply stays TEXT (exact u64 digits), prices are float8 (the value stored is
+ * exactly the double the merger produced).
+ *
+ * Rules for adding a migration: append an entry with the next version; never
+ * edit one that shipped. Every migration runs inside the migration
+ * transaction (see pg_migrate in store_pg.c), after pg_advisory_xact_lock, so
+ * two processes migrating at once take turns and the second finds nothing to
+ * do. Tables are created in current_schema(): point the store at a schema of
+ * its own with `options=-csearch_path%3Dtokencollector` in the URI. */
+#ifndef TC_STORE_PG_SCHEMA_H
+#define TC_STORE_PG_SCHEMA_H
+
+typedef struct pg_migration {
+    int version;
+    const char *name;
+    const char *sql;
+} pg_migration;
+
+/* Runs first in every migration transaction, under the advisory lock: the
+ * schema named first in search_path is created when none of them exists
+ * (otherwise CREATE TABLE has "no schema to create in"), then the version
+ * table. */
+static const char pg_migration_prelude[] =
+    "DO $tc$ DECLARE s text; BEGIN"
+    " IF current_schema() IS NULL THEN"
+    "  s := btrim(split_part(current_setting('search_path'), ',', 1), ' \"');"
+    "  IF s = '$user' THEN s := current_user; END IF;"
+    "  EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', s);"
+    " END IF; END $tc$;"
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY, name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now());";
+
+static const pg_migration pg_migrations[] = {
+    {1, "initial schema",
+     /* A `tokens` table that is not ours (e.g. the DegenDuel one, keyed by a
+      * serial id with metadata_status) is refused with a hint rather than
+      * half-adopted. A table with our columns (created by hand from this
+      * file) is adopted as is. */
+     "DO $tc$ DECLARE missing text; BEGIN"
+     " IF to_regclass(format('%I.tokens', current_schema())) IS NOT NULL THEN"
+     "  SELECT string_agg(c, ', ') INTO missing FROM unnest(ARRAY['address','status','name','symbol','decimals',"
+     "   'image_url','description','supply','enrichment_attempts','last_refresh_attempt','last_refresh_success',"
+     "   'last_price_change','refresh_interval_seconds','priority_score','refresh_metadata','next_refresh_at',"
+     "   'claimed_by','claim_id','lease_until']) AS c"
+     "   WHERE NOT EXISTS (SELECT 1 FROM information_schema.columns i WHERE i.table_schema = current_schema()"
+     "    AND i.table_name = 'tokens' AND i.column_name = c);"
+     "  IF missing IS NOT NULL THEN"
+     "   RAISE EXCEPTION 'table %.tokens exists but is not a tokencollector table (no column %)',"
+     "    current_schema(), missing USING ERRCODE = 'object_not_in_prerequisite_state',"
+     "    HINT = 'give tokencollector a schema of its own: add options=-csearch_path%3Dtokencollector to the"
+     " store URI, then import the addresses (README, PostgreSQL)';"
+     "  END IF;"
+     " END IF; END $tc$;"
+     "CREATE TABLE IF NOT EXISTS tokens ("
+     " address text PRIMARY KEY,"
+     " status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','enriched','no_data','failed')),"
+     " name text, symbol text, decimals integer, image_url text, description text,"
+     " supply text,"
+     " enrichment_attempts integer NOT NULL DEFAULT 0,"
+     " last_refresh_attempt timestamptz, last_refresh_success timestamptz, last_price_change timestamptz,"
+     " refresh_interval_seconds integer NOT NULL DEFAULT 30,"
+     " priority_score double precision NOT NULL DEFAULT 0,"
+     " refresh_metadata jsonb NOT NULL DEFAULT '{}',"
+     " next_refresh_at timestamptz NOT NULL DEFAULT 'epoch',"
+     " claimed_by text, claim_id text, lease_until timestamptz,"
+     " created_at timestamptz NOT NULL DEFAULT now());"
+     "CREATE INDEX IF NOT EXISTS tokens_pending ON tokens (next_refresh_at, address) WHERE status = 'pending';"
+     "CREATE INDEX IF NOT EXISTS tokens_due ON tokens (next_refresh_at, address);"
+     "CREATE TABLE IF NOT EXISTS token_prices ("
+     " address text PRIMARY KEY REFERENCES tokens(address) ON DELETE CASCADE,"
+     " price_usd double precision, market_cap double precision, fdv double precision,"
+     " liquidity_usd double precision, volume_24h double precision, change_24h double precision,"
+     " updated_at timestamptz NOT NULL);"
+     "CREATE TABLE IF NOT EXISTS token_socials ("
+     " address text NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
+     " type text NOT NULL, url text NOT NULL, PRIMARY KEY (address, type, url));"
+     "CREATE TABLE IF NOT EXISTS token_websites ("
+     " address text NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
+     " label text, url text NOT NULL, PRIMARY KEY (address, url));"
+     "CREATE TABLE IF NOT EXISTS token_sources ("
+     " address text NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
+     " source text NOT NULL, data jsonb NOT NULL, fetched_at timestamptz NOT NULL,"
+     " PRIMARY KEY (address, source));"},
+};
+
+#define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
+
+#endif

@@ -1,0 +1,871 @@
+/* PostgreSQL store backend against a real server.
+ *
+ * The server: $TC_PG_URI when set (a database the tests may create schemas
+ * in), otherwise a throwaway one started by tests/pg/pg_harness.sh and
+ * stopped at the end. Skipped only when no PostgreSQL server binaries exist.
+ * Each test works in a schema of its own (options=-csearch_path%3D...). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "util.h"
+
+static char *g_base_uri;  /* the database */
+static int g_started;     /* we started the harness server */
+static int g_skip;        /* no PostgreSQL binaries */
+static char g_uri[1024];  /* the current test's schema */
+static PGconn *g_db;      /* the current test's checking connection */
+
+/* ---- server ------------------------------------------------------------------ */
+
+static const char *harness_path(void)
+{
+    static char path[1024];
+    const char *src = getenv("TC_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/pg/pg_harness.sh", src ? src : ".");
+    return path;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *env = getenv("TC_PG_URI");
+    if (env && *env) {
+        g_base_uri = xstrdup(env);
+        return 0;
+    }
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "sh '%s' start", harness_path());
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        fprintf(stderr, "test_store_pg: cannot run %s\n", cmd);
+        return -1;
+    }
+    char line[1024] = "";
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    int st = pclose(p);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        fprintf(stderr, "test_store_pg: SKIPPED: no PostgreSQL server binaries (install postgresql)\n");
+        g_skip = 1;
+        return 0;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || strncmp(line, "postgresql://", 13)) {
+        fprintf(stderr, "test_store_pg: %s failed (status %d): %s\n", cmd, st, line);
+        return -1;
+    }
+    g_base_uri = xstrdup(line);
+    g_started = 1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (g_started) {
+        char cmd[2400];
+        snprintf(cmd, sizeof cmd, "sh '%s' stop '%s'", harness_path(), g_base_uri);
+        if (system(cmd) != 0)
+            fprintf(stderr, "test_store_pg: stopping the server failed\n");
+    }
+    free(g_base_uri);
+    return 0;
+}
+
+static PGconn *connect_or_die(const char *uri)
+{
+    PGconn *c = PQconnectdb(uri);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "connect %s: %s\n", uri, PQerrorMessage(c));
+        fail();
+    }
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+static void exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s: %s\n", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        fail();
+    }
+    PQclear(r);
+}
+
+/* Builds g_uri for SCHEMA (dropped first) plus EXTRA query parameters. */
+static void schema_uri(const char *schema, const char *extra)
+{
+    PGconn *admin = connect_or_die(g_base_uri);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+    exec_ok(admin, sql);
+    PQfinish(admin);
+    snprintf(g_uri, sizeof g_uri, "%s%coptions=-csearch_path%%3D%s%s", g_base_uri,
+             strchr(g_base_uri, '?') ? '&' : '?', schema, extra ? extra : "");
+}
+
+static store *open_schema(const char *schema)
+{
+    schema_uri(schema, NULL);
+    char err[1024];
+    store *st = store_open(g_uri, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "store_open: %s\n", err);
+        fail();
+    }
+    g_db = connect_or_die(g_uri);
+    return st;
+}
+
+static void close_all(store *st)
+{
+    store_close(st);
+    if (g_db)
+        PQfinish(g_db);
+    g_db = NULL;
+}
+
+/* First column of the first row as text; NULL for SQL NULL or no row. */
+static char *q1(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *q1(const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    PGresult *r = PQexec(g_db, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s: %s\n", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        fail();
+    }
+    char *v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? xstrdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    return v;
+}
+
+#define assert_q(expected, ...)                                                                              \
+    do {                                                                                                     \
+        char *got_ = q1(__VA_ARGS__);                                                                        \
+        const char *exp_ = (expected);                                                                       \
+        if (exp_ == NULL)                                                                                    \
+            assert_null(got_);                                                                               \
+        else {                                                                                               \
+            assert_non_null(got_);                                                                           \
+            assert_string_equal(got_, exp_);                                                                 \
+        }                                                                                                    \
+        free(got_);                                                                                          \
+    } while (0)
+
+static long long q_epoch(const char *col, const char *table, const char *addr)
+{
+    char *v = q1("SELECT extract(epoch FROM %s)::bigint FROM %s WHERE address = '%s'", col, table, addr);
+    long long r = v ? atoll(v) : -1;
+    free(v);
+    return r;
+}
+
+/* Whole-table dumps, for "nothing changed". */
+static char *snapshot(const char *table, const char *order)
+{
+    return q1("SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY %s), '') FROM %s x", order, table);
+}
+
+/* ---- token results ---------------------------------------------------------------- */
+
+#define NSRC 2
+static const char *const src_names[NSRC] = {"helius", "dexscreener"};
+
+typedef struct tok {
+    token_result r;
+    source_outcome outs[NSRC];
+    tc_values per[NSRC];
+    char *errs[NSRC];
+} tok;
+
+static void tok_init(tok *t, const char *addr, token_status status, int interval)
+{
+    memset(t, 0, sizeof *t);
+    t->r.address = addr;
+    t->r.status = status;
+    t->r.n_sources = NSRC;
+    t->r.source_names = src_names;
+    t->r.outcomes = t->outs;
+    t->r.per_source = t->per;
+    t->r.errors = t->errs;
+    t->r.refresh_interval_s = interval;
+}
+
+static void tok_free(tok *t)
+{
+    values_clear(&t->r.merged);
+    for (int i = 0; i < NSRC; i++) {
+        values_clear(&t->per[i]);
+        free(t->errs[i]);
+    }
+}
+
+static int commit_toks(store *st, tok *t, size_t n, int64_t now, const char *claim, size_t *fenced)
+{
+    token_result *res = xcalloc(n, sizeof *res);
+    for (size_t i = 0; i < n; i++)
+        res[i] = t[i].r;
+    char err[1024] = "";
+    int rc = store_commit(st, res, n, now, claim, fenced, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "commit: %s\n", err);
+    free(res);
+    return rc;
+}
+
+static size_t claim_n(store *st, const char *id, int64_t now, int64_t lease, size_t max, int due, char ***out)
+{
+    claim_request rq = {.owner = "test:1", .claim_id = id, .now = now, .lease_s = lease, .max = max, .due = due};
+    char **list = NULL;
+    size_t n = 0;
+    char err[1024];
+    if (store_claim(st, &rq, &list, &n, err, sizeof err) != 0) {
+        fprintf(stderr, "claim: %s\n", err);
+        fail();
+    }
+    if (out)
+        *out = list;
+    else {
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+        free(list);
+    }
+    return n;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+static void import_list(store *st, const char *const *a, size_t n, size_t expect_inserted)
+{
+    size_t ins = 99999;
+    char err[1024];
+    if (store_import(st, a, n, &ins, err, sizeof err) != 0) {
+        fprintf(stderr, "import: %s\n", err);
+        fail();
+    }
+    assert_int_equal(ins, expect_inserted);
+}
+
+#define SKIP_IF_NO_PG()                                                                                      \
+    do {                                                                                                     \
+        if (g_skip)                                                                                          \
+            skip();                                                                                          \
+    } while (0)
+
+static const char weird_name[] = "Quote \"q\" back\\slash, {brace} caf\xc3\xa9 'x' NULL";
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+static void round_trip(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_round");
+    const char *addrs[] = {"CCC3", "AAA1", "BBB2", "AAA1"};
+    import_list(st, addrs, 4, 3);
+    import_list(st, addrs, 4, 0);
+
+    char **got;
+    size_t n = claim_n(st, "claim-1", 1000, 60, 10, 0, &got);
+    assert_int_equal(n, 3);
+    assert_string_equal(got[0], "AAA1");
+    assert_string_equal(got[1], "BBB2");
+    assert_string_equal(got[2], "CCC3");
+    free_list(got, n);
+    assert_q("claim-1", "SELECT claim_id FROM tokens WHERE address = 'BBB2'");
+    assert_q("test:1", "SELECT claimed_by FROM tokens WHERE address = 'BBB2'");
+    assert_int_equal(q_epoch("lease_until", "tokens", "BBB2"), 1060);
+    /* Leased: nobody else gets them. */
+    assert_int_equal(claim_n(st, "claim-2", 1001, 60, 10, 0, NULL), 0);
+
+    tok t[3];
+    tok_init(&t[0], "AAA1", STATUS_ENRICHED, 15);
+    tc_values *m = &t[0].r.merged;
+    values_set_str(m, TC_NAME, weird_name);
+    values_set_str(m, TC_SYMBOL, "Q,{}");
+    values_set_num(m, TC_DECIMALS, 6);
+    values_set_str(m, TC_SUPPLY, "18446744073709551615");
+    values_set_str(m, TC_IMAGE_URL, "https://img.example/a.png");
+    values_set_str(m, TC_DESCRIPTION, "line1\nline2\t\"tab\"");
+    values_set_num(m, TC_PRICE_USD, 0.1 + 0.2);
+    values_set_num(m, TC_MARKET_CAP, 1e12);
+    values_set_num(m, TC_LIQUIDITY_USD, 2.25);
+    values_set_num(m, TC_VOLUME_24H, 0);
+    values_set_num(m, TC_CHANGE_24H, -3.5);
+    values_add_link(m, TC_LINK_SOCIAL, "twitter", "https://x.com/q\"uote");
+    values_add_link(m, TC_LINK_SOCIAL, "telegram", "https://t.me/q");
+    values_add_link(m, TC_LINK_WEBSITE, "Official", "https://q.example/{a,b}");
+    values_add_link(m, TC_LINK_WEBSITE, NULL, "https://docs.q.example");
+    t[0].outs[0] = OUTCOME_FOUND;
+    values_set_str(&t[0].per[0], TC_NAME, weird_name);
+    values_set_str(&t[0].per[0], TC_SUPPLY, "18446744073709551615");
+    values_set_num(&t[0].per[0], TC_PRICE_USD, 0.1 + 0.2);
+    t[0].outs[1] = OUTCOME_MISSING;
+
+    tok_init(&t[1], "BBB2", STATUS_NO_DATA, 0);
+    t[1].outs[0] = t[1].outs[1] = OUTCOME_MISSING;
+
+    tok_init(&t[2], "CCC3", STATUS_FAILED, 0);
+    t[2].outs[0] = t[2].outs[1] = OUTCOME_FAILED;
+    t[2].errs[0] = xstrdup("timeout \"x\"");
+
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, t, 3, 1000, "claim-1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+
+    assert_q("enriched", "SELECT status FROM tokens WHERE address = 'AAA1'");
+    assert_q(weird_name, "SELECT name FROM tokens WHERE address = 'AAA1'");
+    assert_q("Q,{}", "SELECT symbol FROM tokens WHERE address = 'AAA1'");
+    assert_q("6", "SELECT decimals FROM tokens WHERE address = 'AAA1'");
+    assert_q("18446744073709551615", "SELECT supply FROM tokens WHERE address = 'AAA1'");
+    assert_q("line1\nline2\t\"tab\"", "SELECT description FROM tokens WHERE address = 'AAA1'");
+    assert_q("https://img.example/a.png", "SELECT image_url FROM tokens WHERE address = 'AAA1'");
+    assert_q("1", "SELECT enrichment_attempts FROM tokens WHERE address = 'AAA1'");
+    assert_int_equal(q_epoch("last_refresh_attempt", "tokens", "AAA1"), 1000);
+    assert_int_equal(q_epoch("last_refresh_success", "tokens", "AAA1"), 1000);
+    assert_int_equal(q_epoch("last_price_change", "tokens", "AAA1"), 1000);
+    assert_q("15", "SELECT refresh_interval_seconds FROM tokens WHERE address = 'AAA1'");
+    assert_int_equal(q_epoch("next_refresh_at", "tokens", "AAA1"), 1015);
+    assert_q("0", "SELECT count(*) FROM tokens WHERE claim_id IS NOT NULL OR claimed_by IS NOT NULL"
+                  " OR lease_until IS NOT NULL");
+    assert_q("found", "SELECT refresh_metadata->'sources'->>'helius' FROM tokens WHERE address = 'AAA1'");
+    assert_q("missing", "SELECT refresh_metadata->'sources'->>'dexscreener' FROM tokens WHERE address = 'AAA1'");
+    /* Numbers exactly as the doubles were. */
+    assert_q("0.30000000000000004", "SELECT price_usd::text FROM token_prices WHERE address = 'AAA1'");
+    assert_q("1000000000000", "SELECT market_cap::text FROM token_prices WHERE address = 'AAA1'");
+    assert_q(NULL, "SELECT fdv FROM token_prices WHERE address = 'AAA1'");
+    assert_q("2.25", "SELECT liquidity_usd::text FROM token_prices WHERE address = 'AAA1'");
+    assert_q("0", "SELECT volume_24h::text FROM token_prices WHERE address = 'AAA1'");
+    assert_q("-3.5", "SELECT change_24h::text FROM token_prices WHERE address = 'AAA1'");
+    assert_int_equal(q_epoch("updated_at", "token_prices", "AAA1"), 1000);
+    assert_q("https://t.me/q telegram|https://x.com/q\"uote twitter",
+             "SELECT string_agg(url || ' ' || type, '|' ORDER BY url) FROM token_socials WHERE address = 'AAA1'");
+    assert_q("https://docs.q.example -|https://q.example/{a,b} Official",
+             "SELECT string_agg(url || ' ' || coalesce(label, '-'), '|' ORDER BY url) FROM token_websites"
+             " WHERE address = 'AAA1'");
+    assert_q(weird_name, "SELECT data->>'name' FROM token_sources WHERE address = 'AAA1' AND source = 'helius'");
+    assert_q("18446744073709551615",
+             "SELECT data->>'supply' FROM token_sources WHERE address = 'AAA1' AND source = 'helius'");
+    assert_q("0.30000000000000004",
+             "SELECT (data->'price_usd')::text FROM token_sources WHERE address = 'AAA1' AND source = 'helius'");
+    assert_int_equal(q_epoch("fetched_at", "token_sources", "AAA1"), 1000);
+    assert_q("1", "SELECT count(*) FROM token_sources");
+
+    assert_q("no_data", "SELECT status FROM tokens WHERE address = 'BBB2'");
+    assert_q("30", "SELECT refresh_interval_seconds FROM tokens WHERE address = 'BBB2'");
+    assert_int_equal(q_epoch("next_refresh_at", "tokens", "BBB2"), 1030);
+    assert_int_equal(q_epoch("last_refresh_success", "tokens", "BBB2"), 1000);
+    assert_q(NULL, "SELECT last_price_change FROM tokens WHERE address = 'BBB2'");
+    assert_q("0", "SELECT count(*) FROM token_prices WHERE address = 'BBB2'");
+
+    assert_q("failed", "SELECT status FROM tokens WHERE address = 'CCC3'");
+    assert_q(NULL, "SELECT last_refresh_success FROM tokens WHERE address = 'CCC3'");
+    assert_q("timeout \"x\"", "SELECT refresh_metadata->'errors'->>'helius' FROM tokens WHERE address = 'CCC3'");
+
+    uint64_t counts[STATUS_COUNT];
+    char err[1024];
+    assert_int_equal(store_count_by_status(st, counts, err, sizeof err), 0);
+    assert_int_equal(counts[STATUS_PENDING], 0);
+    assert_int_equal(counts[STATUS_ENRICHED], 1);
+    assert_int_equal(counts[STATUS_NO_DATA], 1);
+    assert_int_equal(counts[STATUS_FAILED], 1);
+    for (int i = 0; i < 3; i++)
+        tok_free(&t[i]);
+
+    /* Second refresh: due ones only; a failure keeps the data it had. */
+    assert_int_equal(claim_n(st, "claim-3", 1020, 5000, 10, 1, NULL), 1); /* AAA1 due at 1015 */
+    n = claim_n(st, "claim-4", 2000, 60, 10, 1, &got);
+    assert_int_equal(n, 2);
+    free_list(got, n);
+    tok_init(&t[0], "AAA1", STATUS_FAILED, 0);
+    t[0].outs[0] = t[0].outs[1] = OUTCOME_FAILED;
+    fenced = 99;
+    assert_int_equal(commit_toks(st, t, 1, 1030, "claim-3", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    tok_free(&t[0]);
+    assert_q("enriched", "SELECT status FROM tokens WHERE address = 'AAA1'");
+    assert_q(weird_name, "SELECT name FROM tokens WHERE address = 'AAA1'");
+    assert_q("2", "SELECT enrichment_attempts FROM tokens WHERE address = 'AAA1'");
+    assert_int_equal(q_epoch("last_refresh_success", "tokens", "AAA1"), 1000);
+    assert_int_equal(q_epoch("last_refresh_attempt", "tokens", "AAA1"), 1030);
+    assert_int_equal(q_epoch("next_refresh_at", "tokens", "AAA1"), 1045); /* kept interval 15 */
+    assert_q("2", "SELECT count(*) FROM token_socials WHERE address = 'AAA1'");
+    assert_q("1", "SELECT count(*) FROM token_sources WHERE address = 'AAA1'");
+    close_all(st);
+}
+
+static void fill_full(tok *t, const char *addr, double price, const char *name, const char *social)
+{
+    tok_init(t, addr, STATUS_ENRICHED, 20);
+    values_set_str(&t->r.merged, TC_NAME, name);
+    values_set_num(&t->r.merged, TC_PRICE_USD, price);
+    values_add_link(&t->r.merged, TC_LINK_SOCIAL, "twitter", social);
+    values_add_link(&t->r.merged, TC_LINK_WEBSITE, "Website", social);
+    t->outs[0] = OUTCOME_FOUND;
+    values_set_num(&t->per[0], TC_PRICE_USD, price);
+    values_set_str(&t->per[0], TC_NAME, name);
+    t->outs[1] = OUTCOME_FOUND;
+    values_set_num(&t->per[1], TC_PRICE_USD, price * 2);
+}
+
+static char *snapshot_all(int with_tokens)
+{
+    char *parts[5];
+    parts[0] = with_tokens ? snapshot("tokens", "address") : xstrdup("");
+    parts[1] = snapshot("token_prices", "address");
+    parts[2] = snapshot("token_socials", "address, type, url");
+    parts[3] = snapshot("token_websites", "address, url");
+    parts[4] = snapshot("token_sources", "address, source");
+    strbuf b = {0};
+    for (int i = 0; i < 5; i++) {
+        sb_appends(&b, parts[i]);
+        sb_appends(&b, "\n--\n");
+        free(parts[i]);
+    }
+    return b.data;
+}
+
+static void replay_changes_nothing(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_replay");
+    const char *addrs[] = {"R1", "R2"};
+    import_list(st, addrs, 2, 2);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 2);
+    tok t[2];
+    fill_full(&t[0], "R1", 1.5, "one", "https://x.com/one");
+    fill_full(&t[1], "R2", 2.5, "two", "https://x.com/two");
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, t, 2, 1000, "c1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    char *before = snapshot_all(1);
+
+    /* The same batch again (a retry after an unknown outcome): all fenced. */
+    assert_int_equal(commit_toks(st, t, 2, 1000, "c1", &fenced), 0);
+    assert_int_equal(fenced, 2);
+    char *after = snapshot_all(1);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    /* Claimed again and the same observation written again: the data tables
+     * are byte-identical (only the attempt counter moves). */
+    before = snapshot_all(0);
+    char *tok_before = q1("SELECT string_agg(row(status, name, last_refresh_success, last_price_change,"
+                          " next_refresh_at, refresh_metadata)::text, '|' ORDER BY address) FROM tokens");
+    assert_int_equal(claim_n(st, "c2", 1100, 60, 10, 1, NULL), 2);
+    assert_int_equal(commit_toks(st, t, 2, 1000, "c2", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    after = snapshot_all(0);
+    assert_string_equal(before, after);
+    assert_q(tok_before, "SELECT string_agg(row(status, name, last_refresh_success, last_price_change,"
+                         " next_refresh_at, refresh_metadata)::text, '|' ORDER BY address) FROM tokens");
+    assert_q("2", "SELECT min(enrichment_attempts) FROM tokens");
+    free(tok_before);
+    free(before);
+    free(after);
+    tok_free(&t[0]);
+    tok_free(&t[1]);
+    close_all(st);
+}
+
+static void older_never_overwrites_newer(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_older");
+    const char *addrs[] = {"O1"};
+    import_list(st, addrs, 1, 1);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 1);
+    tok t;
+    fill_full(&t, "O1", 2.0, "new", "https://x.com/new");
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, &t, 1, 2000, "c1", &fenced), 0);
+    tok_free(&t);
+    char *before = snapshot_all(0);
+
+    /* A later commit carrying an older observation (t = 1500 < 2000). */
+    assert_int_equal(claim_n(st, "c2", 3000, 60, 10, 1, NULL), 1);
+    fill_full(&t, "O1", 1.0, "old", "https://x.com/old");
+    t.outs[1] = OUTCOME_MISSING;
+    values_clear(&t.per[1]);
+    assert_int_equal(commit_toks(st, &t, 1, 1500, "c2", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    tok_free(&t);
+    char *after = snapshot_all(0);
+    assert_string_equal(before, after);
+    assert_q("2", "SELECT price_usd::text FROM token_prices");
+    assert_int_equal(q_epoch("updated_at", "token_prices", "O1"), 2000);
+    assert_q("2", "SELECT (data->'price_usd')::text FROM token_sources WHERE source = 'helius'");
+    assert_q("4", "SELECT (data->'price_usd')::text FROM token_sources WHERE source = 'dexscreener'");
+    assert_q("new", "SELECT name FROM tokens");
+    assert_int_equal(q_epoch("last_refresh_attempt", "tokens", "O1"), 2000);
+    assert_q("2", "SELECT enrichment_attempts FROM tokens");
+    assert_q(NULL, "SELECT claim_id FROM tokens");
+    free(before);
+    free(after);
+    close_all(st);
+}
+
+static void fence_after_lease_expired(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_fence");
+    const char *addrs[] = {"F1", "F2", "F3"};
+    import_list(st, addrs, 3, 3);
+    assert_int_equal(claim_n(st, "A", 1000, 60, 10, 0, NULL), 3);
+    /* A's lease ended at 1060; B takes the tokens over at 2000. */
+    assert_int_equal(claim_n(st, "B", 2000, 60, 10, 0, NULL), 3);
+    tok a[3], b[3];
+    for (int i = 0; i < 3; i++) {
+        fill_full(&a[i], addrs[i], 1.0, "from A", "https://x.com/a");
+        fill_full(&b[i], addrs[i], 9.0, "from B", "https://x.com/b");
+    }
+    size_t fenced = 0;
+    assert_int_equal(commit_toks(st, a, 3, 2001, "A", &fenced), 0);
+    assert_int_equal(fenced, 3);
+    /* Nothing of A's was written. */
+    assert_q("3", "SELECT count(*) FROM tokens WHERE status = 'pending' AND claim_id = 'B' AND name IS NULL");
+    assert_q("0", "SELECT (SELECT count(*) FROM token_prices) + (SELECT count(*) FROM token_socials)"
+                  " + (SELECT count(*) FROM token_websites) + (SELECT count(*) FROM token_sources)");
+    assert_int_equal(commit_toks(st, b, 3, 2002, "B", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    /* A late again: still fenced, B's data stays. */
+    assert_int_equal(commit_toks(st, a, 3, 2003, "A", &fenced), 0);
+    assert_int_equal(fenced, 3);
+    assert_q("3", "SELECT count(*) FROM tokens WHERE name = 'from B' AND claim_id IS NULL");
+    assert_q("9", "SELECT DISTINCT price_usd::text FROM token_prices");
+    assert_q("https://x.com/b", "SELECT DISTINCT url FROM token_socials");
+    assert_q("1", "SELECT DISTINCT enrichment_attempts::text FROM tokens");
+    for (int i = 0; i < 3; i++) {
+        tok_free(&a[i]);
+        tok_free(&b[i]);
+    }
+    close_all(st);
+}
+
+static void release_makes_claimable(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_release");
+    const char *addrs[] = {"L1", "L2", "L3", "L4"};
+    import_list(st, addrs, 4, 4);
+    assert_int_equal(claim_n(st, "X", 1000, 600, 10, 0, NULL), 4);
+    char err[1024];
+    const char *two[] = {"L3", "L1"};
+    /* Someone else's claim id releases nothing. */
+    assert_int_equal(store_release(st, two, 2, "Y", err, sizeof err), 0);
+    assert_int_equal(claim_n(st, "Z", 1001, 600, 10, 0, NULL), 0);
+    assert_int_equal(store_release(st, two, 2, "X", err, sizeof err), 0);
+    assert_q(NULL, "SELECT lease_until FROM tokens WHERE address = 'L1'");
+    char **got;
+    size_t n = claim_n(st, "Z", 1002, 600, 10, 0, &got);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0], "L1");
+    assert_string_equal(got[1], "L3");
+    free_list(got, n);
+    assert_q("X", "SELECT claim_id FROM tokens WHERE address = 'L2'");
+    close_all(st);
+}
+
+#define CC_TOKENS 3000
+#define CC_WORKERS 3
+
+static void concurrent_claims_never_overlap(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_claims");
+    char **addrs = xmalloc(CC_TOKENS * sizeof *addrs);
+    for (int i = 0; i < CC_TOKENS; i++) {
+        addrs[i] = xmalloc(16);
+        snprintf(addrs[i], 16, "T%05d", i);
+    }
+    import_list(st, (const char *const *)addrs, CC_TOKENS, CC_TOKENS);
+    char files[CC_WORKERS][64];
+    pid_t pids[CC_WORKERS];
+    for (int w = 0; w < CC_WORKERS; w++) {
+        snprintf(files[w], sizeof files[w], "/tmp/tc-claims-%d-%d", (int)getpid(), w);
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            /* Child: its own connection; never touches the parent's. */
+            char err[1024];
+            store *cs = store_open(g_uri, err, sizeof err);
+            FILE *f = fopen(files[w], "w");
+            if (!cs || !f)
+                _exit(2);
+            for (unsigned k = 0;; k++) {
+                char id[64];
+                snprintf(id, sizeof id, "w%d-%u", w, k);
+                claim_request rq = {.owner = "child", .claim_id = id, .now = 1000, .lease_s = 600, .max = 17,
+                                    .due = 0};
+                char **list;
+                size_t n;
+                if (store_claim(cs, &rq, &list, &n, err, sizeof err) != 0) {
+                    fprintf(stderr, "child claim: %s\n", err);
+                    _exit(3);
+                }
+                for (size_t i = 0; i < n; i++) {
+                    fprintf(f, "%s\n", list[i]);
+                    free(list[i]);
+                }
+                free(list);
+                if (n == 0)
+                    break;
+            }
+            fclose(f);
+            store_close(cs);
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < CC_WORKERS; w++) {
+        int status;
+        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    char *seen = xcalloc(CC_TOKENS, 1);
+    size_t total = 0;
+    int workers_with_work = 0;
+    for (int w = 0; w < CC_WORKERS; w++) {
+        FILE *f = fopen(files[w], "r");
+        assert_non_null(f);
+        char line[64];
+        size_t mine = 0;
+        while (fgets(line, sizeof line, f)) {
+            int idx = atoi(line + 1);
+            assert_true(idx >= 0 && idx < CC_TOKENS);
+            assert_int_equal(seen[idx], 0); /* never claimed twice */
+            seen[idx] = 1;
+            total++;
+            mine++;
+        }
+        workers_with_work += mine > 0;
+        fclose(f);
+        unlink(files[w]);
+    }
+    assert_int_equal(total, CC_TOKENS);
+    fprintf(stderr, "concurrent claims: %d tokens, %d of %d workers got some, no duplicates\n", CC_TOKENS,
+            workers_with_work, CC_WORKERS);
+    assert_q("0", "SELECT count(*) FROM tokens WHERE claim_id IS NULL");
+    free(seen);
+    for (int i = 0; i < CC_TOKENS; i++)
+        free(addrs[i]);
+    free(addrs);
+    close_all(st);
+}
+
+static void migration_twice_is_noop(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    schema_uri("t_migrate", NULL);
+    char msg[1024], err[1024];
+    assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
+    assert_non_null(strstr(msg, "from version 0 to 1"));
+    assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
+    assert_non_null(strstr(msg, "already at version 1"));
+    g_db = connect_or_die(g_uri);
+    assert_q("1", "SELECT count(*) FROM schema_migrations");
+    PQfinish(g_db);
+    g_db = NULL;
+
+    /* Two processes migrating a fresh schema at once: both succeed, once. */
+    schema_uri("t_migrate2", NULL);
+    pid_t pids[2];
+    for (int w = 0; w < 2; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            char m[1024], e[1024];
+            int rc = store_migrate(g_uri, m, sizeof m, e, sizeof e);
+            if (rc)
+                fprintf(stderr, "child migrate: %s\n", e);
+            _exit(rc ? 1 : 0);
+        }
+    }
+    for (int w = 0; w < 2; w++) {
+        int status;
+        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    g_db = connect_or_die(g_uri);
+    assert_q("1", "SELECT count(*) FROM schema_migrations");
+    assert_q("tokens", "SELECT to_regclass('t_migrate2.tokens')::text");
+    PQfinish(g_db);
+    g_db = NULL;
+}
+
+static void survives_connection_loss(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    char app[64];
+    snprintf(app, sizeof app, "tc_victim_%d", (int)getpid());
+    char extra[96];
+    snprintf(extra, sizeof extra, "&application_name=%s", app);
+    schema_uri("t_connloss", NULL);
+    g_db = connect_or_die(g_uri);
+    char victim[1200];
+    snprintf(victim, sizeof victim, "%s%s", g_uri, extra);
+    char err[1024];
+    store *st = store_open(victim, err, sizeof err);
+    assert_non_null(st);
+    const char *addrs[] = {"K1", "K2"};
+    import_list(st, addrs, 2, 2);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 2);
+
+    /* Kill the store's own backend from another connection. */
+    assert_q("1", "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'", app);
+    assert_q("t", "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '%s'",
+             app);
+    for (int i = 0; i < 100; i++) { /* until it is gone */
+        char *left = q1("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'", app);
+        int gone = !strcmp(left, "0");
+        free(left);
+        if (gone)
+            break;
+        usleep(20000);
+    }
+
+    tok t[2];
+    fill_full(&t[0], "K1", 1.0, "k one", "https://x.com/k1");
+    fill_full(&t[1], "K2", 2.0, "k two", "https://x.com/k2");
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, t, 2, 1001, "c1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    assert_q("2", "SELECT count(*) FROM tokens WHERE status = 'enriched' AND claim_id IS NULL");
+    assert_q("2", "SELECT count(*) FROM token_prices");
+    /* And it keeps working on the new session (statements prepared again). */
+    uint64_t counts[STATUS_COUNT];
+    assert_int_equal(store_count_by_status(st, counts, err, sizeof err), 0);
+    assert_int_equal(counts[STATUS_ENRICHED], 2);
+    tok_free(&t[0]);
+    tok_free(&t[1]);
+    close_all(st);
+}
+
+static void permanent_error_writes_nothing(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_permanent");
+    const char *addrs[] = {"P1", "P2"};
+    import_list(st, addrs, 2, 2);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 2);
+    tok t[3];
+    fill_full(&t[0], "P1", 1.0, "ok", "https://x.com/p1");
+    fill_full(&t[1], "P2", 2.0, "bad", "https://x.com/p2");
+    t[1].r.status = (token_status)9; /* not a status: violates the CHECK */
+    token_result res[2] = {t[0].r, t[1].r};
+    size_t fenced = 0;
+    char err[1024] = "";
+    int64_t t0 = now_mono_ns();
+    assert_int_equal(store_commit(st, res, 2, 1001, "c1", &fenced, err, sizeof err), -1);
+    int64_t took = now_mono_ns() - t0;
+    assert_true(took < 90 * NS_PER_MS); /* permanent: no retry, no backoff */
+    assert_non_null(strstr(err, "postgresql"));
+    assert_non_null(strstr(err, "SQLSTATE 23514"));
+    /* Nothing half-written: the good token too is untouched and still ours. */
+    assert_q("2", "SELECT count(*) FROM tokens WHERE status = 'pending' AND claim_id = 'c1' AND name IS NULL");
+    assert_q("0", "SELECT count(*) FROM token_prices");
+
+    /* A repeated address in a batch is written once, never an error. */
+    fill_full(&t[2], "P2", 3.0, "dup", "https://x.com/p2");
+    t[1].r.status = STATUS_ENRICHED;
+    token_result dup[3] = {t[1].r, t[0].r, t[2].r};
+    assert_int_equal(store_commit(st, dup, 3, 1002, "c1", &fenced, err, sizeof err), 0);
+    assert_int_equal(fenced, 1);
+    assert_q("2", "SELECT count(*) FROM tokens WHERE status = 'enriched'");
+    for (int i = 0; i < 3; i++)
+        tok_free(&t[i]);
+    close_all(st);
+}
+
+static void foreign_tokens_table_refused(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    schema_uri("t_foreign", NULL);
+    PGconn *admin = connect_or_die(g_base_uri);
+    exec_ok(admin, "CREATE SCHEMA t_foreign; CREATE TABLE t_foreign.tokens (id serial PRIMARY KEY,"
+                   " address text UNIQUE NOT NULL, metadata_status text DEFAULT 'pending')");
+    PQfinish(admin);
+    char err[1024];
+    store *st = store_open(g_uri, err, sizeof err);
+    assert_null(st);
+    assert_non_null(strstr(err, "not a tokencollector table"));
+    assert_non_null(strstr(err, "search_path"));
+    assert_non_null(strstr(err, "SQLSTATE 55000"));
+}
+
+static void password_never_shown(void **state)
+{
+    (void)state;
+    char *r = store_pg_redact("postgresql://bob:s3cret@db.example:5432/tc?sslmode=require&password=other&x=1");
+    assert_string_equal(r, "postgresql://bob@db.example:5432/tc?sslmode=require&password=***&x=1");
+    free(r);
+    r = store_pg_redact("postgresql:///tc?host=/tmp/x&port=5432&user=postgres");
+    assert_string_equal(r, "postgresql:///tc?host=/tmp/x&port=5432&user=postgres");
+    free(r);
+    r = store_pg_redact("host=h password='a b\\'c' dbname=tc");
+    assert_string_equal(r, "host=h password=*** dbname=tc");
+    free(r);
+    SKIP_IF_NO_PG();
+    char err[1024];
+    store *st = store_open("postgresql://bob:s3cret@/tc?host=/nonexistent-tc-dir&connect_timeout=2", err,
+                           sizeof err);
+    assert_null(st);
+    assert_null(strstr(err, "s3cret"));
+    assert_non_null(strstr(err, "store postgresql postgresql://bob@/tc"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(password_never_shown),
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(replay_changes_nothing),
+        cmocka_unit_test(older_never_overwrites_newer),
+        cmocka_unit_test(fence_after_lease_expired),
+        cmocka_unit_test(release_makes_claimable),
+        cmocka_unit_test(concurrent_claims_never_overlap),
+        cmocka_unit_test(migration_twice_is_noop),
+        cmocka_unit_test(survives_connection_loss),
+        cmocka_unit_test(permanent_error_writes_nothing),
+        cmocka_unit_test(foreign_tokens_table_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
