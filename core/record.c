@@ -126,8 +126,8 @@ char *values_to_json(const tc_values *v)
 
 const char *outcome_name(source_outcome o)
 {
-    static const char *const names[] = {"pending", "found", "missing", "failed", "skipped"};
-    return o <= OUTCOME_SKIPPED ? names[o] : "?";
+    static const char *const names[] = {"pending", "found", "missing", "failed", "skipped", "kept"};
+    return o <= OUTCOME_KEPT ? names[o] : "?";
 }
 
 const char *status_name(token_status s)

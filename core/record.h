@@ -46,7 +46,8 @@ typedef enum source_outcome {
     OUTCOME_FOUND,   /* answered, knows the token */
     OUTCOME_MISSING, /* answered, does not know it */
     OUTCOME_FAILED,  /* no usable answer after retries */
-    OUTCOME_SKIPPED  /* not asked (source disabled or its breaker open) */
+    OUTCOME_SKIPPED, /* owed but not asked (its circuit breaker is open): stays outstanding */
+    OUTCOME_KEPT     /* not asked this pass: its stored record stands */
 } source_outcome;
 
 const char *outcome_name(source_outcome o);
@@ -71,8 +72,9 @@ typedef struct token_result {
     const source_outcome *outcomes;  /* [n_sources] */
     const tc_values *per_source;     /* [n_sources] */
     char *const *errors;             /* [n_sources], NULL when none */
-    int64_t next_refresh_at;         /* unix seconds: when the token is due again */
-    int refresh_interval_s;          /* the interval that gave next_refresh_at */
+    int64_t next_refresh_at;         /* unix seconds when due again; 0: now + refresh interval */
+    int refresh_interval_s;          /* 0: keep the stored interval */
+    int outstanding_attempts;        /* stored with the outstanding sources; 0 when none */
 } token_result;
 
 #endif

@@ -77,3 +77,33 @@ char *store_refresh_metadata(const token_result *t)
     cJSON_Delete(o);
     return s;
 }
+
+char *store_outstanding_sources(const token_result *t)
+{
+    strbuf b = {0};
+    for (size_t i = 0; i < t->n_sources; i++)
+        if (t->outcomes[i] == OUTCOME_FAILED || t->outcomes[i] == OUTCOME_SKIPPED) {
+            if (b.len)
+                sb_appends(&b, ",");
+            sb_appends(&b, t->source_names[i]);
+        }
+    return b.len ? b.data : NULL;
+}
+
+int64_t store_next_refresh_at(const token_result *t, int64_t now, int64_t default_interval_s)
+{
+    if (t->next_refresh_at > 0)
+        return t->next_refresh_at;
+    return now + (t->refresh_interval_s > 0 ? t->refresh_interval_s : default_interval_s);
+}
+
+void claimed_tokens_free(claimed_token *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].address);
+        free(t[i].outstanding);
+    }
+    free(t);
+}

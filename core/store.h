@@ -19,17 +19,43 @@ typedef struct claim_request {
     int64_t now;          /* unix seconds */
     int64_t lease_s;
     size_t max;
-    int due;              /* 0: pending tokens only (--once); 1: every token due by next_refresh_at */
+    /* 0 (--once): pending tokens, plus tokens with outstanding sources whose
+     * next try has come (next_refresh_at <= now). 1 (daemon): every token
+     * with next_refresh_at <= now. Both: only tokens whose lease ended. */
+    int due;
 } claim_request;
+
+/* One claimed token. OUTSTANDING is NULL for a full refresh (every source),
+ * or the comma list of sources still owed from an earlier pass (column
+ * tokens.outstanding_sources): only those are asked, the others' stored
+ * records (load_sources) stand. */
+typedef struct claimed_token {
+    char *address;
+    char *outstanding;
+    int outstanding_attempts; /* passes so far that left sources outstanding */
+} claimed_token;
+
+void claimed_tokens_free(claimed_token *t, size_t n);
+
+/* Called once per stored token_sources row. */
+typedef void (*store_source_cb)(void *ctx, const char *address, const char *source, const char *json);
 
 typedef struct store_backend {
     const char *name;
     int (*import)(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen);
-    /* Claims up to rq->max tokens; *OUT is an array of malloc'd addresses,
+    /* Claims up to rq->max tokens; *OUT is a malloc'd array (claimed_tokens_free),
      * ordered by due time then address. */
-    int (*claim)(void *be, const claim_request *rq, char ***out, size_t *n, char *err, size_t errlen);
+    int (*claim)(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen);
+    /* The stored per-source records (token_sources) of ADDRS. */
+    int (*load_sources)(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx, char *err,
+                        size_t errlen);
     /* Writes a batch in one transaction and ends its claim. Tokens whose
-     * claim is no longer CLAIM_ID are left alone and counted in *FENCED. */
+     * claim is no longer CLAIM_ID are left alone and counted in *FENCED.
+     * Per source (token_result.outcomes): FOUND upserts its token_sources row
+     * (never over a row fetched later), MISSING deletes it, FAILED / SKIPPED
+     * / KEPT leave it. FAILED and SKIPPED sources are written, comma
+     * separated in source order, to tokens.outstanding_sources (NULL when
+     * none) with tokens.outstanding_attempts = token_result.outstanding_attempts. */
     int (*commit)(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
                   size_t *fenced, char *err, size_t errlen);
     /* Gives claimed tokens back unchanged (shutdown before they were done). */
@@ -53,10 +79,15 @@ static inline int store_import(store *s, const char *const *addrs, size_t n, siz
 {
     return s->ops->import(s->be, addrs, n, inserted, err, errlen);
 }
-static inline int store_claim(store *s, const claim_request *rq, char ***out, size_t *n, char *err,
+static inline int store_claim(store *s, const claim_request *rq, claimed_token **out, size_t *n, char *err,
                               size_t errlen)
 {
     return s->ops->claim(s->be, rq, out, n, err, errlen);
+}
+static inline int store_load_sources(store *s, const char *const *addrs, size_t n, store_source_cb cb, void *ctx,
+                                     char *err, size_t errlen)
+{
+    return s->ops->load_sources(s->be, addrs, n, cb, ctx, err, errlen);
 }
 static inline int store_commit(store *s, const token_result *t, size_t n, int64_t now, const char *claim_id,
                                size_t *fenced, char *err, size_t errlen)
@@ -90,5 +121,11 @@ char *store_pg_redact(const char *uri);
 
 /* refresh_metadata JSON for a token result (caller frees). */
 char *store_refresh_metadata(const token_result *t);
+/* tokens.outstanding_sources for a token result: the FAILED and SKIPPED
+ * sources, comma separated; NULL when none (caller frees). */
+char *store_outstanding_sources(const token_result *t);
+/* When the token is due again: t->next_refresh_at when set, else NOW plus
+ * its refresh interval (DEFAULT_INTERVAL_S when it has none). */
+int64_t store_next_refresh_at(const token_result *t, int64_t now, int64_t default_interval_s);
 
 #endif
