@@ -84,6 +84,7 @@ unit: $(UNIT_BIN) $(PLUGIN_SO) $(TPLUG_SO)
 
 e2e: all
 	@bash tests/e2e/run.sh $(BUILD)
+	@bash tests/e2e/faults.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all

@@ -148,7 +148,7 @@ static void run_pass(store *st, proto *protos, size_t n, size_t batch, int pass,
         snprintf(id, sizeof id, "bench:%d:%u", pass, k++);
         claim_request rq = {.owner = "bench", .claim_id = id, .now = now, .lease_s = 600, .max = batch,
                             .due = pass ? 1 : 0};
-        char **addrs;
+        claimed_token *addrs;
         size_t got;
         int64_t t0 = now_mono_ns();
         if (store_claim(st, &rq, &addrs, &got, err, sizeof err)) {
@@ -159,9 +159,9 @@ static void run_pass(store *st, proto *protos, size_t n, size_t batch, int pass,
         if (got == 0)
             break;
         for (size_t i = 0; i < got; i++) {
-            size_t idx = (size_t)atol(addrs[i] + 2); /* "BT%07zu" */
+            size_t idx = (size_t)atol(addrs[i].address + 2); /* "BT%07zu" */
             proto *p = &protos[idx];
-            res[i] = (token_result){.address = addrs[i],
+            res[i] = (token_result){.address = addrs[i].address,
                                     .status = STATUS_ENRICHED,
                                     .merged = p->merged,
                                     .n_sources = NSRC,
@@ -181,9 +181,7 @@ static void run_pass(store *st, proto *protos, size_t n, size_t batch, int pass,
         pt->commit_s += (double)(t3 - t2) / 1e9;
         pt->rows += got - fenced;
         done += got;
-        for (size_t i = 0; i < got; i++)
-            free(addrs[i]);
-        free(addrs);
+        claimed_tokens_free(addrs, got);
     }
     free(res);
 }

@@ -101,6 +101,12 @@ void breaker_record(breaker *b, int64_t now_ns, int success)
         open_now(b, now_ns);
 }
 
+void breaker_cancel(breaker *b)
+{
+    if (b->state == BREAKER_HALF_OPEN && b->probes_sent > 0)
+        b->probes_sent--;
+}
+
 const char *breaker_state_name(breaker_state s)
 {
     static const char *const names[] = {"closed", "open", "half-open"};

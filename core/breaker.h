@@ -38,6 +38,9 @@ breaker_state breaker_state_at(breaker *b, int64_t now_ns);
 int breaker_allow(breaker *b, int64_t now_ns);
 /* Outcome of a call that was allowed. */
 void breaker_record(breaker *b, int64_t now_ns, int success);
+/* An allowed call ended without a verdict on the source's health (a 429,
+ * or it never went out): in HALF_OPEN its probe slot is given back. */
+void breaker_cancel(breaker *b);
 const char *breaker_state_name(breaker_state s);
 
 #endif

@@ -50,7 +50,8 @@ static const char *default_merge(int field)
 
 static const char *const host_source_keys[] = {
     "plugin", "enabled", "chunk_size", "throttle_ms", "limiter", "base_url",
-    "api_key", "timeout_ms", "concurrency", "max_attempts", NULL};
+    "api_key", "timeout_ms", "concurrency", "max_attempts", "retry_budget", "breaker_window",
+    "breaker_min_calls", "breaker_threshold", "breaker_open_s", "breaker_open_max_s", "breaker_probes", NULL};
 
 int cfg_is_host_source_key(const char *key)
 {
@@ -209,6 +210,13 @@ static cfg_source *add_source(config *cfg, const char *name, int line)
     s->timeout_ms = 15000;
     s->concurrency = 4;
     s->max_attempts = 4;
+    s->retry_budget = 0.2;
+    s->breaker_window = 20;
+    s->breaker_min_calls = 10;
+    s->breaker_threshold = 0.5;
+    s->breaker_open_s = 30;
+    s->breaker_open_max_s = 300;
+    s->breaker_probes = 2;
     return s;
 }
 
@@ -259,6 +267,17 @@ static int set_long(parse_state *st, int line, const char *section, const char *
     return 1;
 }
 
+static int set_fraction(parse_state *st, int line, const char *section, const char *key, const char *value,
+                        double min, double max, double *out)
+{
+    double d;
+    if (parse_double(value, &d) != 0 || d < min || d > max)
+        return fail(st, line, "[%s] %s: expected a number from %g to %g, got \"%s\"", section, key, min, max,
+                    value);
+    *out = d;
+    return 1;
+}
+
 static int apply_core(parse_state *st, int line, const char *key, const char *v)
 {
     config *cfg = st->cfg;
@@ -283,6 +302,22 @@ static int apply_core(parse_state *st, int line, const char *key, const char *v)
         return set_long(st, line, "core", key, v, 1, 600000, &cfg->connect_timeout_ms);
     if (!strcmp(key, "lease_seconds"))
         return set_long(st, line, "core", key, v, 10, 86400, &cfg->lease_seconds);
+    if (!strcmp(key, "global_rate")) {
+        if (!strcmp(v, "0") || !*v) {
+            cfg->global_rate = 0;
+            return 1;
+        }
+        if (parse_rate(v, &cfg->global_rate) != 0)
+            return fail(st, line, "[core] global_rate: expected N/s, N/min or N/h with N > 0 (0: none), got \"%s\"",
+                        v);
+        return 1;
+    }
+    if (!strcmp(key, "global_burst"))
+        return set_fraction(st, line, "core", key, v, 1, 1e6, &cfg->global_burst);
+    if (!strcmp(key, "outstanding_retry_min_s"))
+        return set_long(st, line, "core", key, v, 1, 86400, &cfg->outstanding_retry_min_s);
+    if (!strcmp(key, "outstanding_retry_max_s"))
+        return set_long(st, line, "core", key, v, 1, 7 * 86400, &cfg->outstanding_retry_max_s);
     if (!strcmp(key, "log_level")) {
         int lvl = log_level_parse(v);
         if (lvl < 0)
@@ -291,7 +326,8 @@ static int apply_core(parse_state *st, int line, const char *key, const char *v)
         return 1;
     }
     return fail(st, line, "[core] unknown key \"%s\" (known: store, plugin_dir, batch_size, "
-                "max_concurrent_batches, connect_timeout_ms, lease_seconds, log_level)", key);
+                "max_concurrent_batches, connect_timeout_ms, lease_seconds, log_level, global_rate, global_burst, "
+                "outstanding_retry_min_s, outstanding_retry_max_s)", key);
 }
 
 static int apply_limiter(parse_state *st, int line, cfg_limiter *l, const char *key, const char *v)
@@ -356,6 +392,20 @@ static int apply_source(parse_state *st, int line, cfg_source *s, const char *ke
         return set_long(st, line, sec, key, v, 1, 1000, &s->concurrency);
     } else if (!strcmp(key, "max_attempts")) {
         return set_long(st, line, sec, key, v, 1, 100, &s->max_attempts);
+    } else if (!strcmp(key, "retry_budget")) {
+        return set_fraction(st, line, sec, key, v, 0, 10, &s->retry_budget);
+    } else if (!strcmp(key, "breaker_window")) {
+        return set_long(st, line, sec, key, v, 1, 256, &s->breaker_window);
+    } else if (!strcmp(key, "breaker_min_calls")) {
+        return set_long(st, line, sec, key, v, 1, 256, &s->breaker_min_calls);
+    } else if (!strcmp(key, "breaker_threshold")) {
+        return set_fraction(st, line, sec, key, v, 0.01, 1, &s->breaker_threshold);
+    } else if (!strcmp(key, "breaker_open_s")) {
+        return set_long(st, line, sec, key, v, 1, 86400, &s->breaker_open_s);
+    } else if (!strcmp(key, "breaker_open_max_s")) {
+        return set_long(st, line, sec, key, v, 1, 86400, &s->breaker_open_max_s);
+    } else if (!strcmp(key, "breaker_probes")) {
+        return set_long(st, line, sec, key, v, 1, 100, &s->breaker_probes);
     } else if (!strcmp(key, "limiter")) {
         free(s->limiter);
         s->limiter = *v ? xstrdup(v) : NULL;
@@ -589,6 +639,9 @@ int config_load(const char *path, config *cfg, char *err, size_t errlen)
     cfg->max_concurrent_batches = 0;
     cfg->connect_timeout_ms = 5000;
     cfg->lease_seconds = 600;
+    cfg->global_burst = 1;
+    cfg->outstanding_retry_min_s = 60;
+    cfg->outstanding_retry_max_s = 3600;
     cfg->log_level = TC_LOG_INFO;
 
     parse_state st = {.cfg = cfg, .err = err, .errlen = errlen};

@@ -32,6 +32,11 @@ typedef struct cfg_source {
     long timeout_ms;
     long concurrency;  /* requests of this source in flight at once */
     long max_attempts; /* tries per chunk, including the first */
+    double retry_budget; /* retries allowed as a share of requests (plus RETRY_BUDGET_FLOOR) */
+    /* circuit breaker (see breaker.h) */
+    long breaker_window, breaker_min_calls, breaker_probes;
+    double breaker_threshold;
+    long breaker_open_s, breaker_open_max_s;
     cfg_kv *keys;      /* every key of the section, for tc_host.setting */
     size_t n_keys;
 } cfg_source;
@@ -57,6 +62,10 @@ typedef struct config {
     long connect_timeout_ms;
     long lease_seconds;   /* how long claimed tokens stay ours */
     int log_level;        /* tc_log_level */
+    double global_rate;   /* requests/s over every source together; 0: none */
+    double global_burst;
+    long outstanding_retry_min_s; /* first retry of a source owed for a token */
+    long outstanding_retry_max_s; /* doubling per attempt up to this */
     cfg_limiter *limiters;
     size_t n_limiters;
     cfg_source *sources;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "breaker.h"
 #include "http.h"
 #include "limiter.h"
 #include "log.h"
@@ -24,6 +25,9 @@
 #define MAX_RETRY_AFTER_S 600
 /* A chunk answered 429 this many times in a row is given up for this pass. */
 #define MAX_THROTTLED_RESENDS 50
+/* Retries always allowed on top of the retry budget's share of requests, so
+ * a source with few requests can still retry. */
+#define RETRY_BUDGET_FLOOR 10
 
 typedef struct batch batch;
 
@@ -34,6 +38,7 @@ typedef struct token_state {
     source_outcome *outcomes; /* [n_sources] */
     tc_values *values;        /* [n_sources] */
     char **errors;            /* [n_sources] */
+    int outstanding_attempts; /* from the claim: earlier passes that left sources owed */
 } token_state;
 
 struct batch {
@@ -74,6 +79,8 @@ struct source_rt {
     token_state **queue;   /* FIFO of tokens not yet sent to this source */
     size_t q_head, q_len, q_cap;
     chunk *retry;          /* chunks waiting to be sent again */
+    breaker brk;
+    double retry_budget;
     int64_t waiting_since_ns; /* a chunk was ready but the limiter said wait */
     source_stats stats;
 };
@@ -86,6 +93,7 @@ struct engine {
     size_t n_src;
     limiter *limiters;
     size_t n_limiters;
+    limiter *global;       /* [core] global_rate over every source, or NULL */
     merge_plan plan;
     const char **src_names;
     size_t window_tokens;
@@ -165,9 +173,15 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
     int64_t now = now_mono_ns();
     e->n_limiters = cfg->n_limiters;
     e->limiters = xcalloc(cfg->n_limiters ? cfg->n_limiters : 1, sizeof *e->limiters);
-    for (size_t i = 0; i < cfg->n_limiters; i++)
+    for (size_t i = 0; i < cfg->n_limiters; i++) {
         limiter_init(&e->limiters[i], cfg->limiters[i].name, cfg->limiters[i].rate_per_s,
                      cfg->limiters[i].burst, now);
+        limiter_set_adaptive(&e->limiters[i], cfg->limiters[i].adaptive, now);
+    }
+    if (cfg->global_rate > 0) {
+        e->global = xcalloc(1, sizeof *e->global);
+        limiter_init(e->global, "global", cfg->global_rate, cfg->global_burst, now);
+    }
     e->src = xcalloc(cfg->n_sources, sizeof *e->src);
     e->src_names = xcalloc(cfg->n_sources, sizeof *e->src_names);
     size_t largest_chunk = 1;
@@ -187,6 +201,14 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
         s->timeout_ms = cs->timeout_ms;
         s->concurrency = cs->concurrency;
         s->max_attempts = cs->max_attempts;
+        s->retry_budget = cs->retry_budget;
+        breaker_config bc = {.window = (int)cs->breaker_window,
+                             .min_calls = (int)cs->breaker_min_calls,
+                             .threshold = cs->breaker_threshold,
+                             .open_ns = cs->breaker_open_s * NS_PER_S,
+                             .open_max_ns = cs->breaker_open_max_s * NS_PER_S,
+                             .probes = (int)cs->breaker_probes};
+        breaker_init(&s->brk, &bc);
         for (size_t l = 0; cs->limiter && l < cfg->n_limiters; l++)
             if (!strcmp(cfg->limiters[l].name, cs->limiter))
                 s->lim = &e->limiters[l];
@@ -262,6 +284,9 @@ void engine_free(engine *e)
     for (size_t i = 0; i < e->n_limiters; i++)
         limiter_free(&e->limiters[i]);
     free(e->limiters);
+    if (e->global)
+        limiter_free(e->global);
+    free(e->global);
     free(e->src);
     free(e->src_names);
     free(e);
@@ -271,9 +296,25 @@ void engine_request_stop(engine *e) { e->stop = 1; }
 
 /* ---- admission: store -> batches -> source queues ----------------------------- */
 
+static void settle(engine *e, source_rt *s, token_state *t, source_outcome o, const char *error);
+
+/* 1 when source NAME is in the comma list OWED. */
+static int is_owed(const char *owed, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = owed; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && !strncmp(p, name, n))
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 static int admit_batch(engine *e, char *err, size_t errlen)
 {
-    char **addrs = NULL;
+    claimed_token *claimed = NULL;
     size_t n = 0;
     char claim_id[160];
     snprintf(claim_id, sizeof claim_id, "%s:%llu:%08llx", e->owner, (unsigned long long)++e->claims,
@@ -284,35 +325,44 @@ static int admit_batch(engine *e, char *err, size_t errlen)
                         .lease_s = e->cfg->lease_seconds,
                         .max = e->batch_size,
                         .due = 0};
-    if (store_claim(e->st, &rq, &addrs, &n, err, errlen) != 0)
+    if (store_claim(e->st, &rq, &claimed, &n, err, errlen) != 0)
         return -1;
     if (n < e->batch_size)
         e->store_exhausted = 1;
     if (n == 0) {
-        free(addrs);
+        claimed_tokens_free(claimed, n);
         return 0;
     }
     batch *b = xcalloc(1, sizeof *b);
     b->tokens = xcalloc(n, sizeof *b->tokens);
     snprintf(b->claim_id, sizeof b->claim_id, "%s", claim_id);
     b->n = b->left = n;
+    b->next = e->open_batches;
+    e->open_batches = b;
+    e->tokens_open += n;
     for (size_t i = 0; i < n; i++) {
         token_state *t = &b->tokens[i];
-        snprintf(t->addr, sizeof t->addr, "%s", addrs[i]);
+        snprintf(t->addr, sizeof t->addr, "%s", claimed[i].address);
         t->owner = b;
         t->sources_left = e->n_src;
         t->outcomes = xcalloc(e->n_src, sizeof *t->outcomes);
         t->values = xcalloc(e->n_src, sizeof *t->values);
         t->errors = xcalloc(e->n_src, sizeof *t->errors);
-        for (size_t s = 0; s < e->n_src; s++)
-            queue_push(&e->src[s], t);
+        t->outstanding_attempts = claimed[i].outstanding_attempts;
+        /* A token owed by some sources goes only to those; when none of them
+         * is configured any more, it gets a full refresh. */
+        const char *owed = claimed[i].outstanding;
+        int any_owed = 0;
+        for (size_t s = 0; owed && s < e->n_src; s++)
+            any_owed |= is_owed(owed, e->src_names[s]);
+        for (size_t s = 0; s < e->n_src; s++) {
+            if (any_owed && !is_owed(owed, e->src_names[s]))
+                settle(e, &e->src[s], t, OUTCOME_KEPT, NULL);
+            else
+                queue_push(&e->src[s], t);
+        }
     }
-    for (size_t i = 0; i < n; i++)
-        free(addrs[i]);
-    free(addrs);
-    b->next = e->open_batches;
-    e->open_batches = b;
-    e->tokens_open += n;
+    claimed_tokens_free(claimed, n);
     return 0;
 }
 
@@ -332,39 +382,121 @@ static void settle(engine *e, source_rt *s, token_state *t, source_outcome o, co
         s->stats.tokens_missing++;
     else if (o == OUTCOME_FAILED)
         s->stats.tokens_failed++;
+    else if (o == OUTCOME_SKIPPED)
+        s->stats.tokens_skipped++;
+    else if (o == OUTCOME_KEPT)
+        s->stats.tokens_kept++;
     if (--t->sources_left == 0)
         t->owner->left--;
 }
 
-static token_status decide_status(const token_state *t, size_t n_src)
+/* Stored per-source records of the tokens of one batch being committed. */
+typedef struct stored_records {
+    engine *e;
+    batch *b;
+    tc_values *v; /* [b->n * n_src] */
+} stored_records;
+
+static void on_stored_record(void *ctx, const char *addr, const char *source, const char *json)
 {
-    int found = 0, failed = 0;
-    for (size_t s = 0; s < n_src; s++) {
-        found |= t->outcomes[s] == OUTCOME_FOUND;
-        failed |= t->outcomes[s] == OUTCOME_FAILED;
+    stored_records *r = ctx;
+    for (size_t i = 0; i < r->b->n; i++) {
+        if (strcmp(r->b->tokens[i].addr, addr) != 0)
+            continue;
+        for (size_t s = 0; s < r->e->n_src; s++)
+            if (!strcmp(r->e->src_names[s], source) &&
+                values_from_json(&r->v[i * r->e->n_src + s], json) != 0)
+                LOG_WARN("store", "token %s: stored %s record is not valid JSON; ignored", addr, source);
+        return;
     }
+}
+
+static int needs_stored(const token_state *t, size_t n_src)
+{
+    for (size_t s = 0; s < n_src; s++)
+        if (t->outcomes[s] != OUTCOME_FOUND && t->outcomes[s] != OUTCOME_MISSING)
+            return 1;
+    return 0;
+}
+
+/* Sources not answered this pass (kept, failed, skipped) contribute their
+ * stored record, so the merge sees every source's latest data. */
+static token_status merge_with_stored(engine *e, const token_state *t, const tc_values *stored, tc_values *merged)
+{
+    size_t n = e->n_src;
+    tc_values *eff = xcalloc(n, sizeof *eff);
+    source_outcome *eff_o = xcalloc(n, sizeof *eff_o);
+    int found = 0, answered = 0;
+    for (size_t s = 0; s < n; s++) {
+        source_outcome o = t->outcomes[s];
+        if (o == OUTCOME_FOUND) {
+            eff[s] = t->values[s];
+            eff_o[s] = OUTCOME_FOUND;
+        } else if (o != OUTCOME_MISSING && stored && stored[s].known) {
+            eff[s] = stored[s];
+            eff_o[s] = OUTCOME_FOUND;
+        } else
+            eff_o[s] = OUTCOME_MISSING;
+        found |= eff_o[s] == OUTCOME_FOUND;
+        answered |= o == OUTCOME_MISSING || o == OUTCOME_KEPT;
+    }
+    merge_token(&e->plan, eff, eff_o, n, merged);
+    free(eff); /* shallow copies: the values belong to the token and STORED */
+    free(eff_o);
     if (found)
         return STATUS_ENRICHED;
-    return failed ? STATUS_FAILED : STATUS_NO_DATA;
+    /* failed only when no source answered at all */
+    return answered ? STATUS_NO_DATA : STATUS_FAILED;
+}
+
+/* When a token owed by some sources is tried again: doubling from
+ * outstanding_retry_min_s up to outstanding_retry_max_s. */
+static int64_t outstanding_retry_at(const engine *e, int attempts, int64_t now)
+{
+    int64_t delay = e->cfg->outstanding_retry_min_s;
+    for (int i = 1; i < attempts && delay < e->cfg->outstanding_retry_max_s; i++)
+        delay *= 2;
+    if (delay > e->cfg->outstanding_retry_max_s)
+        delay = e->cfg->outstanding_retry_max_s;
+    return now + (delay > 0 ? delay : 1);
 }
 
 static void commit_batch(engine *e, batch *b)
 {
+    char err[512];
+    int64_t now = now_wall_s();
     token_result *res = xcalloc(b->n, sizeof *res);
+    stored_records rec = {.e = e, .b = b, .v = NULL};
+    const char **want = xmalloc(b->n * sizeof *want);
+    size_t n_want = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (needs_stored(&b->tokens[i], e->n_src))
+            want[n_want++] = b->tokens[i].addr;
+    if (n_want) {
+        rec.v = xcalloc(b->n * e->n_src, sizeof *rec.v);
+        if (store_load_sources(e->st, want, n_want, on_stored_record, &rec, err, sizeof err) != 0)
+            LOG_WARN("store", "%s (merging without the stored records of unanswered sources)", err);
+    }
+    free(want);
     for (size_t i = 0; i < b->n; i++) {
         token_state *t = &b->tokens[i];
         res[i].address = t->addr;
-        res[i].status = decide_status(t, e->n_src);
-        merge_token(&e->plan, t->values, t->outcomes, e->n_src, &res[i].merged);
+        res[i].status = merge_with_stored(e, t, rec.v ? &rec.v[i * e->n_src] : NULL, &res[i].merged);
         res[i].n_sources = e->n_src;
         res[i].source_names = e->src_names;
         res[i].outcomes = t->outcomes;
         res[i].per_source = t->values;
         res[i].errors = t->errors;
+        int owed = 0;
+        for (size_t s = 0; s < e->n_src; s++)
+            owed |= t->outcomes[s] == OUTCOME_FAILED || t->outcomes[s] == OUTCOME_SKIPPED;
+        if (owed) {
+            res[i].outstanding_attempts = t->outstanding_attempts + 1;
+            res[i].next_refresh_at = outstanding_retry_at(e, res[i].outstanding_attempts, now);
+        }
     }
-    char err[512];
     size_t fenced = 0;
-    if (store_commit(e->st, res, b->n, now_wall_s(), b->claim_id, &fenced, err, sizeof err) != 0) {
+    if (store_commit(e->st, res, b->n, now, b->claim_id, &fenced, err, sizeof err) != 0) {
         /* The transaction rolled back: these tokens stay pending and are
          * picked up by the next pass. Nothing half-written. */
         LOG_ERROR("store", "%s", err);
@@ -378,6 +510,11 @@ static void commit_batch(engine *e, batch *b)
     }
     for (size_t i = 0; i < b->n; i++)
         values_clear(&res[i].merged);
+    if (rec.v) {
+        for (size_t i = 0; i < b->n * e->n_src; i++)
+            values_clear(&rec.v[i]);
+        free(rec.v);
+    }
     free(res);
 }
 
@@ -542,12 +679,43 @@ static void schedule_retry(engine *e, chunk *c, int64_t not_before_ns)
     (void)e;
 }
 
+/* Settles a chunk's tokens as skipped: the source stays owed for them and
+ * they are tried again later (its breaker is open). */
+static void skip_chunk(engine *e, chunk *c, const char *why)
+{
+    for (size_t i = 0; i < c->n; i++)
+        settle(e, c->src, c->tokens[i], OUTCOME_SKIPPED, why);
+    free_chunk(c);
+}
+
+static int retry_budget_left(const source_rt *s)
+{
+    double allowed = s->retry_budget * (double)s->stats.requests + RETRY_BUDGET_FLOOR;
+    return (double)s->stats.retries < allowed;
+}
+
 static void transient_failure(engine *e, chunk *c, const char *why, int64_t min_wait_ns)
 {
     source_rt *s = c->src;
     c->attempt++;
     if (c->attempt >= s->max_attempts) {
         give_up(e, c, why);
+        return;
+    }
+    if (breaker_state_at(&s->brk, now_mono_ns()) == BREAKER_OPEN) {
+        char msg[480];
+        snprintf(msg, sizeof msg, "circuit breaker open after: %s", why);
+        skip_chunk(e, c, msg);
+        return;
+    }
+    if (!retry_budget_left(s)) {
+        /* Retrying a source that fails this often would multiply the load on
+         * it; the tokens stay owed and are tried again in a later pass. */
+        s->stats.retries_denied++;
+        char msg[480];
+        snprintf(msg, sizeof msg, "retry budget spent (%.0f%% of requests); last error: %s",
+                 s->retry_budget * 100, why);
+        give_up(e, c, msg);
         return;
     }
     int64_t wait = backoff_ns(e, c->attempt);
@@ -557,6 +725,22 @@ static void transient_failure(engine *e, chunk *c, const char *why, int64_t min_
              (long long)(wait / NS_PER_MS), c->attempt + 1, s->max_attempts, why);
     s->stats.retries++;
     schedule_retry(e, c, now_mono_ns() + wait);
+}
+
+/* Feeds one answer to the source's breaker and logs state changes. */
+static void breaker_note(source_rt *s, int success)
+{
+    int64_t now = now_mono_ns();
+    breaker_state before = breaker_state_at(&s->brk, now);
+    breaker_record(&s->brk, now, success);
+    breaker_state after = s->brk.state;
+    if (after == before)
+        return;
+    if (after == BREAKER_OPEN)
+        LOG_WARN(s->inst->name, "circuit breaker opened for %lld s: its tokens stay owed and are retried later",
+                 (long long)(s->brk.open_period_ns / NS_PER_S));
+    else
+        LOG_INFO(s->inst->name, "circuit breaker %s", breaker_state_name(after));
 }
 
 static void excerpt(char *out, size_t outlen, const char *body, size_t len)
@@ -578,20 +762,24 @@ static void on_response(void *user, const http_result *r)
 
     if (r->error != HTTP_OK) {
         s->stats.fail_transport++;
+        breaker_note(s, 0);
         snprintf(why, sizeof why, "%s error: %s", http_error_name(r->error), r->message);
         transient_failure(e, c, why, 0);
         return;
     }
     if (r->status == 429) {
         s->stats.throttled++;
+        breaker_cancel(&s->brk); /* throttling is the limiter's business, not a fault */
         int64_t pause = DEFAULT_THROTTLE_PAUSE_NS;
         if (r->retry_after_s >= 0)
             pause = (int64_t)(r->retry_after_s > MAX_RETRY_AFTER_S ? MAX_RETRY_AFTER_S : r->retry_after_s) *
                     NS_PER_S;
         LOG_WARN(s->inst->name, "HTTP 429 (Retry-After %ld s): pausing limiter %s for %lld ms",
                  r->retry_after_s, s->lim ? s->lim->name : "(none)", (long long)(pause / NS_PER_MS));
-        if (s->lim)
+        if (s->lim) {
             limiter_pause(s->lim, now, pause);
+            limiter_throttled(s->lim, now);
+        }
         if (++c->throttled > MAX_THROTTLED_RESENDS) {
             give_up(e, c, "HTTP 429 on every attempt");
             return;
@@ -613,6 +801,7 @@ static void on_response(void *user, const http_result *r)
     }
     if (r->status >= 500 || r->status == 408) {
         s->stats.fail_5xx++;
+        breaker_note(s, 0);
         char body[128];
         excerpt(body, sizeof body, r->body, r->body_len);
         snprintf(why, sizeof why, "HTTP %ld: %s", r->status, body);
@@ -635,8 +824,11 @@ static void on_response(void *user, const http_result *r)
         LOG_DEBUG(s->inst->name, "%llu values rejected (unknown address or wrong field type)",
                   (unsigned long long)x.rejected);
     outcome.message[sizeof outcome.message - 1] = '\0';
+    breaker_note(s, st == TC_OK);
     if (st == TC_OK) {
         s->stats.ok++;
+        if (s->lim)
+            limiter_answered(s->lim, now);
         for (size_t i = 0; i < c->n; i++) {
             token_state *t = c->tokens[i];
             settle(e, s, t, t->values[s->index].known ? OUTCOME_FOUND : OUTCOME_MISSING, NULL);
@@ -663,9 +855,14 @@ static void on_response(void *user, const http_result *r)
 /* ---- dispatch --------------------------------------------------------------- */
 
 /* Nanoseconds until source S may send (0: now). */
-static int64_t source_wait_ns(const source_rt *s, int64_t now)
+static int64_t source_wait_ns(const engine *e, const source_rt *s, int64_t now)
 {
     int64_t wait = 0;
+    if (e->global) {
+        int64_t w = limiter_wait_ns(e->global, now);
+        if (w > wait)
+            wait = w;
+    }
     if (s->next_allowed_ns > now)
         wait = s->next_allowed_ns - now;
     if (s->lim) {
@@ -701,16 +898,20 @@ static void send_chunk(engine *e, source_rt *s, chunk *c, int64_t now)
 {
     request_reset(&c->req);
     if (c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req) != 0 || !c->req.url) {
+        breaker_cancel(&s->brk);
         c->attempt++;
         give_up(e, c, "the plugin could not build a request");
         return;
     }
     if (s->lim)
         limiter_take(s->lim, now);
+    if (e->global)
+        limiter_take(e->global, now);
     s->next_allowed_ns = now + s->throttle_ns;
     if (c->ready_since_ns)
         s->stats.limiter_wait_ns += now - c->ready_since_ns;
     if (http_submit(e->http, &c->req, s->timeout_ms, on_response, c) != 0) {
+        breaker_cancel(&s->brk);
         transient_failure(e, c, "could not start the HTTP transfer", 0);
         return;
     }
@@ -723,12 +924,25 @@ static void send_chunk(engine *e, source_rt *s, chunk *c, int64_t now)
 static int64_t dispatch_source(engine *e, source_rt *s, int allow_partial, int64_t now)
 {
     int64_t wake = INT64_MAX;
+    if (breaker_state_at(&s->brk, now) == BREAKER_OPEN) {
+        /* Nothing goes to a source whose breaker is open: what waits for it
+         * is settled as skipped (still owed), so batches commit the other
+         * sources' data now instead of holding it until the breaker closes. */
+        while (s->retry) {
+            chunk *c = s->retry;
+            s->retry = c->next;
+            skip_chunk(e, c, "circuit breaker open");
+        }
+        while (s->q_len)
+            settle(e, s, queue_pop(s), OUTCOME_SKIPPED, "circuit breaker open");
+        return s->brk.open_until_ns;
+    }
     while (s->in_flight < s->concurrency && !e->stop) {
         int retry_ready = s->retry && s->retry->not_before_ns <= now;
         int has_new = s->q_len >= s->inst->chunk_size || (allow_partial && s->q_len > 0);
         if (!retry_ready && !has_new)
             break;
-        int64_t wait = source_wait_ns(s, now);
+        int64_t wait = source_wait_ns(e, s, now);
         if (wait > 0) {
             if (!s->waiting_since_ns)
                 s->waiting_since_ns = now;
@@ -736,6 +950,8 @@ static int64_t dispatch_source(engine *e, source_rt *s, int allow_partial, int64
                 wake = now + wait;
             break;
         }
+        if (!breaker_allow(&s->brk, now))
+            break; /* half-open: wait for the probes' answers */
         chunk *c;
         if (retry_ready) {
             c = s->retry;
@@ -842,6 +1058,7 @@ int engine_run_once(engine *e, FILE *progress)
 
 size_t engine_source_count(const engine *e) { return e->n_src; }
 const char *engine_source_name(const engine *e, size_t i) { return e->src[i].inst->name; }
+const char *engine_source_breaker_state(const engine *e, size_t i) { return breaker_state_name(e->src[i].brk.state); }
 const source_stats *engine_source_stats(const engine *e, size_t i) { return &e->src[i].stats; }
 size_t engine_source_chunk_size(const engine *e, size_t i) { return e->src[i].inst->chunk_size; }
 uint64_t engine_tokens_committed(const engine *e) { return e->committed; }
@@ -877,4 +1094,16 @@ void engine_print_summary(engine *e, FILE *out, double wall_s)
     }
     fprintf(out, "total requests: %llu, HTTP 429 received: %llu\n", (unsigned long long)total_req,
             (unsigned long long)total_429);
+    fprintf(out, "%-14s %9s %7s %11s %9s %7s %9s %10s\n", "resilience", "breaker", "opened", "transitions",
+            "skipped", "kept", "r_denied", "rate_now");
+    for (size_t i = 0; i < e->n_src; i++) {
+        const source_rt *s = &e->src[i];
+        char rate[32] = "-";
+        if (s->lim)
+            snprintf(rate, sizeof rate, "%.3g/s", s->lim->rate);
+        fprintf(out, "%-14s %9s %7llu %11llu %9llu %7llu %9llu %10s\n", s->inst->name,
+                breaker_state_name(s->brk.state), (unsigned long long)s->brk.opened,
+                (unsigned long long)s->brk.transitions, (unsigned long long)s->stats.tokens_skipped,
+                (unsigned long long)s->stats.tokens_kept, (unsigned long long)s->stats.retries_denied, rate);
+    }
 }

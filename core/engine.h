@@ -27,6 +27,11 @@ typedef struct source_stats {
     uint64_t fail_parse;      /* plugin said retry / fatal */
     uint64_t chunks_failed;   /* chunks given up after max_attempts or fatal */
     uint64_t tokens_found, tokens_missing, tokens_failed;
+    uint64_t tokens_skipped;  /* owed but not asked: breaker open (stay outstanding) */
+    uint64_t tokens_kept;     /* not asked: only other sources were owed */
+    uint64_t retries_denied;  /* retries refused by the retry budget */
+    uint64_t breaker_opened;  /* times the breaker opened */
+    uint64_t breaker_transitions;
     int64_t limiter_wait_ns;  /* time chunks were ready but waited for the limiter */
 } source_stats;
 
@@ -47,6 +52,8 @@ size_t engine_source_count(const engine *e);
 const char *engine_source_name(const engine *e, size_t i);
 const source_stats *engine_source_stats(const engine *e, size_t i);
 size_t engine_source_chunk_size(const engine *e, size_t i);
+/* "closed", "open" or "half-open". */
+const char *engine_source_breaker_state(const engine *e, size_t i);
 uint64_t engine_tokens_committed(const engine *e);
 uint64_t engine_commit_failures(const engine *e);
 

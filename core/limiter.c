@@ -55,3 +55,44 @@ void limiter_pause(limiter *l, int64_t now_ns, int64_t pause_ns)
         l->tat_ns = restart;
     l->pauses++;
 }
+
+void limiter_set_adaptive(limiter *l, int on, int64_t now_ns)
+{
+    l->adaptive = on;
+    l->clean_since_ns = now_ns;
+    if (!on)
+        l->rate = l->max_rate;
+}
+
+/* Keeps the schedule consistent when the rate changes: the requests already
+ * granted ahead of now are re-spaced at the new interval. */
+static void set_rate(limiter *l, double rate, int64_t now_ns)
+{
+    if (rate > l->max_rate)
+        rate = l->max_rate;
+    if (rate < l->max_rate / 100)
+        rate = l->max_rate / 100;
+    if (l->tat_ns > now_ns)
+        l->tat_ns = now_ns + (int64_t)((double)(l->tat_ns - now_ns) * (l->rate / rate));
+    l->rate = rate;
+}
+
+void limiter_throttled(limiter *l, int64_t now_ns)
+{
+    l->clean_since_ns = now_ns;
+    if (!l->adaptive)
+        return;
+    set_rate(l, l->rate / 2, now_ns);
+    l->decreases++;
+}
+
+void limiter_answered(limiter *l, int64_t now_ns)
+{
+    if (!l->adaptive || l->rate >= l->max_rate)
+        return;
+    if (now_ns - l->clean_since_ns >= LIMITER_ADAPT_WINDOW_NS) {
+        set_rate(l, l->rate + l->max_rate * 0.05, now_ns);
+        l->clean_since_ns = now_ns;
+        l->increases++;
+    }
+}

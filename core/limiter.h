@@ -13,10 +13,17 @@ typedef struct limiter {
     double burst;
     int64_t tat_ns;     /* theoretical arrival time */
     int64_t paused_until_ns;
+    /* adaptive mode (AIMD): halve on a 429, add 5% of max_rate per clean
+     * window of ADAPT_WINDOW_NS, never above max_rate nor below 1% of it */
+    int adaptive;
+    int64_t clean_since_ns;
     /* counters */
     uint64_t grants;
     uint64_t pauses;
+    uint64_t decreases, increases;
 } limiter;
+
+#define LIMITER_ADAPT_WINDOW_NS (10 * 1000000000LL)
 
 void limiter_init(limiter *l, const char *name, double rate_per_s, double burst, int64_t now_ns);
 void limiter_free(limiter *l);
@@ -29,5 +36,13 @@ void limiter_take(limiter *l, int64_t now_ns);
 /* The upstream said "slow down" (429 / Retry-After): nothing goes through
  * this limiter before NOW + PAUSE, and it restarts without a burst. */
 void limiter_pause(limiter *l, int64_t now_ns, int64_t pause_ns);
+
+/* Adaptive mode on or off (off: the rate stays at max_rate). */
+void limiter_set_adaptive(limiter *l, int on, int64_t now_ns);
+/* A 429 came back through this limiter: in adaptive mode the rate halves. */
+void limiter_throttled(limiter *l, int64_t now_ns);
+/* A request through this limiter was answered without throttling: in
+ * adaptive mode, each full window without a 429 adds 5% of max_rate back. */
+void limiter_answered(limiter *l, int64_t now_ns);
 
 #endif

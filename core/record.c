@@ -124,6 +124,37 @@ char *values_to_json(const tc_values *v)
     return s;
 }
 
+int values_from_json(tc_values *v, const char *json)
+{
+    values_clear(v);
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    v->known = 1;
+    for (int f = 1; f < FIELD_SLOTS; f++) {
+        cJSON *item = cJSON_GetObjectItemCaseSensitive(o, field_name(f));
+        if (field_is_string(f) && cJSON_IsString(item))
+            values_set_str(v, f, item->valuestring);
+        else if (!field_is_string(f) && cJSON_IsNumber(item))
+            values_set_num(v, f, item->valuedouble);
+    }
+    for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++) {
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, kind == TC_LINK_WEBSITE ? "websites" : "socials");
+        cJSON *l;
+        cJSON_ArrayForEach(l, arr)
+        {
+            cJSON *url = cJSON_GetObjectItemCaseSensitive(l, "url");
+            cJSON *label = cJSON_GetObjectItemCaseSensitive(l, kind == TC_LINK_WEBSITE ? "label" : "type");
+            if (cJSON_IsString(url))
+                values_add_link(v, kind, cJSON_IsString(label) ? label->valuestring : NULL, url->valuestring);
+        }
+    }
+    cJSON_Delete(o);
+    return 0;
+}
+
 const char *outcome_name(source_outcome o)
 {
     static const char *const names[] = {"pending", "found", "missing", "failed", "skipped", "kept"};

@@ -40,6 +40,10 @@ size_t values_count_links(const tc_values *v, int kind);
 void format_double(char out[32], double d);
 /* The normalized record as JSON text (caller frees), for token_sources.data. */
 char *values_to_json(const tc_values *v);
+/* The reverse: fills V (cleared first, known = 1) from values_to_json text.
+ * Unknown keys are ignored (a newer version may have written them). Returns
+ * -1 when JSON is not an object. */
+int values_from_json(tc_values *v, const char *json);
 
 typedef enum source_outcome {
     OUTCOME_PENDING = 0,

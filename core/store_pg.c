@@ -22,9 +22,12 @@
  * - Retryable errors (class 08 connection, 40001 serialization, 40P01
  *   deadlock, 57P01..57P03 shutdown, or a connection gone bad) reset the
  *   connection when needed and run the whole statement again, with backoff
- *   100 ms doubling to 5 s, 6 attempts; then the call fails and the batch
- *   stays claimed until its lease ends (it is claimed again after that).
- *   Other errors (constraints, data) fail at once.
+ *   100 ms doubling to 5 s (jittered), 10 attempts (about 10-20 s in all);
+ *   then the call fails and the batch stays claimed until its lease ends (it
+ *   is due again after that, never marked done without its data). Other
+ *   errors (constraints, data) fail at once. Text that is not valid UTF-8
+ *   is stored with U+FFFD in place of the bad bytes rather than failing the
+ *   batch for ever.
  * - Messages name the store as "postgresql URI" with any password removed;
  *   the password itself comes from the URI, ${PGPASSWORD} or ~/.pgpass
  *   (libpq's own rules) and is never printed.
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
@@ -48,10 +52,12 @@
 
 /* ---- statements ------------------------------------------------------------ */
 
-enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_RELEASE, PS_IMPORT, PS_COMMIT, PS_COUNT, PS_N };
+enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT, PS_LOAD_SOURCES,
+       PS_COUNT, PS_N };
 
-static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", "tc_release",
-                                         "tc_import",        "tc_commit",    "tc_count"};
+static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", "tc_claim_mine",
+                                         "tc_release",       "tc_import",    "tc_commit",
+                                         "tc_load_sources",  "tc_count"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
@@ -62,25 +68,26 @@ static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", "t
     " ORDER BY next_refresh_at, address LIMIT $5::bigint FOR UPDATE SKIP LOCKED)"                            \
     " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"                                       \
     " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"                \
-    " RETURNING t.address"
+    " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts"
 
 #define NOW "to_timestamp($2::bigint)"
 /* The commit's observation is not older than what the token holds. */
 #define FRESH "(t.last_refresh_attempt IS NULL OR t.last_refresh_attempt <= " NOW ")"
 
 /* Commit: $1 claim id, $2 now (unix s);
- * tokens $3..$18: address, status, name, symbol, decimals, image_url,
+ * tokens $3..$21: address, status, name, symbol, decimals, image_url,
  *   description, supply, refresh_metadata, refresh_interval_s, price_usd,
- *   market_cap, fdv, liquidity_usd, volume_24h, change_24h;
- * socials $19..$21: address, type, url; websites $22..$24: address, label, url;
- * sources found $25..$27: address, source, data; missing $28..$29: address, source.
+ *   market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_refresh_at
+ *   (unix s, 0: now + interval), outstanding_sources, outstanding_attempts;
+ * socials $22..$24: address, type, url; websites $25..$27: address, label, url;
+ * sources found $28..$30: address, source, data; missing $31..$32: address, source.
  * Returns the number of tokens written (the others were fenced). */
 static const char commit_sql[] =
     "WITH u AS MATERIALIZED (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
     " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
-    " $15::float8[], $16::float8[], $17::float8[], $18::float8[])"
+    " $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::text[], $21::int[])"
     " AS u(address, status, name, symbol, decimals, image_url, description, supply, meta, interval_s,"
-    " price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h)),"
+    " price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_at, outstanding, out_attempts)),"
     /* A failed refresh does not demote a token that has data; unknown fields
      * keep the last known value. */
     " upd AS (UPDATE tokens t SET"
@@ -102,9 +109,14 @@ static const char commit_sql[] =
     " refresh_metadata = CASE WHEN " FRESH " THEN u.meta::jsonb ELSE t.refresh_metadata END,"
     " refresh_interval_seconds = CASE WHEN " FRESH " AND u.interval_s > 0 THEN u.interval_s"
     "  ELSE t.refresh_interval_seconds END,"
-    " next_refresh_at = CASE WHEN " FRESH " THEN " NOW " + make_interval(secs =>"
-    "  CASE WHEN u.interval_s > 0 THEN u.interval_s ELSE t.refresh_interval_seconds END)"
-    "  ELSE t.next_refresh_at END,"
+    /* store_next_refresh_at(): the engine's time when it gave one, else
+     * now + the (new or stored) interval. */
+    " next_refresh_at = CASE WHEN NOT " FRESH " THEN t.next_refresh_at"
+    "  WHEN u.next_at > 0 THEN to_timestamp(u.next_at)"
+    "  ELSE " NOW " + make_interval(secs =>"
+    "  CASE WHEN u.interval_s > 0 THEN u.interval_s ELSE t.refresh_interval_seconds END) END,"
+    " outstanding_sources = CASE WHEN " FRESH " THEN u.outstanding ELSE t.outstanding_sources END,"
+    " outstanding_attempts = CASE WHEN " FRESH " THEN u.out_attempts ELSE t.outstanding_attempts END,"
     " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
     " FROM u LEFT JOIN token_prices p ON p.address = u.address"
     " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
@@ -125,8 +137,8 @@ static const char commit_sql[] =
      * set goes, what is new comes; both in this one statement. */
     " repl AS MATERIALIZED (SELECT upd.address FROM upd JOIN u ON u.address = upd.address"
     " WHERE u.status = 'enriched' AND upd.fresh),"
-    " ls AS MATERIALIZED (SELECT * FROM unnest($19::text[], $20::text[], $21::text[]) AS l(address, type, url)),"
-    " lw AS MATERIALIZED (SELECT * FROM unnest($22::text[], $23::text[], $24::text[]) AS l(address, label, url)),"
+    " ls AS MATERIALIZED (SELECT * FROM unnest($22::text[], $23::text[], $24::text[]) AS l(address, type, url)),"
+    " lw AS MATERIALIZED (SELECT * FROM unnest($25::text[], $26::text[], $27::text[]) AS l(address, label, url)),"
     " sd AS (DELETE FROM token_socials s USING repl WHERE s.address = repl.address AND NOT EXISTS"
     " (SELECT 1 FROM ls WHERE ls.address = s.address AND ls.type = s.type AND ls.url = s.url)),"
     " si AS (INSERT INTO token_socials (address, type, url) SELECT ls.address, ls.type, ls.url FROM ls"
@@ -137,10 +149,10 @@ static const char commit_sql[] =
     " FROM lw JOIN repl ON repl.address = lw.address ORDER BY 1, 3"
     " ON CONFLICT (address, url) DO UPDATE SET label = EXCLUDED.label"
     " WHERE tw.label IS DISTINCT FROM EXCLUDED.label),"
-    /* Each source's normalized record: kept when it knew the token, removed
-     * when it answered without it, untouched when it failed or was skipped. */
-    " sf AS MATERIALIZED (SELECT * FROM unnest($25::text[], $26::text[], $27::text[]) AS f(address, source, data)),"
-    " sm AS MATERIALIZED (SELECT * FROM unnest($28::text[], $29::text[]) AS m(address, source)),"
+    /* Each source's normalized record: FOUND upserts it (never over a row
+     * fetched later), MISSING deletes it, FAILED / SKIPPED / KEPT leave it. */
+    " sf AS MATERIALIZED (SELECT * FROM unnest($28::text[], $29::text[], $30::text[]) AS f(address, source, data)),"
+    " sm AS MATERIALIZED (SELECT * FROM unnest($31::text[], $32::text[]) AS m(address, source)),"
     " fi AS (INSERT INTO token_sources AS ts (address, source, data, fetched_at)"
     " SELECT sf.address, sf.source, sf.data::jsonb, " NOW " FROM sf JOIN upd ON upd.address = sf.address"
     " ORDER BY 1, 2 ON CONFLICT (address, source) DO UPDATE SET data = EXCLUDED.data,"
@@ -149,16 +161,22 @@ static const char commit_sql[] =
     " AND ts.address = sm.address AND ts.source = sm.source AND ts.fetched_at <= " NOW ")"
     " SELECT count(*) FROM upd";
 
-#define COMMIT_NPARAMS 29
+#define COMMIT_NPARAMS 32
 
 static const char *const ps_sql[PS_N] = {
-    [PS_CLAIM_PENDING] = CLAIM_SQL("status = 'pending'"),
+    [PS_CLAIM_PENDING] = CLAIM_SQL("(status = 'pending' OR (outstanding_sources IS NOT NULL"
+                                   " AND next_refresh_at <= to_timestamp($3::bigint)))"),
     [PS_CLAIM_DUE] = CLAIM_SQL("next_refresh_at <= to_timestamp($3::bigint)"),
+    /* After a lost reply: what that attempt of this claim already took. */
+    [PS_CLAIM_MINE] = "SELECT address, outstanding_sources, outstanding_attempts FROM tokens"
+                      " WHERE claim_id = $1::text",
     [PS_RELEASE] = "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = NULL"
                    " WHERE address = ANY($1::text[]) AND claim_id = $2::text",
     [PS_IMPORT] = "INSERT INTO tokens (address) SELECT a FROM unnest($1::text[]) AS a ORDER BY a"
                   " ON CONFLICT (address) DO NOTHING",
     [PS_COMMIT] = commit_sql,
+    [PS_LOAD_SOURCES] = "SELECT address, source, data::text FROM token_sources WHERE address = ANY($1::text[])"
+                        " ORDER BY address, source",
     [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
 };
 
@@ -184,21 +202,66 @@ static void arr_sep(pgarr *a)
         sb_append(&a->b, ",", 1);
 }
 
-static void arr_str(pgarr *a, const char *s)
+/* Length of the valid UTF-8 sequence at S (1..4), or 0 when S does not start
+ * one (stray continuation byte, overlong form, surrogate, above U+10FFFF,
+ * cut short). */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0)
+        n = 2, min = 0x80, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3, min = 0x800, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 4, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* One element. PostgreSQL refuses text that is not valid UTF-8 (SQLSTATE
+ * 22021, a permanent error that would fail the whole batch every time): an
+ * invalid byte from an upstream is stored as U+FFFD instead. */
+static void arr_str(pgarr *a, const char *str)
 {
     arr_sep(a);
-    if (!s) {
+    if (!str) {
         sb_append(&a->b, "NULL", 4);
         return;
     }
+    const unsigned char *s = (const unsigned char *)str;
     sb_append(&a->b, "\"", 1);
     while (*s) {
-        size_t run = strcspn(s, "\"\\");
-        sb_append(&a->b, s, run);
-        s += run;
-        if (*s) {
-            char esc[2] = {'\\', *s++};
+        const unsigned char *run = s;
+        while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+            s++;
+        sb_append(&a->b, (const char *)run, (size_t)(s - run));
+        if (!*s)
+            break;
+        if (*s == '"' || *s == '\\') {
+            char esc[2] = {'\\', (char)*s++};
             sb_append(&a->b, esc, 2);
+        } else {
+            size_t n = utf8_seq(s);
+            if (n) {
+                sb_append(&a->b, (const char *)s, n);
+                s += n;
+            } else {
+                sb_append(&a->b, "\xEF\xBF\xBD", 3);
+                s++;
+            }
         }
     }
     sb_append(&a->b, "\"", 1);
@@ -216,14 +279,16 @@ static void arr_num(pgarr *a, int has, double d)
     sb_appends(&a->b, num);
 }
 
-static void arr_int(pgarr *a, int has, long v)
+static void arr_int(pgarr *a, int has, long long v)
 {
     arr_sep(a);
     if (!has) {
         sb_append(&a->b, "NULL", 4);
         return;
     }
-    sb_printf(&a->b, "%ld", v);
+    char num[24];
+    int len = snprintf(num, sizeof num, "%lld", v);
+    sb_append(&a->b, num, (size_t)len);
 }
 
 static const char *arr_end(pgarr *a)
@@ -235,7 +300,7 @@ static const char *arr_end(pgarr *a)
 /* ---- connection ---------------------------------------------------------------- */
 
 enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY, A_META, A_INTERVAL,
-       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG,
+       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS,
        A_S_ADDR, A_S_TYPE, A_S_URL, A_W_ADDR, A_W_LABEL, A_W_URL,
        A_F_ADDR, A_F_SOURCE, A_F_DATA, A_M_ADDR, A_M_SOURCE, A_N };
 
@@ -246,6 +311,7 @@ typedef struct pg_store {
     int prepared;
     int max_attempts;
     int backoff_first_ms, backoff_max_ms;
+    uint64_t jitter; /* xorshift state */
     pgarr arr[A_N]; /* reused by every commit */
 } pg_store;
 
@@ -305,6 +371,15 @@ char *store_pg_redact(const char *uri)
     if (!b.data)
         sb_append(&b, "", 0);
     return b.data;
+}
+
+static uint64_t jitter_next(pg_store *s)
+{
+    uint64_t x = s->jitter;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return s->jitter = x;
 }
 
 static void sleep_ms(int ms)
@@ -444,8 +519,11 @@ static int run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepar
             snprintf(err + l, errlen > l ? errlen - l : 0, " (gave up after %d attempts)", attempt);
             return -1;
         }
-        LOG_WARN("store", "%s; retrying in %d ms (attempt %d of %d)", err, delay, attempt + 1, s->max_attempts);
-        sleep_ms(delay);
+        /* Equal jitter: half the step plus a random half, so collectors that
+         * lost the same server do not all come back at the same instant. */
+        int wait = delay / 2 + (int)(jitter_next(s) % (uint64_t)(delay / 2 + 1));
+        LOG_WARN("store", "%s; retrying in %d ms (attempt %d of %d)", err, wait, attempt + 1, s->max_attempts);
+        sleep_ms(wait);
         delay = delay * 2 > s->backoff_max_ms ? s->backoff_max_ms : delay * 2;
     }
 }
@@ -559,9 +637,14 @@ static pg_store *pg_open(const char *uri, char *err, size_t errlen)
     pg_store *s = xcalloc(1, sizeof *s);
     s->uri = xstrdup(uri);
     s->display = store_pg_redact(uri);
-    s->max_attempts = 6;
+    /* 10 attempts, steps 0.1 0.2 0.4 0.8 1.6 3.2 5 5 5 s (jittered to 50-100%):
+     * a server restart or a fail-over of up to 10-20 s is ridden out. */
+    s->max_attempts = 10;
     s->backoff_first_ms = 100;
     s->backoff_max_ms = 5000;
+    s->jitter = ((uint64_t)getpid() << 32) ^ (uint64_t)now_mono_ns() ^ 0x9E3779B97F4A7C15ULL;
+    if (!s->jitter)
+        s->jitter = 1;
     s->conn = pg_connect(uri);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         format_error(s, NULL, "connect", err, errlen);
@@ -677,7 +760,49 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     return 0;
 }
 
-static int pg_claim(void *be, const claim_request *rq, char ***out, size_t *n, char *err, size_t errlen)
+static int compare_claimed(const void *a, const void *b)
+{
+    return strcmp(((const claimed_token *)a)->address, ((const claimed_token *)b)->address);
+}
+
+typedef struct claim_ctx {
+    const claim_request *rq;
+    const char *const *vals;
+    int attempts;
+    PGresult *res;
+} claim_ctx;
+
+static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
+{
+    claim_ctx *c = vctx;
+    *what = "claim";
+    PGresult *r;
+    if (c->attempts++ > 0) {
+        /* The previous attempt may have committed before its reply was lost:
+         * its tokens carry this claim id, unique to this claim. Take them
+         * rather than leave them stranded until the lease ends. */
+        const char *id[1] = {c->rq->claim_id};
+        if (exec_prepared(s, PS_CLAIM_MINE, 1, id, PGRES_TUPLES_OK, &r) != 0) {
+            *out = r;
+            return -1;
+        }
+        if (PQntuples(r) > 0) {
+            LOG_INFO("store", "postgresql %s: claim %s had been taken before the connection was lost (%d tokens)",
+                     s->display, c->rq->claim_id, PQntuples(r));
+            c->res = r;
+            return 0;
+        }
+        PQclear(r);
+    }
+    if (exec_prepared(s, c->rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, 5, c->vals, PGRES_TUPLES_OK, &r) != 0) {
+        *out = r;
+        return -1;
+    }
+    c->res = r;
+    return 0;
+}
+
+static int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
 {
     pg_store *s = be;
     *out = NULL;
@@ -687,19 +812,44 @@ static int pg_claim(void *be, const claim_request *rq, char ***out, size_t *n, c
     snprintf(lease, sizeof lease, "%lld", (long long)rq->lease_s);
     snprintf(max, sizeof max, "%zu", rq->max);
     const char *vals[5] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease, max};
-    PGresult *r = run_simple(s, rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, 5, vals, PGRES_TUPLES_OK, "claim", err,
-                             errlen);
-    if (!r)
+    claim_ctx c = {rq, vals, 0, NULL};
+    if (run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
         return -1;
+    PGresult *r = c.res;
     size_t count = (size_t)PQntuples(r);
-    char **list = xcalloc(count ? count : 1, sizeof *list);
-    for (size_t i = 0; i < count; i++)
-        list[i] = xstrdup(PQgetvalue(r, (int)i, 0));
+    claimed_token *list = xcalloc(count ? count : 1, sizeof *list);
+    for (size_t i = 0; i < count; i++) {
+        list[i].address = xstrdup(PQgetvalue(r, (int)i, 0));
+        list[i].outstanding = PQgetisnull(r, (int)i, 1) ? NULL : xstrdup(PQgetvalue(r, (int)i, 1));
+        list[i].outstanding_attempts = atoi(PQgetvalue(r, (int)i, 2));
+    }
     PQclear(r);
-    /* RETURNING gives no order; batches are easier to follow sorted. */
-    qsort(list, count, sizeof *list, compare_strings);
+    /* RETURNING gives no order; batches are easier to follow sorted (the
+     * SQLite backend sorts the same way). */
+    qsort(list, count, sizeof *list, compare_claimed);
     *out = list;
     *n = count;
+    return 0;
+}
+
+static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx, char *err,
+                           size_t errlen)
+{
+    pg_store *s = be;
+    if (n == 0)
+        return 0;
+    size_t k;
+    const char **v = sorted_unique(addrs, n, &k);
+    char *arr = addr_array(v, k);
+    free(v);
+    const char *vals[1] = {arr};
+    PGresult *r = run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
+    free(arr);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+    PQclear(r);
     return 0;
 }
 
@@ -742,14 +892,20 @@ static void build_commit_arrays(pg_store *s, const token_result *const *v, size_
         static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
         for (int f = 0; f < 5; f++)
             arr_str(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
-        arr_int(&a[A_DECIMALS], values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]),
-                values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) ? (long)(int)m->num[TC_DECIMALS] : 0);
+        int has_dec = values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) &&
+                      fabs(m->num[TC_DECIMALS]) < 2147483647.0;
+        arr_int(&a[A_DECIMALS], has_dec, has_dec ? (long long)(int)m->num[TC_DECIMALS] : 0);
         char *meta = store_refresh_metadata(t);
         arr_str(&a[A_META], meta);
         free(meta);
         arr_int(&a[A_INTERVAL], 1, t->refresh_interval_s);
         for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
             arr_num(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+        arr_int(&a[A_NEXT_AT], 1, t->next_refresh_at > 0 ? (long long)t->next_refresh_at : 0);
+        char *outstanding = store_outstanding_sources(t);
+        arr_str(&a[A_OUTSTANDING], outstanding);
+        arr_int(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
+        free(outstanding);
         if (t->status == STATUS_ENRICHED) {
             for (size_t l = 0; l < m->n_links; l++) {
                 const link_rec *lr = &m->links[l];
@@ -856,6 +1012,7 @@ const store_backend store_pg_backend = {
     .name = "postgresql",
     .import = pg_import,
     .claim = pg_claim,
+    .load_sources = pg_load_sources,
     .release = pg_release,
     .commit = pg_commit,
     .count_by_status = pg_count_by_status,

@@ -87,6 +87,17 @@ static const pg_migration pg_migrations[] = {
      " address text NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
      " source text NOT NULL, data jsonb NOT NULL, fetched_at timestamptz NOT NULL,"
      " PRIMARY KEY (address, source));"},
+    {2, "outstanding sources",
+     /* What a pass still owes (store.h, claimed_token): the sources that
+      * failed or were skipped, and how many passes left some owed. ADD
+      * COLUMN with a constant default is a catalog change only (PostgreSQL
+      * 11+): no table rewrite, even on a large existing table. IF NOT EXISTS
+      * adopts columns added by hand. The partial index serves --once claims
+      * (status = 'pending' OR outstanding_sources IS NOT NULL AND due). */
+     "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS outstanding_sources text;"
+     "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS outstanding_attempts integer NOT NULL DEFAULT 0;"
+     "CREATE INDEX IF NOT EXISTS tokens_outstanding ON tokens (next_refresh_at, address)"
+     " WHERE outstanding_sources IS NOT NULL;"},
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -23,6 +24,7 @@ static const char *const schema_sql =
     " refresh_metadata TEXT NOT NULL DEFAULT '{}',"
     " next_refresh_at INTEGER NOT NULL DEFAULT 0,"
     " claimed_by TEXT, claim_id TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
+    " outstanding_sources TEXT, outstanding_attempts INTEGER NOT NULL DEFAULT 0,"
     " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
     "CREATE INDEX IF NOT EXISTS tokens_status ON tokens(status, address);"
     "CREATE INDEX IF NOT EXISTS tokens_due ON tokens(next_refresh_at, address);"
@@ -41,7 +43,15 @@ static const char *const schema_sql =
     " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL,"
     " PRIMARY KEY (address, source));"
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
+    "INSERT INTO schema_version SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
+
+/* Upgrades from earlier schema versions, in order; each runs in the open
+ * transaction that bumps the version. */
+static const char *const migrations[] = {
+    [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
+          "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
+};
+#define SCHEMA_VERSION 2
 
 enum {
     ST_IMPORT,
@@ -56,6 +66,7 @@ enum {
     ST_INS_WEBSITE,
     ST_UPSERT_SOURCE,
     ST_DEL_SOURCE,
+    ST_LOAD_SOURCES,
     ST_COUNT_STATUS,
     ST_N
 };
@@ -66,9 +77,10 @@ static const char *const stmt_sql[ST_N] = {
     [ST_CLAIM] =
         "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
         " WHERE address IN (SELECT address FROM tokens WHERE lease_until <= ?3 AND"
-        " CASE WHEN ?6 THEN next_refresh_at <= ?3 ELSE status = 'pending' END"
+        " CASE WHEN ?6 THEN next_refresh_at <= ?3"
+        " ELSE status = 'pending' OR (outstanding_sources IS NOT NULL AND next_refresh_at <= ?3) END"
         " ORDER BY next_refresh_at, address LIMIT ?5)"
-        " RETURNING address",
+        " RETURNING address, outstanding_sources, outstanding_attempts",
     [ST_RELEASE] =
         "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = 0 WHERE address = ?1 AND claim_id = ?2",
     /* A failed refresh does not demote a token that has data. Unknown
@@ -83,7 +95,9 @@ static const char *const stmt_sql[ST_N] = {
         " last_refresh_success = CASE WHEN ?2 IN ('enriched','no_data') THEN ?9 ELSE last_refresh_success END,"
         " refresh_metadata = ?10,"
         " refresh_interval_seconds = CASE WHEN ?12 > 0 THEN ?12 ELSE refresh_interval_seconds END,"
-        " next_refresh_at = ?9 + CASE WHEN ?12 > 0 THEN ?12 ELSE refresh_interval_seconds END,"
+        " next_refresh_at = CASE WHEN ?13 > 0 THEN ?13"
+        "  ELSE ?9 + CASE WHEN ?12 > 0 THEN ?12 ELSE refresh_interval_seconds END END,"
+        " outstanding_sources = ?14, outstanding_attempts = ?15,"
         " claimed_by = NULL, claim_id = NULL, lease_until = 0"
         " WHERE address = ?1 AND claim_id IS ?11",
     [ST_PRICE_CHANGED] =
@@ -103,8 +117,10 @@ static const char *const stmt_sql[ST_N] = {
     [ST_INS_WEBSITE] = "INSERT OR IGNORE INTO token_websites(address, label, url) VALUES (?1, ?2, ?3)",
     [ST_UPSERT_SOURCE] =
         "INSERT INTO token_sources(address, source, data, fetched_at) VALUES (?1, ?2, ?3, ?4)"
-        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at",
+        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at"
+        " WHERE excluded.fetched_at >= token_sources.fetched_at",
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
+    [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
 };
 
@@ -120,11 +136,6 @@ static int db_error(sqlite_store *s, char *err, size_t errlen, const char *what)
     return -1;
 }
 
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void make_parent_dirs(const char *path)
 {
     char *copy = xstrdup(path);
@@ -135,6 +146,35 @@ static void make_parent_dirs(const char *path)
             *p = '/';
         }
     free(copy);
+}
+
+/* Brings a store created by an older version up to SCHEMA_VERSION, in one
+ * transaction (a concurrent opener waits on the write lock, then finds
+ * nothing to do). */
+static int migrate(sqlite_store *s, char **emsg)
+{
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, emsg) != SQLITE_OK)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int version = SCHEMA_VERSION;
+    if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    for (; version < SCHEMA_VERSION; version++) {
+        char bump[96];
+        snprintf(bump, sizeof bump, "UPDATE schema_version SET version = %d", version + 1);
+        if (version < 1 || !migrations[version] ||
+            sqlite3_exec(s->db, migrations[version], NULL, NULL, emsg) != SQLITE_OK ||
+            sqlite3_exec(s->db, bump, NULL, NULL, emsg) != SQLITE_OK) {
+            if (!*emsg)
+                *emsg = sqlite3_mprintf("no migration from schema version %d", version);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        LOG_INFO("store", "sqlite %s: schema migrated to version %d", s->path, version + 1);
+    }
+    return sqlite3_exec(s->db, "COMMIT", NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
 }
 
 void *store_sqlite_open(const char *path, char *err, size_t errlen)
@@ -157,7 +197,7 @@ void *store_sqlite_open(const char *path, char *err, size_t errlen)
     char *emsg = NULL;
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
                      NULL, NULL, &emsg) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK) {
+        sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK || migrate(s, &emsg) != 0) {
         snprintf(err, errlen, "sqlite %s: schema: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
         sqlite3_free(emsg);
         sqlite3_close(s->db);
@@ -224,7 +264,19 @@ static int sqlite_import(void *be, const char *const *addrs, size_t n, size_t *i
     return exec_simple(s, "COMMIT", err, errlen);
 }
 
-static int sqlite_claim(void *be, const claim_request *rq, char ***out, size_t *n, char *err, size_t errlen)
+static int compare_claimed(const void *a, const void *b)
+{
+    return strcmp(((const claimed_token *)a)->address, ((const claimed_token *)b)->address);
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err,
+                        size_t errlen)
 {
     sqlite_store *s = be;
     sqlite3_stmt *st = s->st[ST_CLAIM];
@@ -236,26 +288,46 @@ static int sqlite_claim(void *be, const claim_request *rq, char ***out, size_t *
     sqlite3_bind_int64(st, 4, rq->lease_s);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)rq->max);
     sqlite3_bind_int(st, 6, rq->due);
-    char **list = xcalloc(rq->max ? rq->max : 1, sizeof *list);
+    claimed_token *list = xcalloc(rq->max ? rq->max : 1, sizeof *list);
     size_t count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < rq->max)
-        list[count++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < rq->max) {
+        list[count].address = column_dup(st, 0);
+        list[count].outstanding = column_dup(st, 1);
+        list[count].outstanding_attempts = sqlite3_column_int(st, 2);
+        count++;
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || exec_simple(s, "COMMIT", err, errlen)) {
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             db_error(s, err, errlen, "claim");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        for (size_t i = 0; i < count; i++)
-            free(list[i]);
-        free(list);
+        claimed_tokens_free(list, count);
         return -1;
     }
     /* RETURNING gives no order; batches are easier to follow sorted. */
-    qsort(list, count, sizeof *list, compare_strings);
+    qsort(list, count, sizeof *list, compare_claimed);
     *out = list;
     *n = count;
+    return 0;
+}
+
+static int sqlite_load_sources(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx,
+                               char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    sqlite3_stmt *st = s->st[ST_LOAD_SOURCES];
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 1, addrs[i], -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            cb(ctx, addrs[i], (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE)
+            return db_error(s, err, errlen, "load token_sources");
+    }
     return 0;
 }
 
@@ -325,8 +397,16 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
     else
         sqlite3_bind_null(st, 11);
     sqlite3_bind_int(st, 12, t->refresh_interval_s);
+    sqlite3_bind_int64(st, 13, t->next_refresh_at);
+    char *outstanding = store_outstanding_sources(t);
+    if (outstanding)
+        sqlite3_bind_text(st, 14, outstanding, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 14);
+    sqlite3_bind_int(st, 15, outstanding ? t->outstanding_attempts : 0);
     int rc = step_done(s, st, err, errlen, "update tokens");
     free(meta);
+    free(outstanding);
     if (rc)
         return -1;
     if (sqlite3_changes(s->db) == 0) {
@@ -441,6 +521,7 @@ const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .import = sqlite_import,
     .claim = sqlite_claim,
+    .load_sources = sqlite_load_sources,
     .release = sqlite_release,
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,

@@ -110,6 +110,76 @@ static void wait_does_not_consume(void **state)
     limiter_free(&l);
 }
 
+static void adaptive_halves_on_429_and_recovers(void **state)
+{
+    (void)state;
+    limiter l;
+    limiter_init(&l, "t", 10.0, 1, 0);
+    limiter_set_adaptive(&l, 1, 0);
+    limiter_throttled(&l, NS_PER_S);
+    assert_true(l.rate == 5.0);
+    limiter_throttled(&l, NS_PER_S);
+    assert_true(l.rate == 2.5);
+    /* Answers within one clean window do not raise it yet. */
+    limiter_answered(&l, NS_PER_S + LIMITER_ADAPT_WINDOW_NS - 1);
+    assert_true(l.rate == 2.5);
+    /* Each full clean window adds 5% of the configured rate... */
+    int64_t t = NS_PER_S;
+    for (int i = 0; i < 200; i++) {
+        t += LIMITER_ADAPT_WINDOW_NS;
+        limiter_answered(&l, t);
+        assert_true(l.rate <= 10.0); /* ...and never goes above it. */
+    }
+    assert_true(l.rate == 10.0);
+    assert_int_equal(l.decreases, 2);
+    /* Floor: 1% of the configured rate, however many 429s. */
+    for (int i = 0; i < 50; i++)
+        limiter_throttled(&l, t);
+    assert_true(l.rate >= 0.1 - 1e-12);
+    limiter_free(&l);
+}
+
+static void non_adaptive_rate_is_fixed(void **state)
+{
+    (void)state;
+    limiter l;
+    limiter_init(&l, "t", 10.0, 1, 0);
+    limiter_throttled(&l, NS_PER_S);
+    limiter_answered(&l, 100 * NS_PER_S);
+    assert_true(l.rate == 10.0);
+    limiter_free(&l);
+}
+
+/* Adaptive mode under a greedy client still never exceeds the configured
+ * rate in any window, across decreases and recoveries. */
+static void adaptive_never_exceeds_configured(void **state)
+{
+    (void)state;
+    limiter l;
+    limiter_init(&l, "t", 20.0, 2, 0);
+    limiter_set_adaptive(&l, 1, 0);
+    static int64_t g[20000];
+    size_t n = 0;
+    int64_t now = 0;
+    while (now < 300 * NS_PER_S && n < 20000) {
+        int64_t wait = limiter_wait_ns(&l, now);
+        if (wait > 0) {
+            now += wait;
+            continue;
+        }
+        limiter_take(&l, now);
+        g[n++] = now;
+        if (n % 700 == 0)
+            limiter_throttled(&l, now);
+        else
+            limiter_answered(&l, now);
+    }
+    assert_true(l.decreases > 0 && l.increases > 0);
+    for (int64_t w = NS_PER_S; w <= 30 * NS_PER_S; w += 3 * NS_PER_S)
+        assert_true((double)max_in_window(g, n, w) <= 20.0 * (double)w / 1e9 + 2 + 1);
+    limiter_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +187,9 @@ int main(void)
         cmocka_unit_test(burst_then_rate),
         cmocka_unit_test(pause_blocks_until_retry_after),
         cmocka_unit_test(wait_does_not_consume),
+        cmocka_unit_test(adaptive_halves_on_429_and_recovers),
+        cmocka_unit_test(non_adaptive_rate_is_fixed),
+        cmocka_unit_test(adaptive_never_exceeds_configured),
     };
     return cmocka_run_group_tests_name("limiter", tests, NULL, NULL);
 }

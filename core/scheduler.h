@@ -1,0 +1,196 @@
+/* Refresh scheduler for the daemon: which token to refresh next, and when
+ * again. Pure: the clock (monotonic ns) is passed in, no I/O, no globals.
+ *
+ *   score (rank, contest, volume, volatility) -> tier -> interval range
+ *   outcome of a refresh (price changed or not) -> next interval (dynamic)
+ *   capacity of the rate limits vs demand -> per-tier stretch (overload)
+ *   min-heap on (due time, higher priority first, insertion order) -> batches
+ *
+ * A token is either queued (in the heap) or in flight (popped, waiting for
+ * sched_done). Addresses are copied; the pointers handed out in sched_item
+ * stay valid until the token is removed or the scheduler freed. */
+#ifndef TC_SCHEDULER_H
+#define TC_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Tiers in priority order: the lowest number is served first. */
+typedef enum sched_tier { SCHED_HOT = 0, SCHED_WARM, SCHED_COLD, SCHED_TIERS } sched_tier;
+
+/* What is known about a token. Unknown is not zero: a NAN volume or change,
+ * or a rank <= 0, is left out of the score instead of counting as worst. */
+typedef struct sched_signals {
+    long rank;             /* 1 = first; <= 0: unknown / unranked */
+    int in_contest;        /* held in a live contest portfolio */
+    double volume_24h_usd; /* NAN: unknown */
+    double change_24h_pct; /* NAN: unknown; sign ignored */
+} sched_signals;
+
+typedef struct sched_tier_params {
+    double min_score;   /* a score >= this (and below the tier above) lands here */
+    int64_t floor_ns;   /* dynamic intervals never go below */
+    int64_t base_ns;    /* starting interval; the interval when dynamic is off */
+    int64_t ceiling_ns; /* dynamic intervals never go above (before stretching) */
+} sched_tier_params;
+
+typedef struct sched_params {
+    int64_t min_interval_ns; /* no token more often than this */
+    int64_t max_interval_ns; /* no tier ceiling above this */
+    int64_t max_wait_ns;     /* no stretched interval above this (>= max_interval) */
+    sched_tier_params tier[SCHED_TIERS];
+    double shrink;      /* interval factor after a price change (0.5: halve) */
+    double grow;        /* interval factor after no change (1.5) */
+    double utilization; /* share of the capacity the overload plan fills (0.9) */
+    int prioritization; /* 0: every token scores 0 and sits in WARM (FIFO by due time) */
+    int dynamic_intervals; /* 0: every token keeps its tier's base interval */
+} sched_params;
+
+/* Defaults for min 15 s / max 300 s / max_wait 600 s, tiers derived by
+ * sched_params_derive_tiers. */
+void sched_params_default(sched_params *p);
+/* Re-derives the tier ranges from min/max_interval (after changing them):
+ *   hot  [min, base min, 4*min]  warm [2*min, base 4*min, max/2]
+ *   cold [max/4, base max, max], each clamped into [min, max]. */
+void sched_params_derive_tiers(sched_params *p);
+
+/* ---- pure scoring and interval steps (no scheduler needed) ---- */
+
+/* Priority score: 0..1000 from the known signals, +1000 in a contest. */
+double sched_score(const sched_signals *sig);
+/* Tier for SIG under P (a contest token is always HOT). */
+sched_tier sched_tier_of(const sched_params *p, const sched_signals *sig, double score);
+const char *sched_tier_name(sched_tier t);
+
+typedef enum sched_outcome {
+    SCHED_CHANGED = 0, /* refreshed, the price moved: interval shrinks */
+    SCHED_UNCHANGED,   /* refreshed, the price did not move: interval grows */
+    SCHED_NO_PRICE,    /* refreshed, no source has a price: grows like UNCHANGED */
+    SCHED_FAILED,      /* not refreshed (errors): same interval, due again after it */
+    SCHED_RELEASED     /* handed back undone (shutdown): due again at its old due time */
+} sched_outcome;
+
+/* Next unstretched interval of a token in tier T after OUTCOME. */
+int64_t sched_step_interval(const sched_params *p, sched_tier t, int64_t cur_ns, sched_outcome o);
+/* 1 when AFTER differs from BEFORE by more than REL_EPS (relative); a price
+ * appearing or disappearing counts as a change. NAN: no price. */
+int sched_price_changed(double before, double after, double rel_eps);
+
+/* ---- capacity and batch sizing ---- */
+
+typedef struct sched_source_rate {
+    double rate_per_s; /* requests per second its limiter allows (<= 0: unlimited) */
+    size_t chunk;      /* addresses per request */
+} sched_source_rate;
+
+/* Tokens per second the limits allow when every token goes to every source:
+ * min over sources of rate*chunk, and, when GLOBAL_RATE_PER_S > 0 (requests/s
+ * over all sources together), at most GLOBAL / sum(1/chunk). INFINITY when
+ * nothing limits. */
+double sched_capacity(const sched_source_rate *src, size_t n, double global_rate_per_s);
+
+/* Batch optimizer: how many tokens to take when DUE are due now and SOON
+ * more are due within the top-up horizon, so requests go out as full as the
+ * limits reward. Among n in [min(DUE,MAX), min(DUE+SOON,MAX)] it picks the one
+ * that maximizes the throughput batches of that size would get,
+ *   min over sources of rate_i * chunk_i * n / (ceil(n/chunk_i) * chunk_i),
+ * the smallest such n on ties (no token is refreshed early for nothing).
+ * MAX 0: no cap. Never takes fewer than the due tokens (up to MAX). */
+size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_rate *src, size_t n_src);
+
+/* ---- the scheduler ---- */
+
+typedef struct sched sched;
+
+typedef struct sched_item {
+    const char *address; /* owned by the scheduler */
+    int64_t due_ns;
+    int64_t lag_ns;      /* pop time - due time; negative when topped up early */
+    double score;
+    sched_tier tier;
+} sched_item;
+
+typedef struct sched_token {
+    double score;
+    sched_tier tier;
+    int64_t interval_ns;  /* dynamic, before stretching */
+    int64_t effective_ns; /* after stretching and the max_wait cap */
+    int64_t due_ns;
+    int64_t last_done_ns; /* INT64_MIN: never */
+    int queued;           /* 0: in flight */
+} sched_token;
+
+sched *sched_new(const sched_params *p);
+void sched_free(sched *s);
+
+/* Adds ADDR (due at DUE_NS, at its tier's base interval), or updates its
+ * signals: re-scores, re-tiers, pulls its interval into the new tier's range,
+ * and moves its due time earlier if the new interval says so (never later).
+ * Returns 1 added, 0 updated, -1 invalid (NULL/empty address). */
+int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t due_ns);
+/* 1 removed, 0 unknown. */
+int sched_remove(sched *s, const char *addr);
+/* 0 and *OUT filled, -1 unknown. */
+int sched_get(const sched *s, const char *addr, sched_token *out);
+
+size_t sched_size(const sched *s);   /* tokens known */
+size_t sched_queued(const sched *s); /* of which in the heap (the rest in flight) */
+/* Earliest due time in the heap; INT64_MAX when empty (the daemon's timer). */
+int64_t sched_next_due(const sched *s);
+/* Queued tokens due at or before T, counting stops at CAP (0: no cap). */
+size_t sched_count_due(const sched *s, int64_t t, size_t cap);
+
+/* Pops up to MAX tokens due at or before UNTIL_NS in heap order into OUT
+ * (due ones first, then the soonest); they are in flight until sched_done. */
+size_t sched_pop(sched *s, int64_t now, int64_t until_ns, size_t max, sched_item *out);
+
+typedef struct sched_batch_params {
+    size_t max_batch;   /* OUT has room for this many; must be > 0 */
+    int64_t horizon_ns; /* tokens due within now+horizon may top a batch up */
+    const sched_source_rate *src;
+    size_t n_src;
+} sched_batch_params;
+
+/* One batch: nothing when nothing is due; else sched_plan_batch decides how
+ * many of the due and due-soon tokens to pop. */
+size_t sched_next_batch(sched *s, int64_t now, const sched_batch_params *bp, sched_item *out);
+
+/* Puts an in-flight token back with its next due time, after OUTCOME (see
+ * sched_outcome). 0 done, -1 unknown or not in flight. */
+int sched_done(sched *s, const char *addr, int64_t now, sched_outcome o);
+
+/* ---- overload ---- */
+
+typedef struct sched_load {
+    double capacity;                 /* tokens/s offered */
+    double budget;                   /* capacity * utilization */
+    double demand[SCHED_TIERS];      /* tokens/s the unstretched intervals ask */
+    double demand_total;
+    double planned[SCHED_TIERS];     /* tokens/s after stretching */
+    double planned_total;
+    double stretch[SCHED_TIERS];     /* interval factors now in force (>= 1) */
+    int top_tier;                    /* highest non-empty tier: keeps its interval if it can */
+    int overloaded;                  /* demand > budget: something stretched */
+    int infeasible;                  /* even everything at max_wait exceeds the budget */
+} sched_load;
+
+/* Demand by tier (tokens/s, from the unstretched intervals), returns the total. */
+double sched_demand(const sched *s, double per_tier[SCHED_TIERS]);
+
+/* Fits demand to CAPACITY (tokens/s; INFINITY or <= 0: unlimited): the top
+ * tier keeps its intervals and the tiers below share one stretch factor, no
+ * token's interval going past max_wait; only if that is not enough does the
+ * top tier stretch too. The factors apply from now on, and every queued
+ * token that was refreshed before is re-keyed to last_done + new interval.
+ * Call it periodically (each metrics interval) and when the set changes. */
+void sched_rebalance(sched *s, double capacity, sched_load *out);
+
+typedef struct sched_lag_stats {
+    size_t due;      /* queued tokens with due <= now */
+    int64_t max_ns;  /* how overdue the most overdue one is */
+    int64_t p95_ns;  /* 95th percentile (nearest rank) over the due ones */
+} sched_lag_stats;
+
+void sched_lag(const sched *s, int64_t now, sched_lag_stats *out);
+
+#endif

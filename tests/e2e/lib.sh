@@ -1,0 +1,93 @@
+# Shared by the end-to-end scripts (source it after setting BUILD): the
+# binaries, a work directory removed on success, the fake upstream, TAP-like
+# ok / not ok lines, and a config writer.
+set -uo pipefail
+TC="$BUILD/tokencollector"
+CHECK="$BUILD/tools/tc_check"
+FAKE="$BUILD/fakeapi"
+WORK=$(mktemp -d /tmp/tc-e2e.XXXXXX)
+FAKE_PIDS=()
+passed=0
+failed=0
+
+cleanup() {
+    for pid in "${FAKE_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    if [ "$failed" -eq 0 ]; then rm -rf "$WORK"; else echo "e2e: work files kept in $WORK" >&2; fi
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
+# expect DESCRIPTION ACTUAL WANTED
+expect() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else not_ok "$1: got '$2', want '$3'"; fi; }
+# expect_le DESCRIPTION ACTUAL LIMIT
+expect_le() { if [ "$2" -le "$3" ]; then ok "$1 ($2 <= $3)"; else not_ok "$1: $2 > $3"; fi; }
+
+# start_fake NAME ARGS... : starts the fake upstream, sets PORT
+start_fake() {
+    local name=$1
+    shift
+    rm -f "$WORK/$name.port"
+    "$FAKE" --port 0 --port-file "$WORK/$name.port" "$@" 2>"$WORK/$name.log" &
+    FAKE_PIDS+=($!)
+    for _ in $(seq 100); do
+        [ -s "$WORK/$name.port" ] && break
+        sleep 0.05
+    done
+    PORT=$(cat "$WORK/$name.port")
+    URL="http://127.0.0.1:$PORT"
+}
+
+stats() { curl -sf "$URL/_stats" | jq -r "$1"; }
+
+# write_config FILE DB [JUP_CHUNK HELIUS_CHUNK DEX_CHUNK [EXTRA_SOURCE_LINES]]
+# CORE_EXTRA: more [core] lines. STORE: a store URI instead of sqlite:DB.
+# Limiters sit under the fake upstream's limits at --scale 30:
+#   jupiter 60 per 2 s, helius 2 per 33 ms, dexscreener 300 per 2 s.
+write_config() {
+    cat >"$1" <<EOF
+[core]
+store = ${STORE:-sqlite:$2}
+plugin_dir = $BUILD/plugins
+batch_size = 50
+${CORE_EXTRA:-}
+[limiter jupiter]
+rate = 27/s
+burst = 4
+[limiter helius]
+rate = 27/s
+burst = 1
+[limiter dexscreener]
+rate = 135/s
+burst = 5
+[source jupiter]
+plugin = jupiter.so
+limiter = jupiter
+chunk_size = ${3:-100}
+base_url = $URL
+timeout_ms = ${TIMEOUT_MS:-10000}
+max_attempts = ${MAX_ATTEMPTS:-4}
+${6:-}
+[source helius]
+plugin = helius.so
+limiter = helius
+chunk_size = ${4:-1000}
+base_url = $URL
+api_key = test-key
+timeout_ms = ${TIMEOUT_MS:-10000}
+max_attempts = ${MAX_ATTEMPTS:-4}
+${6:-}
+[source dexscreener]
+plugin = dexscreener.so
+limiter = dexscreener
+chunk_size = ${5:-30}
+base_url = $URL
+timeout_ms = ${TIMEOUT_MS:-10000}
+max_attempts = ${MAX_ATTEMPTS:-4}
+${6:-}
+EOF
+}
+
+summary_requests() { awk -v s="$2" '$1 == s && !done[s]++ { print $3 }' "$1"; }
+
