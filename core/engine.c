@@ -816,8 +816,13 @@ static void on_response(void *user, const http_result *r)
                         .content_type = r->content_type};
     emit_ctx x = {0};
     emit_index_build(&x, c);
-    tc_emit out = {.ctx = &x, .str = emit_str, .num = emit_num, .link = emit_link, .known = emit_known};
-    tc_outcome outcome = {.retry_after_ms = -1};
+    tc_emit out = {.struct_size = sizeof out,
+                   .ctx = &x,
+                   .str = emit_str,
+                   .num = emit_num,
+                   .link = emit_link,
+                   .known = emit_known};
+    tc_outcome outcome = {.struct_size = sizeof outcome, .retry_after_ms = -1};
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, &outcome);
     free(x.slots);
     if (x.rejected)
@@ -841,7 +846,10 @@ static void on_response(void *user, const http_result *r)
              outcome.message[0] ? outcome.message : "(no reason given by the plugin)");
     if (st == TC_RETRY) {
         s->stats.fail_parse++;
-        transient_failure(e, c, why, outcome.retry_after_ms > 0 ? outcome.retry_after_ms * NS_PER_MS : 0);
+        int64_t asked = outcome.retry_after_ms > 0 ? outcome.retry_after_ms * NS_PER_MS : 0;
+        if (asked > MAX_RETRY_AFTER_S * NS_PER_S)
+            asked = MAX_RETRY_AFTER_S * NS_PER_S;
+        transient_failure(e, c, why, asked);
         return;
     }
     if (r->status >= 400)

@@ -1,6 +1,7 @@
 #include "limiter.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -9,12 +10,12 @@ static int64_t tolerance_ns(const limiter *l) { return (int64_t)((l->burst - 1) 
 
 void limiter_init(limiter *l, const char *name, double rate_per_s, double burst, int64_t now_ns)
 {
+    memset(l, 0, sizeof *l);
     l->name = xstrdup(name);
     l->rate = l->max_rate = rate_per_s;
     l->burst = burst < 1 ? 1 : burst;
     l->tat_ns = now_ns;
-    l->paused_until_ns = 0;
-    l->grants = l->pauses = 0;
+    l->clean_since_ns = now_ns;
 }
 
 void limiter_free(limiter *l)

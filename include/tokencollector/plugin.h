@@ -18,8 +18,17 @@
  *  - TC_ABI_MINOR grows when members are appended at the end of a struct.
  *    Every struct here that can grow carries its own size so both sides can
  *    tell which members the other knows.
- *  - Field and link kinds are append-only numbers; a host ignores (with a log
- *    line) a field number it does not know.
+ *  - Field and link kinds are append-only numbers; a host rejects a field
+ *    number it does not know (the setter returns -1; the host counts these
+ *    and logs the count at debug level), so emitting a newer field to an
+ *    older host is harmless.
+ *
+ * Lifecycle and concurrency (the host runs every plugin on one thread):
+ *  - create() may fail; the host then never calls destroy() for it.
+ *    destroy(NULL) must be a no-op.
+ *  - Several requests of one instance are in flight at once and their
+ *    responses come back in any order: keep no per-request state in the
+ *    instance; everything a parse needs is in its arguments.
  */
 #ifndef TOKENCOLLECTOR_PLUGIN_H
 #define TOKENCOLLECTOR_PLUGIN_H
@@ -118,6 +127,9 @@ typedef struct tc_response {
  * gets no setter call is "not known to this source". Each returns 0, or -1
  * when the value was rejected (wrong field type, unknown address). */
 typedef struct tc_emit {
+    uint32_t struct_size; /* sizeof(tc_emit) as the host was built: setters
+                             appended in later minors are present only when
+                             struct_size covers them */
     void *ctx;
     int (*str)(void *ctx, const char *addr, tc_field field, const char *value);
     int (*num)(void *ctx, const char *addr, tc_field field, double value);
@@ -135,7 +147,9 @@ typedef enum tc_status {
 
 /* Filled by parse_response() when it does not return TC_OK. */
 typedef struct tc_outcome {
-    int32_t retry_after_ms; /* with TC_RETRY: minimum wait the upstream asked for, or -1 */
+    uint32_t struct_size;   /* set by the host: sizeof(tc_outcome) as it was built */
+    int32_t retry_after_ms; /* with TC_RETRY: minimum wait the upstream asked for (> 0),
+                               or -1; the host caps it at 600 s */
     char message[240];      /* short reason for logs; no secrets */
 } tc_outcome;
 
@@ -166,8 +180,8 @@ typedef struct tc_source {
                          tc_request *req);
 
     /* Parse the response to the request built for ADDRS[0..N). The host calls
-     * it for every completed HTTP exchange except 429 and 5xx, which it handles
-     * itself. It may be called from a different chunk order than build_request
+     * it for every completed HTTP exchange except 429, 408 and 5xx, which it
+     * handles itself (limiter pause, retry with backoff). It may be called from a different chunk order than build_request
      * and must not keep pointers into RES after it returns. */
     tc_status (*parse_response)(void *self, const char *const *addrs, size_t n,
                                 const tc_response *res, const tc_emit *out,

@@ -11,9 +11,11 @@
  *  - only one exported symbol, tc_source_entry (build with
  *    -fvisibility=hidden; TC_EXPORT marks the entry);
  *  - never emit a value the upstream did not send (no 0 for "unknown");
- *  - parse the whole body before emitting anything.
+ *  - parse the whole body before emitting anything;
+ *  - keep no per-request state in the instance: several requests are in
+ *    flight at once and their responses come back in any order.
  * plugin_util.h is optional; it saves rewriting URL building, the status
- * policy and JSON parsing.
+ * policy and JSON parsing. CONTRIBUTING.md walks through build, load, test.
  */
 #define TC_PLUGIN_UTIL_CJSON /* also pull in the cJSON helpers */
 #include <tokencollector/plugin.h>
@@ -103,7 +105,7 @@ static const tc_source template_source = {
     .version = "1.0.0",
     .description = "Example plugin: GET {base_url}/prices?ids=a,b -> {addr:{price}}",
     .max_chunk = 50,           /* the upstream's documented hard limit */
-    .config_keys = NULL,       /* e.g. {"currency", NULL} for extra keys */
+    .config_keys = NULL,       /* extra keys: a static const char *const[] ending in NULL */
     .create = tpl_create,
     .destroy = tpl_destroy,
     .build_request = tpl_build_request,

@@ -285,6 +285,7 @@ static void collect_init(ph_collect *c, const char *const *addrs, size_t n) {
     c->tok = calloc(n ? n : 1, sizeof *c->tok);
     if (!c->tok) abort();
     for (size_t i = 0; i < n; i++) c->tok[i].addr = addrs[i];
+    c->emit.struct_size = sizeof c->emit;
     c->emit.ctx = c;
     c->emit.str = emit_str;
     c->emit.num = emit_num;
@@ -297,6 +298,7 @@ tc_status ph_parse(ph_instance *in, const char *const *addrs, size_t n, long sta
     tc_outcome local;
     if (!outcome) outcome = &local;
     memset(outcome, 0x5a, sizeof *outcome); /* garbage: the plugin must not rely on it */
+    outcome->struct_size = sizeof *outcome;
     collect_init(out, addrs, n);
     char *copy = malloc(len + 1);
     if (!copy) abort();
