@@ -312,6 +312,8 @@ static int apply_core(parse_state *st, int line, const char *key, const char *v)
                         v);
         return 1;
     }
+    if (!strcmp(key, "shutdown_grace_s"))
+        return set_long(st, line, "core", key, v, 0, 3600, &cfg->shutdown_grace_s);
     if (!strcmp(key, "global_burst"))
         return set_fraction(st, line, "core", key, v, 1, 1e6, &cfg->global_burst);
     if (!strcmp(key, "outstanding_retry_min_s"))
@@ -327,7 +329,7 @@ static int apply_core(parse_state *st, int line, const char *key, const char *v)
     }
     return fail(st, line, "[core] unknown key \"%s\" (known: store, plugin_dir, batch_size, "
                 "max_concurrent_batches, connect_timeout_ms, lease_seconds, log_level, global_rate, global_burst, "
-                "outstanding_retry_min_s, outstanding_retry_max_s)", key);
+                "outstanding_retry_min_s, outstanding_retry_max_s, shutdown_grace_s)", key);
 }
 
 static int apply_limiter(parse_state *st, int line, cfg_limiter *l, const char *key, const char *v)
@@ -454,6 +456,14 @@ static int apply(parse_state *st, const char *section, const char *key, const ch
         rc = apply_core(st, line, key, value);
     else if (!strcmp(kind, "merge") && !name)
         rc = apply_merge(st, line, key, value);
+    else if (!strcmp(kind, "scheduler") && !name) {
+        char why[512];
+        if (line)
+            st->cfg->sched_line = line;
+        rc = scheduler_config_set(&st->cfg->sched, key, value, why, sizeof why) == 0
+                 ? 1
+                 : fail(st, line, "[scheduler] %s", why);
+    }
     else if (!strcmp(kind, "limiter") && name && valid_name(name)) {
         cfg_limiter *l = find_limiter_mut(st->cfg, name);
         if (!l)
@@ -465,7 +475,7 @@ static int apply(parse_state *st, const char *section, const char *key, const ch
             s = add_source(st->cfg, name, line);
         rc = apply_source(st, line, s, key, value);
     } else
-        rc = fail(st, line, "unknown section [%s] (known: [core], [merge], [limiter NAME], "
+        rc = fail(st, line, "unknown section [%s] (known: [core], [scheduler], [merge], [limiter NAME], "
                   "[source NAME]; NAME is letters, digits, _ and -)", section);
     free(value);
     return rc;
@@ -566,6 +576,9 @@ static void apply_env_overrides(parse_state *st)
         if (!strncmp(var, "TC_CORE_", 8)) {
             strcpy(section, "core");
             snprintf(key, sizeof key, "%s", var + 8);
+        } else if (!strncmp(var, "TC_SCHEDULER_", 13)) {
+            strcpy(section, "scheduler");
+            snprintf(key, sizeof key, "%s", var + 13);
         } else {
             for (size_t i = 0; i < st->cfg->n_sources && !*section; i++) {
                 char up[128];
@@ -602,6 +615,9 @@ static void apply_env_overrides(parse_state *st)
 static int validate(parse_state *st)
 {
     config *cfg = st->cfg;
+    char why[512];
+    if (scheduler_config_validate(&cfg->sched, why, sizeof why) != 0)
+        return fail(st, cfg->sched_line, "[scheduler] %s", why);
     if (cfg->n_sources == 0)
         return fail(st, 0, "no [source NAME] section: nothing to collect");
     size_t enabled = 0;
@@ -642,6 +658,8 @@ int config_load(const char *path, config *cfg, char *err, size_t errlen)
     cfg->global_burst = 1;
     cfg->outstanding_retry_min_s = 60;
     cfg->outstanding_retry_max_s = 3600;
+    cfg->shutdown_grace_s = 10;
+    scheduler_config_default(&cfg->sched);
     cfg->log_level = TC_LOG_INFO;
 
     parse_state st = {.cfg = cfg, .err = err, .errlen = errlen};

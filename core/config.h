@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "scheduler_config.h"
+
 typedef struct cfg_kv {
     char *key;
     char *value; /* expanded */
@@ -71,6 +73,9 @@ typedef struct config {
     cfg_source *sources;
     size_t n_sources;
     cfg_merge merge[CFG_MERGE_FIELDS];
+    scheduler_config sched; /* [scheduler]: the daemon */
+    int sched_line;         /* last [scheduler] line, for errors between keys */
+    long shutdown_grace_s;  /* [core]: on SIGTERM, how long in-flight work may finish */
 } config;
 
 /* Load and validate PATH. On error returns -1 with "FILE:LINE: message" in ERR. */

@@ -12,6 +12,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "merge.h"
+#include "metrics.h"
 #include "registry.h"
 #include "util.h"
 
@@ -39,10 +40,12 @@ typedef struct token_state {
     tc_values *values;        /* [n_sources] */
     char **errors;            /* [n_sources] */
     int outstanding_attempts; /* from the claim: earlier passes that left sources owed */
+    double price_before;      /* stored price at claim (daemon mode), NAN: none */
 } token_state;
 
 struct batch {
     char claim_id[160];
+    int64_t opened_ns;
     token_state *tokens;
     size_t n;
     size_t left; /* tokens not yet answered by every source */
@@ -61,6 +64,7 @@ typedef struct chunk {
     int throttled;         /* 429s in a row */
     int64_t not_before_ns;
     int64_t ready_since_ns; /* when it first could have gone but for the limiter */
+    int64_t sent_ns;
     struct chunk *next;
     engine *eng;
     tc_request req;
@@ -106,6 +110,9 @@ struct engine {
     uint64_t committed, commit_failures, fenced, total_pending;
     uint64_t rng;
     volatile sig_atomic_t stop;
+    int daemon;
+    engine_hooks hooks;
+    metrics *m;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -178,9 +185,14 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
                      cfg->limiters[i].burst, now);
         limiter_set_adaptive(&e->limiters[i], cfg->limiters[i].adaptive, now);
     }
-    if (cfg->global_rate > 0) {
+    /* [core] global_rate and [scheduler] api_rate_limit (the old service's
+     * name) are the same knob: the smaller one that is set wins. */
+    double global = cfg->global_rate;
+    if (cfg->sched.api_rate_limit > 0 && (global <= 0 || cfg->sched.api_rate_limit < global))
+        global = cfg->sched.api_rate_limit;
+    if (global > 0) {
         e->global = xcalloc(1, sizeof *e->global);
-        limiter_init(e->global, "global", cfg->global_rate, cfg->global_burst, now);
+        limiter_init(e->global, "global", global, cfg->global_burst, now);
     }
     e->src = xcalloc(cfg->n_sources, sizeof *e->src);
     e->src_names = xcalloc(cfg->n_sources, sizeof *e->src_names);
@@ -312,30 +324,20 @@ static int is_owed(const char *owed, const char *name)
     return 0;
 }
 
-static int admit_batch(engine *e, char *err, size_t errlen)
+static void next_claim_id(engine *e, char out[160])
 {
-    claimed_token *claimed = NULL;
-    size_t n = 0;
-    char claim_id[160];
-    snprintf(claim_id, sizeof claim_id, "%s:%llu:%08llx", e->owner, (unsigned long long)++e->claims,
+    snprintf(out, 160, "%s:%llu:%08llx", e->owner, (unsigned long long)++e->claims,
              (unsigned long long)(next_random(e) & 0xffffffffu));
-    claim_request rq = {.owner = e->owner,
-                        .claim_id = claim_id,
-                        .now = now_wall_s(),
-                        .lease_s = e->cfg->lease_seconds,
-                        .max = e->batch_size,
-                        .due = 0};
-    if (store_claim(e->st, &rq, &claimed, &n, err, errlen) != 0)
-        return -1;
-    if (n < e->batch_size)
-        e->store_exhausted = 1;
-    if (n == 0) {
-        claimed_tokens_free(claimed, n);
-        return 0;
-    }
+}
+
+/* Turns claimed tokens into an open batch and queues each to the sources
+ * that owe it. */
+static void open_batch(engine *e, const char *claim_id, const claimed_token *claimed, size_t n)
+{
     batch *b = xcalloc(1, sizeof *b);
     b->tokens = xcalloc(n, sizeof *b->tokens);
     snprintf(b->claim_id, sizeof b->claim_id, "%s", claim_id);
+    b->opened_ns = now_mono_ns();
     b->n = b->left = n;
     b->next = e->open_batches;
     e->open_batches = b;
@@ -349,6 +351,7 @@ static int admit_batch(engine *e, char *err, size_t errlen)
         t->values = xcalloc(e->n_src, sizeof *t->values);
         t->errors = xcalloc(e->n_src, sizeof *t->errors);
         t->outstanding_attempts = claimed[i].outstanding_attempts;
+        t->price_before = claimed[i].price_usd;
         /* A token owed by some sources goes only to those; when none of them
          * is configured any more, it gets a full refresh. */
         const char *owed = claimed[i].outstanding;
@@ -362,7 +365,54 @@ static int admit_batch(engine *e, char *err, size_t errlen)
                 queue_push(&e->src[s], t);
         }
     }
+}
+
+static int admit_batch(engine *e, char *err, size_t errlen)
+{
+    claimed_token *claimed = NULL;
+    size_t n = 0;
+    char claim_id[160];
+    next_claim_id(e, claim_id);
+    claim_request rq = {.owner = e->owner,
+                        .claim_id = claim_id,
+                        .now = now_wall_s(),
+                        .lease_s = e->cfg->lease_seconds,
+                        .max = e->batch_size,
+                        .due = 0};
+    if (store_claim(e->st, &rq, &claimed, &n, err, errlen) != 0)
+        return -1;
+    if (n < e->batch_size)
+        e->store_exhausted = 1;
+    if (n)
+        open_batch(e, claim_id, claimed, n);
     claimed_tokens_free(claimed, n);
+    return 0;
+}
+
+int engine_submit(engine *e, const char *const *addrs, size_t n, size_t *claimed_n, char *err, size_t errlen)
+{
+    *claimed_n = 0;
+    claimed_token *claimed = NULL;
+    size_t got = 0;
+    char claim_id[160];
+    next_claim_id(e, claim_id);
+    claim_request rq = {.owner = e->owner, .claim_id = claim_id, .now = now_wall_s(), .lease_s = e->cfg->lease_seconds};
+    if (store_claim_addresses(e->st, &rq, addrs, n, &claimed, &got, err, errlen) != 0)
+        return -1;
+    if (got < n && e->hooks.not_refreshed) {
+        /* Tell the scheduler which ones another collector holds. */
+        for (size_t i = 0; i < n; i++) {
+            int taken = 0;
+            for (size_t j = 0; j < got && !taken; j++)
+                taken = !strcmp(claimed[j].address, addrs[i]);
+            if (!taken)
+                e->hooks.not_refreshed(e->hooks.ctx, addrs[i]);
+        }
+    }
+    if (got)
+        open_batch(e, claim_id, claimed, got);
+    claimed_tokens_free(claimed, got);
+    *claimed_n = got;
     return 0;
 }
 
@@ -370,12 +420,13 @@ static int admit_batch(engine *e, char *err, size_t errlen)
 
 static void settle(engine *e, source_rt *s, token_state *t, source_outcome o, const char *error)
 {
-    (void)e;
     if (t->outcomes[s->index] != OUTCOME_PENDING)
         return;
     t->outcomes[s->index] = o;
     if (error)
         t->errors[s->index] = xstrdup(error);
+    if (e->m && (o == OUTCOME_FOUND || o == OUTCOME_MISSING))
+        metrics_count(e->m, s->index, MC_TOKENS, 1);
     if (o == OUTCOME_FOUND)
         s->stats.tokens_found++;
     else if (o == OUTCOME_MISSING)
@@ -487,12 +538,24 @@ static void commit_batch(engine *e, batch *b)
         res[i].outcomes = t->outcomes;
         res[i].per_source = t->values;
         res[i].errors = t->errors;
+        res[i].priority_score = NAN;
         int owed = 0;
-        for (size_t s = 0; s < e->n_src; s++)
+        size_t answered = 0;
+        for (size_t s = 0; s < e->n_src; s++) {
             owed |= t->outcomes[s] == OUTCOME_FAILED || t->outcomes[s] == OUTCOME_SKIPPED;
+            answered += t->outcomes[s] == OUTCOME_FOUND || t->outcomes[s] == OUTCOME_MISSING;
+        }
+        if (e->hooks.next_refresh) {
+            double after = values_has(&res[i].merged, TC_PRICE_USD) ? res[i].merged.num[TC_PRICE_USD] : NAN;
+            res[i].next_refresh_at = e->hooks.next_refresh(e->hooks.ctx, t->addr, res[i].status, answered,
+                                                           t->price_before, after, &res[i].refresh_interval_s,
+                                                           &res[i].priority_score);
+        }
         if (owed) {
             res[i].outstanding_attempts = t->outstanding_attempts + 1;
-            res[i].next_refresh_at = outstanding_retry_at(e, res[i].outstanding_attempts, now);
+            int64_t retry = outstanding_retry_at(e, res[i].outstanding_attempts, now);
+            if (!res[i].next_refresh_at || retry < res[i].next_refresh_at)
+                res[i].next_refresh_at = retry;
         }
     }
     size_t fenced = 0;
@@ -504,6 +567,11 @@ static void commit_batch(engine *e, batch *b)
     } else {
         e->committed += b->n - fenced;
         e->fenced += fenced;
+        if (e->m) {
+            metrics_count(e->m, METRICS_ALL, MC_TOKENS, b->n - fenced);
+            metrics_count(e->m, METRICS_ALL, MC_BATCHES, 1);
+            metrics_latency(e->m, METRICS_ALL, now_mono_ns() - b->opened_ns);
+        }
         if (fenced)
             LOG_WARN("store", "%zu tokens of a batch were claimed by another collector after our lease "
                      "ran out; their newer data was left alone", fenced);
@@ -545,6 +613,8 @@ static void release_open_batches(engine *e)
         char err[512];
         if (store_release(e->st, addrs, b->n, b->claim_id, err, sizeof err) != 0)
             LOG_WARN("store", "%s (the claims will expire by themselves)", err);
+        for (size_t i = 0; e->hooks.not_refreshed && i < b->n; i++)
+            e->hooks.not_refreshed(e->hooks.ctx, addrs[i]);
         free(addrs);
         e->tokens_open -= b->n;
         free_batch(e, b);
@@ -724,6 +794,8 @@ static void transient_failure(engine *e, chunk *c, const char *why, int64_t min_
     LOG_INFO(s->inst->name, "retrying a chunk of %zu tokens in %lld ms (attempt %d of %ld): %s", c->n,
              (long long)(wait / NS_PER_MS), c->attempt + 1, s->max_attempts, why);
     s->stats.retries++;
+    if (e->m)
+        metrics_count(e->m, s->index, MC_RETRIES, 1);
     schedule_retry(e, c, now_mono_ns() + wait);
 }
 
@@ -758,6 +830,13 @@ static void on_response(void *user, const http_result *r)
     source_rt *s = c->src;
     s->in_flight--;
     int64_t now = now_mono_ns();
+    if (e->m) {
+        metrics_latency(e->m, s->index, now - c->sent_ns);
+        if (r->status == 429)
+            metrics_count(e->m, s->index, MC_THROTTLED, 1);
+        else if (r->error != HTTP_OK || r->status >= 400)
+            metrics_count(e->m, s->index, MC_FAILURES, 1);
+    }
     char why[400];
 
     if (r->error != HTTP_OK) {
@@ -842,6 +921,8 @@ static void on_response(void *user, const http_result *r)
         return;
     }
     reset_chunk_values(c);
+    if (e->m && r->status < 400)
+        metrics_count(e->m, s->index, MC_FAILURES, 1);
     snprintf(why, sizeof why, "HTTP %ld, %s: %s", r->status, st == TC_RETRY ? "unusable response" : "rejected",
              outcome.message[0] ? outcome.message : "(no reason given by the plugin)");
     if (st == TC_RETRY) {
@@ -925,6 +1006,9 @@ static void send_chunk(engine *e, source_rt *s, chunk *c, int64_t now)
     }
     s->in_flight++;
     s->stats.requests++;
+    c->sent_ns = now;
+    if (e->m)
+        metrics_count(e->m, s->index, MC_REQUESTS, 1);
 }
 
 /* Sends what source S can send now; returns the earliest time something more
@@ -1061,6 +1145,43 @@ int engine_run_once(engine *e, FILE *progress)
         print_progress(e, progress, started, 1);
     return (e->commit_failures || store_failed) ? -1 : 0;
 }
+
+/* ---- daemon mode -------------------------------------------------------------- */
+
+void engine_set_daemon(engine *e, const engine_hooks *hooks)
+{
+    e->daemon = 1;
+    e->store_exhausted = 1; /* no claims of its own: partial chunks go at once */
+    if (hooks)
+        e->hooks = *hooks;
+}
+
+void engine_set_metrics(engine *e, metrics *m) { e->m = m; }
+
+void engine_step(engine *e, int timeout_ms)
+{
+    int64_t now = now_mono_ns();
+    int64_t wake = INT64_MAX;
+    for (size_t i = 0; i < e->n_src; i++) {
+        int64_t w = dispatch_source(e, &e->src[i], 1, now);
+        if (w < wake)
+            wake = w;
+    }
+    commit_finished_batches(e);
+    if (wake != INT64_MAX) {
+        int64_t ms = (wake - now_mono_ns() + NS_PER_MS - 1) / NS_PER_MS;
+        if (ms < timeout_ms)
+            timeout_ms = ms < 0 ? 0 : (int)ms;
+    }
+    http_poll(e->http, timeout_ms);
+    commit_finished_batches(e);
+}
+
+size_t engine_tokens_open(const engine *e) { return e->tokens_open; }
+size_t engine_window(const engine *e) { return e->window_tokens; }
+size_t engine_requests_in_flight(const engine *e) { return (size_t)http_in_flight(e->http); }
+void engine_release_open(engine *e) { release_open_batches(e); }
+double engine_source_rate(const engine *e, size_t i) { return e->src[i].lim ? e->src[i].lim->rate : 0; }
 
 /* ---- accessors and summary ---------------------------------------------------- */
 

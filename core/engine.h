@@ -57,6 +57,47 @@ const char *engine_source_breaker_state(const engine *e, size_t i);
 uint64_t engine_tokens_committed(const engine *e);
 uint64_t engine_commit_failures(const engine *e);
 
+/* ---- daemon mode: the scheduler chooses the tokens ----------------------- */
+
+struct metrics;
+
+typedef struct engine_hooks {
+    void *ctx;
+    /* Before a token's batch is committed: when it is due again (unix
+     * seconds) and with which interval and priority score. ANSWERED: how
+     * many sources answered for it this time (0: nothing was refreshed).
+     * PRICE_BEFORE / PRICE_AFTER: the stored and the new merged price (NAN:
+     * none). */
+    int64_t (*next_refresh)(void *ctx, const char *addr, token_status status, size_t answered,
+                            double price_before, double price_after, int *interval_s, double *priority_score);
+    /* ADDR was submitted but not refreshed: another collector holds it, or
+     * the engine stopped before its batch was done (released unchanged). */
+    void (*not_refreshed)(void *ctx, const char *addr);
+} engine_hooks;
+
+/* Switches the engine to daemon mode: tokens come only from engine_submit,
+ * partial chunks go out at once, and HOOKS are called per token. */
+void engine_set_daemon(engine *e, const engine_hooks *hooks);
+/* Counters and latencies go to M as well (daemon metrics); NULL: none. */
+void engine_set_metrics(engine *e, struct metrics *m);
+/* Claims ADDRS (those not leased by another collector) as one batch and
+ * queues them to every source. *CLAIMED: how many were taken. */
+int engine_submit(engine *e, const char *const *addrs, size_t n, size_t *claimed, char *err, size_t errlen);
+/* One turn: sends what the limiters allow, waits up to TIMEOUT_MS for the
+ * network, commits finished batches. */
+void engine_step(engine *e, int timeout_ms);
+/* Tokens submitted and not yet committed. */
+size_t engine_tokens_open(const engine *e);
+/* How many tokens the engine keeps in flight at most (batch window). */
+size_t engine_window(const engine *e);
+/* Requests on the wire. */
+size_t engine_requests_in_flight(const engine *e);
+/* Gives every open batch back to the store unchanged (shutdown after the
+ * grace period); the engine must not be stepped afterwards. */
+void engine_release_open(engine *e);
+/* The current rate of each source's limiter (requests/s; 0: none). */
+double engine_source_rate(const engine *e, size_t i);
+
 /* Writes the end-of-run summary. */
 void engine_print_summary(engine *e, FILE *out, double wall_s);
 

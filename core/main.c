@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "engine.h"
 #include "import.h"
 #include "log.h"
@@ -23,8 +24,11 @@ static const char usage_text[] =
     "Keeps Solana tokens enriched from rate-limited APIs through source plugins.\n"
     "\n"
     "commands:\n"
+    "  (none)               run continuously: refresh every token on its schedule until\n"
+    "                       SIGTERM or SIGINT (in-flight work finishes, then exit 0)\n"
     "  --once               process every pending token once, print a summary, exit\n"
     "  import PATH|-        add token addresses (one per line) to the store\n"
+    "  migrate              create or upgrade the store's schema, then exit\n"
     "  --check-config       validate the config and load every plugin, then exit\n"
     "\n"
     "options:\n"
@@ -69,6 +73,19 @@ static int check_config(const config *cfg)
     if (!ok)
         return EXIT_CONFIG;
     printf("%s: OK\n", cfg->path);
+    return EXIT_OK;
+}
+
+/* `migrate`: the store's schema brought to this build's version (creating
+ * it when empty). Safe to run again, and from several hosts at once. */
+static int run_migrate(const config *cfg)
+{
+    char msg[1024], err[1024];
+    if (store_migrate(cfg->store, msg, sizeof msg, err, sizeof err) != 0) {
+        fprintf(stderr, "error %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    printf("%s\n", msg);
     return EXIT_OK;
 }
 
@@ -127,11 +144,16 @@ int main(int argc, char **argv)
         }
     }
     const char *command = optind < argc ? argv[optind] : NULL;
-    if (command && strcmp(command, "import") != 0) {
+    int migrate = command && !strcmp(command, "migrate");
+    if (command && !migrate && strcmp(command, "import") != 0) {
         fprintf(stderr, "tokencollector: unknown command \"%s\"\n%s", command, usage_text);
         return EXIT_CONFIG;
     }
-    if (command && optind + 2 != argc) {
+    if (migrate && optind + 1 != argc) {
+        fprintf(stderr, "tokencollector: migrate takes no argument\n");
+        return EXIT_CONFIG;
+    }
+    if (command && !migrate && optind + 2 != argc) {
         fprintf(stderr, "tokencollector: import takes exactly one PATH (or - for standard input)\n");
         return EXIT_CONFIG;
     }
@@ -151,15 +173,14 @@ int main(int argc, char **argv)
     int rc;
     if (check)
         rc = check_config(&cfg);
+    else if (migrate)
+        rc = run_migrate(&cfg);
     else if (command)
         rc = import_addresses(&cfg, argv[optind + 1]);
     else if (once)
         rc = run_once(&cfg, !no_progress && isatty(STDERR_FILENO));
-    else {
-        fprintf(stderr, "tokencollector: continuous (daemon) mode is not available in this version; "
-                        "run with --once\n");
-        rc = EXIT_CONFIG;
-    }
+    else
+        rc = daemon_run(&cfg);
     config_free(&cfg);
     return rc;
 }

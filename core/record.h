@@ -79,6 +79,7 @@ typedef struct token_result {
     int64_t next_refresh_at;         /* unix seconds when due again; 0: now + refresh interval */
     int refresh_interval_s;          /* 0: keep the stored interval */
     int outstanding_attempts;        /* stored with the outstanding sources; 0 when none */
+    double priority_score;           /* the scheduler's score; NAN: keep the stored one */
 } token_result;
 
 #endif

@@ -33,7 +33,22 @@ typedef struct claimed_token {
     char *address;
     char *outstanding;
     int outstanding_attempts; /* passes so far that left sources outstanding */
+    double price_usd;         /* stored price before this refresh; NAN: none
+                                 (filled by claim_addresses only) */
 } claimed_token;
+
+/* A token as the daemon's scheduler sees it (scan). */
+typedef struct token_brief {
+    const char *address;
+    token_status status;
+    int64_t next_refresh_at;   /* unix seconds */
+    int refresh_interval_s;
+    int in_contest;            /* tokens.in_contest: set by operators */
+    int64_t created_at;        /* unix seconds */
+    double price_usd, market_cap, volume_24h, change_24h; /* NAN: unknown */
+} token_brief;
+
+typedef void (*store_token_cb)(void *ctx, const token_brief *t);
 
 void claimed_tokens_free(claimed_token *t, size_t n);
 
@@ -46,6 +61,14 @@ typedef struct store_backend {
     /* Claims up to rq->max tokens; *OUT is a malloc'd array (claimed_tokens_free),
      * ordered by due time then address. */
     int (*claim)(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen);
+    /* Claims exactly the tokens ADDRS whose lease has ended, whatever their
+     * status or due time (the daemon's scheduler chose them); rq->max and
+     * rq->due are not used. Fills price_usd. */
+    int (*claim_addresses)(void *be, const claim_request *rq, const char *const *addrs, size_t n,
+                           claimed_token **out, size_t *n_out, char *err, size_t errlen);
+    /* Calls CB for every token created at or after SINCE (unix seconds; 0:
+     * every token), with its scheduling facts and latest market data. */
+    int (*scan)(void *be, int64_t since, store_token_cb cb, void *ctx, char *err, size_t errlen);
     /* The stored per-source records (token_sources) of ADDRS. */
     int (*load_sources)(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx, char *err,
                         size_t errlen);
@@ -83,6 +106,15 @@ static inline int store_claim(store *s, const claim_request *rq, claimed_token *
                               size_t errlen)
 {
     return s->ops->claim(s->be, rq, out, n, err, errlen);
+}
+static inline int store_claim_addresses(store *s, const claim_request *rq, const char *const *addrs, size_t n,
+                                        claimed_token **out, size_t *n_out, char *err, size_t errlen)
+{
+    return s->ops->claim_addresses(s->be, rq, addrs, n, out, n_out, err, errlen);
+}
+static inline int store_scan(store *s, int64_t since, store_token_cb cb, void *ctx, char *err, size_t errlen)
+{
+    return s->ops->scan(s->be, since, cb, ctx, err, errlen);
 }
 static inline int store_load_sources(store *s, const char *const *addrs, size_t n, store_source_cb cb, void *ctx,
                                      char *err, size_t errlen)

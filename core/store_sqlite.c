@@ -1,6 +1,7 @@
 /* SQLite store backend: the embedded default. WAL mode so `import` and
  * readers can run while a collector writes. */
 #include <errno.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ static const char *const schema_sql =
     " next_refresh_at INTEGER NOT NULL DEFAULT 0,"
     " claimed_by TEXT, claim_id TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
     " outstanding_sources TEXT, outstanding_attempts INTEGER NOT NULL DEFAULT 0,"
+    " in_contest INTEGER NOT NULL DEFAULT 0,"
     " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
     "CREATE INDEX IF NOT EXISTS tokens_status ON tokens(status, address);"
     "CREATE INDEX IF NOT EXISTS tokens_due ON tokens(next_refresh_at, address);"
@@ -43,19 +45,22 @@ static const char *const schema_sql =
     " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL,"
     " PRIMARY KEY (address, source));"
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
+    "INSERT INTO schema_version SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
 
 /* Upgrades from earlier schema versions, in order; each runs in the open
  * transaction that bumps the version. */
 static const char *const migrations[] = {
     [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
           "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
+    [2] = "ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;",
 };
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 enum {
     ST_IMPORT,
     ST_CLAIM,
+    ST_CLAIM_ADDRESS,
+    ST_SCAN,
     ST_RELEASE,
     ST_UPDATE_TOKEN,
     ST_PRICE_CHANGED,
@@ -81,6 +86,15 @@ static const char *const stmt_sql[ST_N] = {
         " ELSE status = 'pending' OR (outstanding_sources IS NOT NULL AND next_refresh_at <= ?3) END"
         " ORDER BY next_refresh_at, address LIMIT ?5)"
         " RETURNING address, outstanding_sources, outstanding_attempts",
+    [ST_CLAIM_ADDRESS] =
+        "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
+        " WHERE address = ?5 AND lease_until <= ?3"
+        " RETURNING address, outstanding_sources, outstanding_attempts,"
+        " (SELECT price_usd FROM token_prices p WHERE p.address = tokens.address)",
+    [ST_SCAN] =
+        "SELECT t.address, t.status, t.next_refresh_at, t.refresh_interval_seconds, t.in_contest, t.created_at,"
+        " p.price_usd, p.market_cap, p.volume_24h, p.change_24h"
+        " FROM tokens t LEFT JOIN token_prices p ON p.address = t.address WHERE t.created_at >= ?1",
     [ST_RELEASE] =
         "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = 0 WHERE address = ?1 AND claim_id = ?2",
     /* A failed refresh does not demote a token that has data. Unknown
@@ -98,6 +112,7 @@ static const char *const stmt_sql[ST_N] = {
         " next_refresh_at = CASE WHEN ?13 > 0 THEN ?13"
         "  ELSE ?9 + CASE WHEN ?12 > 0 THEN ?12 ELSE refresh_interval_seconds END END,"
         " outstanding_sources = ?14, outstanding_attempts = ?15,"
+        " priority_score = COALESCE(?16, priority_score),"
         " claimed_by = NULL, claim_id = NULL, lease_until = 0"
         " WHERE address = ?1 AND claim_id IS ?11",
     [ST_PRICE_CHANGED] =
@@ -295,6 +310,7 @@ static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, 
         list[count].address = column_dup(st, 0);
         list[count].outstanding = column_dup(st, 1);
         list[count].outstanding_attempts = sqlite3_column_int(st, 2);
+        list[count].price_usd = NAN;
         count++;
     }
     sqlite3_reset(st);
@@ -310,6 +326,84 @@ static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, 
     qsort(list, count, sizeof *list, compare_claimed);
     *out = list;
     *n = count;
+    return 0;
+}
+
+static int sqlite_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
+                                  claimed_token **out, size_t *n_out, char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    sqlite3_stmt *st = s->st[ST_CLAIM_ADDRESS];
+    if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    claimed_token *list = xcalloc(n ? n : 1, sizeof *list);
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 1, rq->owner, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, rq->claim_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, rq->now);
+        sqlite3_bind_int64(st, 4, rq->lease_s);
+        sqlite3_bind_text(st, 5, addrs[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            claimed_token *c = &list[count++];
+            c->address = column_dup(st, 0);
+            c->outstanding = column_dup(st, 1);
+            c->outstanding_attempts = sqlite3_column_int(st, 2);
+            c->price_usd = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+            rc = sqlite3_step(st);
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE) {
+            db_error(s, err, errlen, "claim addresses");
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            claimed_tokens_free(list, count);
+            return -1;
+        }
+    }
+    if (exec_simple(s, "COMMIT", err, errlen)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        claimed_tokens_free(list, count);
+        return -1;
+    }
+    *out = list;
+    *n_out = count;
+    return 0;
+}
+
+static double column_num(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static int sqlite_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    sqlite3_stmt *st = s->st[ST_SCAN];
+    sqlite3_bind_int64(st, 1, since);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        token_brief t = {.address = (const char *)sqlite3_column_text(st, 0),
+                         .status = STATUS_PENDING,
+                         .next_refresh_at = sqlite3_column_int64(st, 2),
+                         .refresh_interval_s = sqlite3_column_int(st, 3),
+                         .in_contest = sqlite3_column_int(st, 4),
+                         .created_at = sqlite3_column_int64(st, 5),
+                         .price_usd = column_num(st, 6),
+                         .market_cap = column_num(st, 7),
+                         .volume_24h = column_num(st, 8),
+                         .change_24h = column_num(st, 9)};
+        const char *status = (const char *)sqlite3_column_text(st, 1);
+        for (int k = 0; k < STATUS_COUNT; k++)
+            if (!strcmp(status, status_name((token_status)k)))
+                t.status = (token_status)k;
+        cb(ctx, &t);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, errlen, "scan");
     return 0;
 }
 
@@ -404,6 +498,10 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
     else
         sqlite3_bind_null(st, 14);
     sqlite3_bind_int(st, 15, outstanding ? t->outstanding_attempts : 0);
+    if (isnan(t->priority_score))
+        sqlite3_bind_null(st, 16);
+    else
+        sqlite3_bind_double(st, 16, t->priority_score);
     int rc = step_done(s, st, err, errlen, "update tokens");
     free(meta);
     free(outstanding);
@@ -522,6 +620,8 @@ const store_backend store_sqlite_backend = {
     .import = sqlite_import,
     .claim = sqlite_claim,
     .load_sources = sqlite_load_sources,
+    .claim_addresses = sqlite_claim_addresses,
+    .scan = sqlite_scan,
     .release = sqlite_release,
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,
