@@ -4,7 +4,8 @@
  *   score (rank, contest, volume, volatility) -> tier -> interval range
  *   outcome of a refresh (price changed or not) -> next interval (dynamic)
  *   capacity of the rate limits vs demand -> per-tier stretch (overload)
- *   min-heap on (due time, higher priority first, insertion order) -> batches
+ *   a min-heap per tier on (due time, higher score, insertion order); due
+ *   tokens are served hottest tier first -> batches
  *
  * A token is either queued (in the heap) or in flight (popped, waiting for
  * sched_done). Addresses are copied; the pointers handed out in sched_item
@@ -42,6 +43,7 @@ typedef struct sched_params {
     double shrink;      /* interval factor after a price change (0.5: halve) */
     double grow;        /* interval factor after no change (1.5) */
     double utilization; /* share of the capacity the overload plan fills (0.9) */
+    double wait_margin; /* stretched intervals cap at max_wait*(1-margin) (0.1): time to catch up */
     int prioritization; /* 0: every token scores 0 and sits in WARM (FIFO by due time) */
     int dynamic_intervals; /* 0: every token keeps its tier's base interval */
 } sched_params;
@@ -140,8 +142,9 @@ int64_t sched_next_due(const sched *s);
 /* Queued tokens due at or before T, counting stops at CAP (0: no cap). */
 size_t sched_count_due(const sched *s, int64_t t, size_t cap);
 
-/* Pops up to MAX tokens due at or before UNTIL_NS in heap order into OUT
- * (due ones first, then the soonest); they are in flight until sched_done. */
+/* Pops up to MAX tokens into OUT: first those due at NOW, hottest tier
+ * first (within a tier by due time, then higher score), then those due by
+ * UNTIL_NS, soonest first. They are in flight until sched_done. */
 size_t sched_pop(sched *s, int64_t now, int64_t until_ns, size_t max, sched_item *out);
 
 typedef struct sched_batch_params {
@@ -179,8 +182,9 @@ double sched_demand(const sched *s, double per_tier[SCHED_TIERS]);
 
 /* Fits demand to CAPACITY (tokens/s; INFINITY or <= 0: unlimited): the top
  * tier keeps its intervals and the tiers below share one stretch factor, no
- * token's interval going past max_wait; only if that is not enough does the
- * top tier stretch too. The factors apply from now on, and every queued
+ * token's interval going past max_wait*(1-wait_margin) (the rest of
+ * max_wait is left for lag: see the serving order in scheduler.c); only if
+ * that is not enough does the top tier stretch too. The factors apply from now on, and every queued
  * token that was refreshed before is re-keyed to last_done + new interval.
  * Call it periodically (each metrics interval) and when the set changes. */
 void sched_rebalance(sched *s, double capacity, sched_load *out);
