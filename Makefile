@@ -34,10 +34,11 @@ TPLUG_SRC  := $(wildcard tests/plugins/*.c)
 TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
 TOOL_SRC   := $(wildcard tests/e2e/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
+BENCH_STORE := $(BUILD)/bench/store_write_bench
 
 .SECONDARY:
-.PHONY: all clean check unit e2e demo bench asan-check deps
-all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO)
+.PHONY: all clean check unit e2e demo bench bench-store asan-check deps
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,6 +77,11 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(filter-out %
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 
+# Store write throughput, SQLite and PostgreSQL (bench/store_write.sh runs it).
+$(BENCH_STORE): $(BUILD)/obj/bench/store_write_bench.o $(BUILD)/libtccore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
 deps:
 	@sh tests/install-deps.sh
 
@@ -84,7 +90,9 @@ unit: $(UNIT_BIN) $(PLUGIN_SO) $(TPLUG_SO)
 
 e2e: all
 	@bash tests/e2e/run.sh $(BUILD)
+	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
+	@bash tests/e2e/daemon.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -101,6 +109,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash bench/run.sh $(BUILD)
+
+# The store write benchmark alone (also part of bench/run.sh).
+bench-store: deps
+	@$(MAKE) --no-print-directory $(BENCH_STORE)
+	@bash bench/store_write.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan
