@@ -34,7 +34,10 @@ sleep 8
 # Stop while a batch is on the wire: import more tokens, and send SIGTERM as
 # soon as the daemon has scheduled them (the upstream takes 100-300 ms).
 "$TC" -c "$WORK/daemon.ini" import "$WORK/last.txt" >/dev/null
-while [ "$(grep -c 'new tokens scheduled' "$WORK/daemon.log")" -lt 2 ]; do sleep 0.02; done
+for _ in $(seq 500); do
+    [ "$(grep -c 'new tokens scheduled' "$WORK/daemon.log")" -ge 3 ] && break
+    sleep 0.02
+done
 kill -TERM $DAEMON
 started_stop=$(date +%s.%N)
 wait $DAEMON
