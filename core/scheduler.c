@@ -26,7 +26,7 @@ void sched_params_derive_tiers(sched_params *p)
     sched_tier_params *t = p->tier;
     t[SCHED_HOT] = (sched_tier_params){600, lo, lo, 4 * lo};
     t[SCHED_WARM] = (sched_tier_params){300, 2 * lo, 4 * lo, hi / 2};
-    t[SCHED_COLD] = (sched_tier_params){0, lo, hi, hi};
+    t[SCHED_COLD] = (sched_tier_params){0, hi / 4, hi, hi};
     for (int i = 0; i < SCHED_TIERS; i++) {
         t[i].floor_ns = clamp64(t[i].floor_ns, lo, hi);
         t[i].ceiling_ns = clamp64(t[i].ceiling_ns, t[i].floor_ns, hi);
@@ -247,7 +247,6 @@ size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_
 
 typedef struct entry {
     char *address; /* NULL: free slot */
-    sched_signals sig;
     double score;
     sched_tier tier;
     int64_t interval_ns; /* dynamic, unstretched */
@@ -514,7 +513,7 @@ int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t d
         }
         size_t slot = new_slot(s);
         entry *x = &s->e[slot];
-        *x = (entry){.address = xstrdup(addr), .sig = *sig, .score = score, .tier = tier,
+        *x = (entry){.address = xstrdup(addr), .score = score, .tier = tier,
                      .anchor_ns = NO_TIME, .seq = s->seq++, .pos = {SIZE_MAX, SIZE_MAX}};
         x->interval_ns = fit_interval(&s->p, tier, (double)s->p.tier[tier].base_ns);
         set_due(s, x, due_ns);
@@ -528,7 +527,6 @@ int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t d
     int queued = is_queued(x);
     if (queued)
         dequeue(s, slot); /* its keys and maybe its heap change */
-    x->sig = *sig;
     x->score = score;
     if (tier != x->tier) {
         x->tier = tier;

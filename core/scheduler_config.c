@@ -102,15 +102,15 @@ static int set_duration(const char *key, const char *v, int64_t unit_ns, int64_t
     int64_t ns;
     if (parse_duration_ns(v, unit_ns, &ns) != 0)
         return failf(err, errlen,
-                     "[scheduler] %s: expected a duration such as %s, got \"%s\"", key,
+                     "%s: expected a duration such as %s, got \"%s\"", key,
                      unit_ns == NS_PER_MS ? "500, 500ms or 2s" : "15, 15s, 5m or 300ms", v);
     if (ns != 0 && ns < min_ns)
-        return failf(err, errlen, "[scheduler] %s: %s is below the minimum of %g s", key, v,
+        return failf(err, errlen, "%s: %s is below the minimum of %g s", key, v,
                      (double)min_ns / (double)NS_PER_S);
     if (ns == 0 && min_ns > 0)
-        return failf(err, errlen, "[scheduler] %s: must be more than 0", key);
+        return failf(err, errlen, "%s: must be more than 0", key);
     if (ns > max_ns)
-        return failf(err, errlen, "[scheduler] %s: %s is above the maximum of %g s", key, v,
+        return failf(err, errlen, "%s: %s is above the maximum of %g s", key, v,
                      (double)max_ns / (double)NS_PER_S);
     *out = ns;
     return 0;
@@ -123,18 +123,18 @@ static int set_bool(const char *key, const char *v, int *out, char *err, size_t 
     else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
         *out = 0;
     else
-        return failf(err, errlen, "[scheduler] %s: expected true/false, yes/no, on/off or 1/0, got \"%s\"", key, v);
+        return failf(err, errlen, "%s: expected true/false, yes/no, on/off or 1/0, got \"%s\"", key, v);
     return 0;
 }
 
 int scheduler_config_set(scheduler_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
     if (!key || !value)
-        return failf(err, errlen, "[scheduler]: missing key or value");
+        return failf(err, errlen, "missing key or value");
     const char *v = value;
     if (!strcmp(key, "max_batch_size")) {
         if (parse_long(v, 1, 100000, &c->max_batch_size) != 0)
-            return failf(err, errlen, "[scheduler] max_batch_size: expected a whole number 1..100000, got \"%s\"", v);
+            return failf(err, errlen, "max_batch_size: expected a whole number 1..100000, got \"%s\"", v);
         return 0;
     }
     if (!strcmp(key, "min_interval"))
@@ -154,7 +154,7 @@ int scheduler_config_set(scheduler_config *c, const char *key, const char *value
         if (set_duration(key, v, NS_PER_S, 0, 86400 * NS_PER_S, &ns, err, errlen) != 0)
             return -1;
         if (ns != 0 && ns < NS_PER_S)
-            return failf(err, errlen, "[scheduler] metrics_interval: %s is below the minimum of 1 s (0: off)", v);
+            return failf(err, errlen, "metrics_interval: %s is below the minimum of 1 s (0: off)", v);
         c->metrics_interval_ns = ns;
         return 0;
     }
@@ -166,7 +166,7 @@ int scheduler_config_set(scheduler_config *c, const char *key, const char *value
         }
         if (parse_rate(v, &r) != 0)
             return failf(err, errlen,
-                         "[scheduler] api_rate_limit: expected requests per second (30, 30/s, 1800/min) "
+                         "api_rate_limit: expected requests per second (30, 30/s, 1800/min) "
                          "or 0/off, got \"%s\"", v);
         c->api_rate_limit = r;
         return 0;
@@ -178,7 +178,7 @@ int scheduler_config_set(scheduler_config *c, const char *key, const char *value
     if (!strcmp(key, "adaptive_rate"))
         return set_bool(key, v, &c->adaptive_rate, err, errlen);
     return failf(err, errlen,
-                 "[scheduler]: unknown key \"%s\" (known: max_batch_size, min_interval, max_interval, max_wait, "
+                 "unknown key \"%s\" (known: max_batch_size, min_interval, max_interval, max_wait, "
                  "batch_delay_ms, api_rate_limit, metrics_interval, prioritization, dynamic_intervals, "
                  "adaptive_rate)", key);
 }
@@ -186,10 +186,10 @@ int scheduler_config_set(scheduler_config *c, const char *key, const char *value
 int scheduler_config_validate(const scheduler_config *c, char *err, size_t errlen)
 {
     if (c->max_interval_ns < c->min_interval_ns)
-        return failf(err, errlen, "[scheduler] max_interval (%g s) is below min_interval (%g s)",
+        return failf(err, errlen, "max_interval (%g s) is below min_interval (%g s)",
                      (double)c->max_interval_ns / 1e9, (double)c->min_interval_ns / 1e9);
     if (c->max_wait_ns < c->max_interval_ns)
-        return failf(err, errlen, "[scheduler] max_wait (%g s) is below max_interval (%g s)",
+        return failf(err, errlen, "max_wait (%g s) is below max_interval (%g s)",
                      (double)c->max_wait_ns / 1e9, (double)c->max_interval_ns / 1e9);
     return 0;
 }

@@ -69,11 +69,12 @@ typedef struct scheduler_config {
 
 void scheduler_config_default(scheduler_config *c);
 
-/* Sets KEY from VALUE. 0 on success; -1 with a message in ERR (no file or
- * line: the caller prefixes those) for an unknown key or a bad value. */
+/* Sets KEY from VALUE. 0 on success; -1 with a message in ERR for an
+ * unknown key or a bad value, e.g. "min_interval: expected a duration ...":
+ * no file, line or section, the caller prefixes "FILE:LINE: [scheduler] ". */
 int scheduler_config_set(scheduler_config *c, const char *key, const char *value, char *err, size_t errlen);
 
-/* Checks between keys (min <= max <= max_wait). 0, or -1 with ERR. */
+/* Checks between keys (min <= max <= max_wait). 0, or -1 with ERR (as above). */
 int scheduler_config_validate(const scheduler_config *c, char *err, size_t errlen);
 
 /* 1 when KEY belongs to [scheduler] (for config.c's unknown-key message). */

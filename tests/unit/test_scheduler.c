@@ -242,7 +242,15 @@ static void heap_matches_model(void **state)
              * (due + 600 s - interval) come into play. */
             int64_t due = S(20 * (int64_t)(rng_next(&rng) % 50));
             int tier = (int)(rng_next(&rng) % 3);
-            sched_signals sig = tier == SCHED_HOT ? hot_sig() : tier == SCHED_WARM ? warm_sig() : cold_sig();
+            /* Three scores per tier, so the score tie-break is exercised:
+             * hot 1000/1389/1518, warm 350/513/574, cold 0/139/241. */
+            static const sched_signals variants[SCHED_TIERS][3] = {
+                {{0, 1, NAN, NAN}, {0, 1, 5e6, 0}, {0, 1, 5e6, 20}},
+                {{0, 0, 2e6, 0}, {0, 0, 5e6, 10}, {0, 0, 5e6, 20}},
+                {{0, 0, 50, 0}, {0, 0, 1e4, 2}, {0, 0, 5e4, 4}},
+            };
+            sched_signals sig = variants[tier][rng_next(&rng) % 3];
+            assert_int_equal(sched_tier_of(&p, &sig, sched_score(&sig)), tier);
             int rc = sched_upsert(s, addr, &sig, due);
             model_tok *x = &m[i];
             if (!x->present) {
