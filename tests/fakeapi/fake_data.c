@@ -22,6 +22,7 @@ enum {
     SALT_UNKNOWN_ALL = 0x1001,
     SALT_UNKNOWN_SOURCE = 0x2001, /* + source */
     SALT_IDENTITY = 0x3001,
+    SALT_DRIFT = 0x3002,
     SALT_NAME_VARIANT = 0x4001,   /* + source */
     SALT_SOURCE_DATA = 0x5001,    /* + source */
     SALT_JUP_VOLUME = 0x6001,
@@ -266,6 +267,15 @@ static void upper_ascii(const char *in, size_t max, char *out)
     out[i] = '\0';
 }
 
+static _Thread_local unsigned drift_permille;
+static _Thread_local uint64_t drift_epoch;
+
+void fake_set_price_drift(unsigned permille, uint64_t epoch)
+{
+    drift_permille = permille;
+    drift_epoch = epoch;
+}
+
 static void make_identity(const char *addr, identity *id)
 {
     memset(id, 0, sizeof *id);
@@ -335,6 +345,8 @@ static void make_identity(const char *addr, identity *id)
     id->decimals = draw_permille(&d, 80) ? 0 : (int)draw_range(&d, 1, 9);
     id->price_mantissa = draw_range(&d, 1000, 99999);
     id->price_scale = (int)draw_range(&d, 0, 12);
+    if (drift_permille && fake_hash(addr, SALT_DRIFT) % 1000 < drift_permille)
+        id->price_mantissa = id->price_mantissa * (1000 + (drift_epoch * 7) % 20) / 1000;
 }
 
 /* Each source sometimes words the name differently, so a merge by source

@@ -71,6 +71,12 @@ void fake_address(uint64_t seed, uint64_t i, char out[45]);
 
 const char *fake_source_name(fake_source s); /* "jupiter", "helius", "dexscreener" */
 
+/* Price drift, for daemon runs (the exact-value checks leave it off): the
+ * prices of the addresses whose hash falls under PERMILLE move with EPOCH,
+ * the caller's time bucket, by up to +1.9%. Per thread: the server sets it
+ * before rendering each response. */
+void fake_set_price_drift(unsigned permille, uint64_t epoch);
+
 /* ------------------------------------------------------------------------
  * Additions for the fake upstream's renderer (and for tests that want the
  * exact wire shapes). Everything below is as deterministic as the above.

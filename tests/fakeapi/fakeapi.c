@@ -211,6 +211,8 @@ typedef struct server {
     uint64_t seed, fault_rng, latency_rng;
     unsigned latency_min_ms, latency_max_ms;
     double scale;
+    unsigned drift_permille;        /* --drift: share of addresses whose price moves */
+    unsigned long drift_period_ms;
     int verbose;
     int64_t started_ns;
 } server;
@@ -698,6 +700,9 @@ static enum MHD_Result serve_source(server *srv, struct MHD_Connection *conn,
             break;
         }
         char *json = NULL;
+        if (srv->drift_permille)
+            fake_set_price_drift(srv->drift_permille,
+                                 (uint64_t)((monotonic_ns() - srv->started_ns) / 1000000 / srv->drift_period_ms));
         if (q->source == FAKE_JUPITER)
             json = fake_render_jupiter(&srv->profile, q->addrs, q->n);
         else if (q->source == FAKE_HELIUS)
@@ -1014,6 +1019,8 @@ static void usage(FILE *out)
             "                           dexscreener=300/60000ms)\n"
             "  --scale F                divide every window by F (F times faster)\n"
             "  --seed N                 seed of the fault and latency PRNGs (default 1)\n"
+            "  --drift PERMILLE/MS      prices of that share of addresses move every MS\n"
+            "                           milliseconds (daemon runs; default off)\n"
             "  --verbose                log each request to stderr\n"
             "SOURCE is jupiter, helius or dexscreener.\n",
             DEFAULT_PORT);
@@ -1057,7 +1064,7 @@ static int parse_limit(server *srv, const char *arg)
 static int parse_options(server *srv, int argc, char **argv, unsigned *port, const char **port_file)
 {
     enum { OPT_PORT = 1000, OPT_PORT_FILE, OPT_LATENCY, OPT_UNKNOWN_ALL, OPT_UNKNOWN,
-           OPT_LIMIT, OPT_SCALE, OPT_SEED, OPT_VERBOSE, OPT_HELP };
+           OPT_LIMIT, OPT_SCALE, OPT_SEED, OPT_VERBOSE, OPT_HELP, OPT_DRIFT };
     static const struct option LONG_OPTIONS[] = {
         { "port", required_argument, NULL, OPT_PORT },
         { "port-file", required_argument, NULL, OPT_PORT_FILE },
@@ -1067,6 +1074,7 @@ static int parse_options(server *srv, int argc, char **argv, unsigned *port, con
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "scale", required_argument, NULL, OPT_SCALE },
         { "seed", required_argument, NULL, OPT_SEED },
+        { "drift", required_argument, NULL, OPT_DRIFT },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
@@ -1112,6 +1120,13 @@ static int parse_options(server *srv, int argc, char **argv, unsigned *port, con
             srv->scale = strtod(optarg, &end);
             bad = end == optarg || *end || !(srv->scale > 0) || !isfinite(srv->scale);
             break;
+        case OPT_DRIFT: {
+            unsigned long period;
+            bad = sscanf(optarg, "%u/%lu", &srv->drift_permille, &period) != 2 || srv->drift_permille > 1000 ||
+                  period == 0;
+            srv->drift_period_ms = period;
+            break;
+        }
         case OPT_SEED:
             errno = 0;
             srv->seed = strtoull(optarg, &end, 0);
