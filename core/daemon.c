@@ -17,6 +17,10 @@
  * interval. */
 #define NEW_TOKEN_SCAN_NS (2 * NS_PER_S)
 #define FULL_SCAN_MIN_NS (60 * NS_PER_S)
+/* Tokens handed to the engine wait in its per-source queues for the
+ * limiters: keep about this much work queued, so a hot token that comes due
+ * is not stuck behind minutes of colder ones. */
+#define QUEUED_WORK_NS (3 * NS_PER_S)
 /* A price moving by less than this (relative) is "unchanged". */
 #define PRICE_EPSILON 1e-9
 
@@ -203,6 +207,19 @@ static void rebalance(daemon_state *d)
     sched_rebalance(d->sc, sched_capacity(d->rates, d->n_src, global_rate(d->cfg)), &d->load);
 }
 
+/* Tokens the engine may hold: a few seconds of what the limits allow, at
+ * least one batch, at most the engine's own window. */
+static size_t work_window(const daemon_state *d, size_t max_batch)
+{
+    size_t cap = engine_window(d->e);
+    double cap_tokens = d->load.capacity * (double)QUEUED_WORK_NS / 1e9;
+    if (isfinite(cap_tokens) && cap_tokens > 0 && cap_tokens < (double)cap) {
+        size_t batches = (size_t)ceil(cap_tokens / (double)max_batch);
+        cap = (batches ? batches : 1) * max_batch;
+    }
+    return cap > max_batch ? cap : max_batch;
+}
+
 static void log_tiers(daemon_state *d)
 {
     for (int t = 0; t < SCHED_TIERS; t++) {
@@ -324,7 +341,7 @@ int daemon_run(const config *cfg)
             scan_tokens(&d, since);
             next_new_scan = now + NEW_TOKEN_SCAN_NS;
         }
-        while (now >= next_batch && engine_tokens_open(d.e) + max_batch <= engine_window(d.e)) {
+        while (now >= next_batch && engine_tokens_open(d.e) + max_batch <= work_window(&d, max_batch)) {
             size_t n = sched_next_batch(d.sc, now, &bp, items);
             if (n == 0)
                 break;
