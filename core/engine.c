@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "breaker.h"
 #include "http.h"
 #include "limiter.h"
@@ -19,11 +20,6 @@
 /* Backoff for transient failures: full jitter, U(0, min(cap, base * 2^k)). */
 #define BACKOFF_BASE_NS (500 * NS_PER_MS)
 #define BACKOFF_CAP_NS (30 * NS_PER_S)
-/* A 429 without Retry-After pauses the limiter this long. */
-#define DEFAULT_THROTTLE_PAUSE_NS (1 * NS_PER_S)
-/* Retry-After beyond this is treated as this: an hour-long pause from one
- * bad header would silently stall the daemon. */
-#define MAX_RETRY_AFTER_S 600
 /* A chunk answered 429 this many times in a row is given up for this pass. */
 #define MAX_THROTTLED_RESENDS 50
 /* Retries always allowed on top of the retry budget's share of requests, so
@@ -128,12 +124,7 @@ static uint64_t next_random(engine *e)
 
 static int64_t backoff_ns(engine *e, int attempt)
 {
-    int64_t ceiling = BACKOFF_BASE_NS;
-    for (int i = 1; i < attempt && ceiling < BACKOFF_CAP_NS; i++)
-        ceiling *= 2;
-    if (ceiling > BACKOFF_CAP_NS)
-        ceiling = BACKOFF_CAP_NS;
-    return (int64_t)(next_random(e) % (uint64_t)(ceiling + 1));
+    return backoff_full_jitter_ns(attempt, BACKOFF_BASE_NS, BACKOFF_CAP_NS, next_random(e));
 }
 
 static void queue_push(source_rt *s, token_state *t)
@@ -849,10 +840,7 @@ static void on_response(void *user, const http_result *r)
     if (r->status == 429) {
         s->stats.throttled++;
         breaker_cancel(&s->brk); /* throttling is the limiter's business, not a fault */
-        int64_t pause = DEFAULT_THROTTLE_PAUSE_NS;
-        if (r->retry_after_s >= 0)
-            pause = (int64_t)(r->retry_after_s > MAX_RETRY_AFTER_S ? MAX_RETRY_AFTER_S : r->retry_after_s) *
-                    NS_PER_S;
+        int64_t pause = throttle_pause_ns(r->retry_after_s);
         LOG_WARN(s->inst->name, "HTTP 429 (Retry-After %ld s): pausing limiter %s for %lld ms",
                  r->retry_after_s, s->lim ? s->lim->name : "(none)", (long long)(pause / NS_PER_MS));
         if (s->lim) {
@@ -868,15 +856,12 @@ static void on_response(void *user, const http_result *r)
         return;
     }
     c->throttled = 0;
-    if (s->lim && r->status >= 200 && r->status < 300 && r->ratelimit_remaining != LONG_MIN &&
-        r->ratelimit_remaining <= 0 && r->ratelimit_reset > 0) {
+    if (s->lim && r->status >= 200 && r->status < 300) {
         /* The upstream says its window is used up: wait for its reset rather
-         * than spend a request on a 429. Reset is epoch seconds or a delta. */
-        int64_t secs = r->ratelimit_reset > 1000000000L ? r->ratelimit_reset - now_wall_s() : r->ratelimit_reset;
-        if (secs > MAX_RETRY_AFTER_S)
-            secs = MAX_RETRY_AFTER_S;
-        if (secs > 0)
-            limiter_pause(s->lim, now, secs * NS_PER_S);
+         * than spend a request on a 429. */
+        int64_t pause = ratelimit_pause_ns(r->ratelimit_remaining, r->ratelimit_reset, now_wall_s());
+        if (pause > 0)
+            limiter_pause(s->lim, now, pause);
     }
     if (r->status >= 500 || r->status == 408) {
         s->stats.fail_5xx++;
@@ -928,8 +913,8 @@ static void on_response(void *user, const http_result *r)
     if (st == TC_RETRY) {
         s->stats.fail_parse++;
         int64_t asked = outcome.retry_after_ms > 0 ? outcome.retry_after_ms * NS_PER_MS : 0;
-        if (asked > MAX_RETRY_AFTER_S * NS_PER_S)
-            asked = MAX_RETRY_AFTER_S * NS_PER_S;
+        if (asked > BACKOFF_MAX_PAUSE_S * NS_PER_S)
+            asked = BACKOFF_MAX_PAUSE_S * NS_PER_S;
         transient_failure(e, c, why, asked);
         return;
     }
