@@ -122,6 +122,8 @@ fault "source=dexscreener&down=1"
 run_once 1
 expect "dex_down: the breaker opened" "$([ "$(rcol "$WORK/dex_down.1.out" dexscreener 3)" -ge 1 ] 2>/dev/null && echo yes)" yes
 dex_sent=$(stats '.dexscreener.requests')
+echo "# dex_down pass 1: $dex_sent requests reached the down source ($(((N + 29) / 30)) chunks x 4 attempts without a breaker:" \
+    "$((4 * ((N + 29) / 30)))); breaker opened $(rcol "$WORK/dex_down.1.out" dexscreener 3) time(s)"
 expect_le "dex_down: the open breaker held requests to the down source well under chunks x attempts" "$dex_sent" 100
 expect "dex_down: the other sources still delivered (no token failed)" \
     "$(sql "SELECT count(*) FROM tokens WHERE status='failed'")" 0
