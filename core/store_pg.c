@@ -32,10 +32,12 @@
  *   the password itself comes from the URI, ${PGPASSWORD} or ~/.pgpass
  *   (libpq's own rules) and is never printed.
  *
- * Commit and lost connections: when the connection drops while the commit
- * statement is in flight, the server may or may not have committed it. The
- * retry then finds the claim already cleared (our own earlier attempt) and
- * reports those tokens as fenced; their data is in the store either way. */
+ * Lost replies: when the connection drops while a statement is in flight,
+ * the server may or may not have committed it. A claim retried takes back
+ * the tokens its lost attempt claimed (same claim id); a commit retried first
+ * counts the batch's tokens that its lost attempt wrote (claim ended at this
+ * commit's time): they are reported written, the fence keeps them from
+ * being written twice. */
 #include <ctype.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -52,12 +54,13 @@
 
 /* ---- statements ------------------------------------------------------------ */
 
-enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT, PS_LOAD_SOURCES,
-       PS_COUNT, PS_N };
+enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT,
+       PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_N };
 
-static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", "tc_claim_mine",
-                                         "tc_release",       "tc_import",    "tc_commit",
-                                         "tc_load_sources",  "tc_count"};
+static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
+                                         "tc_claim_mine",    "tc_release",      "tc_import",
+                                         "tc_commit",        "tc_commit_done",  "tc_load_sources",
+                                         "tc_scan",          "tc_count"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
@@ -70,24 +73,28 @@ static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", "t
     " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"                \
     " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts"
 
-#define NOW "to_timestamp($2::bigint)"
+/* The commit's time, sent as timestamptz text (utc_text): a plain parameter,
+ * not a function call per use. */
+#define NOW "$2::timestamptz"
 /* The commit's observation is not older than what the token holds. */
 #define FRESH "(t.last_refresh_attempt IS NULL OR t.last_refresh_attempt <= " NOW ")"
 
 /* Commit: $1 claim id, $2 now (unix s);
- * tokens $3..$21: address, status, name, symbol, decimals, image_url,
+ * tokens $3..$22: address, status, name, symbol, decimals, image_url,
  *   description, supply, refresh_metadata, refresh_interval_s, price_usd,
  *   market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_refresh_at
- *   (unix s, 0: now + interval), outstanding_sources, outstanding_attempts;
- * socials $22..$24: address, type, url; websites $25..$27: address, label, url;
- * sources found $28..$30: address, source, data; missing $31..$32: address, source.
+ *   (unix s, 0: now + interval), outstanding_sources, outstanding_attempts,
+ *   priority_score (NULL: keep);
+ * socials $23..$25: address, type, url; websites $26..$28: address, label, url;
+ * sources found $29..$31: address, source, data; missing $32..$33: address, source.
  * Returns the number of tokens written (the others were fenced). */
 static const char commit_sql[] =
     "WITH u AS MATERIALIZED (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
     " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
-    " $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::text[], $21::int[])"
-    " AS u(address, status, name, symbol, decimals, image_url, description, supply, meta, interval_s,"
-    " price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_at, outstanding, out_attempts)),"
+    " $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::text[], $21::int[],"
+    " $22::float8[]) AS u(address, status, name, symbol, decimals, image_url, description, supply, meta,"
+    " interval_s, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_at, outstanding,"
+    " out_attempts, priority)),"
     /* A failed refresh does not demote a token that has data; unknown fields
      * keep the last known value. */
     " upd AS (UPDATE tokens t SET"
@@ -117,10 +124,11 @@ static const char commit_sql[] =
     "  CASE WHEN u.interval_s > 0 THEN u.interval_s ELSE t.refresh_interval_seconds END) END,"
     " outstanding_sources = CASE WHEN " FRESH " THEN u.outstanding ELSE t.outstanding_sources END,"
     " outstanding_attempts = CASE WHEN " FRESH " THEN u.out_attempts ELSE t.outstanding_attempts END,"
+    " priority_score = CASE WHEN " FRESH " THEN COALESCE(u.priority, t.priority_score) ELSE t.priority_score END,"
     " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
     " FROM u LEFT JOIN token_prices p ON p.address = u.address"
     " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
-    " RETURNING t.address, t.last_refresh_attempt = " NOW " AS fresh),"
+    " RETURNING t.address, t.last_refresh_attempt = " NOW " AND u.status = 'enriched' AS relink),"
     /* The newest observation wins whatever the commit order. */
     " pr AS (INSERT INTO token_prices AS tp (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
     " change_24h, updated_at) SELECT u.address, u.price_usd, u.market_cap, u.fdv, u.liquidity_usd,"
@@ -135,10 +143,9 @@ static const char commit_sql[] =
     " WHERE tp.updated_at <= EXCLUDED.updated_at),"
     /* Link sets of enriched tokens are replaced whole: what is not in the new
      * set goes, what is new comes; both in this one statement. */
-    " repl AS MATERIALIZED (SELECT upd.address FROM upd JOIN u ON u.address = upd.address"
-    " WHERE u.status = 'enriched' AND upd.fresh),"
-    " ls AS MATERIALIZED (SELECT * FROM unnest($22::text[], $23::text[], $24::text[]) AS l(address, type, url)),"
-    " lw AS MATERIALIZED (SELECT * FROM unnest($25::text[], $26::text[], $27::text[]) AS l(address, label, url)),"
+    " repl AS MATERIALIZED (SELECT address FROM upd WHERE relink),"
+    " ls AS MATERIALIZED (SELECT * FROM unnest($23::text[], $24::text[], $25::text[]) AS l(address, type, url)),"
+    " lw AS MATERIALIZED (SELECT * FROM unnest($26::text[], $27::text[], $28::text[]) AS l(address, label, url)),"
     " sd AS (DELETE FROM token_socials s USING repl WHERE s.address = repl.address AND NOT EXISTS"
     " (SELECT 1 FROM ls WHERE ls.address = s.address AND ls.type = s.type AND ls.url = s.url)),"
     " si AS (INSERT INTO token_socials (address, type, url) SELECT ls.address, ls.type, ls.url FROM ls"
@@ -151,8 +158,8 @@ static const char commit_sql[] =
     " WHERE tw.label IS DISTINCT FROM EXCLUDED.label),"
     /* Each source's normalized record: FOUND upserts it (never over a row
      * fetched later), MISSING deletes it, FAILED / SKIPPED / KEPT leave it. */
-    " sf AS MATERIALIZED (SELECT * FROM unnest($28::text[], $29::text[], $30::text[]) AS f(address, source, data)),"
-    " sm AS MATERIALIZED (SELECT * FROM unnest($31::text[], $32::text[]) AS m(address, source)),"
+    " sf AS MATERIALIZED (SELECT * FROM unnest($29::text[], $30::text[], $31::text[]) AS f(address, source, data)),"
+    " sm AS MATERIALIZED (SELECT * FROM unnest($32::text[], $33::text[]) AS m(address, source)),"
     " fi AS (INSERT INTO token_sources AS ts (address, source, data, fetched_at)"
     " SELECT sf.address, sf.source, sf.data::jsonb, " NOW " FROM sf JOIN upd ON upd.address = sf.address"
     " ORDER BY 1, 2 ON CONFLICT (address, source) DO UPDATE SET data = EXCLUDED.data,"
@@ -161,22 +168,44 @@ static const char commit_sql[] =
     " AND ts.address = sm.address AND ts.source = sm.source AND ts.fetched_at <= " NOW ")"
     " SELECT count(*) FROM upd";
 
-#define COMMIT_NPARAMS 32
+#define COMMIT_NPARAMS 33
 
 static const char *const ps_sql[PS_N] = {
     [PS_CLAIM_PENDING] = CLAIM_SQL("(status = 'pending' OR (outstanding_sources IS NOT NULL"
                                    " AND next_refresh_at <= to_timestamp($3::bigint)))"),
     [PS_CLAIM_DUE] = CLAIM_SQL("next_refresh_at <= to_timestamp($3::bigint)"),
+    /* The daemon's choice ($5: addresses), whatever their status or due
+     * time, when their lease has ended; with the stored price. */
+    [PS_CLAIM_ADDRESSES] =
+        "WITH c AS (SELECT t.address FROM tokens t WHERE t.address = ANY($5::text[])"
+        " AND (t.lease_until IS NULL OR t.lease_until <= to_timestamp($3::bigint))"
+        " ORDER BY t.address FOR UPDATE SKIP LOCKED)"
+        " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"
+        " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"
+        " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts,"
+        " (SELECT p.price_usd FROM token_prices p WHERE p.address = t.address)",
     /* After a lost reply: what that attempt of this claim already took. */
-    [PS_CLAIM_MINE] = "SELECT address, outstanding_sources, outstanding_attempts FROM tokens"
-                      " WHERE claim_id = $1::text",
+    [PS_CLAIM_MINE] = "SELECT t.address, t.outstanding_sources, t.outstanding_attempts, p.price_usd FROM tokens t"
+                      " LEFT JOIN token_prices p ON p.address = t.address WHERE t.claim_id = $1::text",
     [PS_RELEASE] = "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = NULL"
                    " WHERE address = ANY($1::text[]) AND claim_id = $2::text",
     [PS_IMPORT] = "INSERT INTO tokens (address) SELECT a FROM unnest($1::text[]) AS a ORDER BY a"
                   " ON CONFLICT (address) DO NOTHING",
     [PS_COMMIT] = commit_sql,
+    /* Before a commit is retried: its tokens that an earlier attempt wrote
+     * (the reply was lost): claim ended at exactly this commit's time. */
+    [PS_COMMIT_DONE] = "SELECT count(*) FROM tokens WHERE address = ANY($1::text[]) AND claim_id IS NULL"
+                       " AND last_refresh_attempt = $2::timestamptz",
     [PS_LOAD_SOURCES] = "SELECT address, source, data::text FROM token_sources WHERE address = ANY($1::text[])"
                         " ORDER BY address, source",
+    /* One page of the scan: $1 since (unix s), $2 the last address of the
+     * previous page ('' first), $3 the page size. */
+    [PS_SCAN] = "SELECT t.address, t.status, extract(epoch FROM t.next_refresh_at)::bigint,"
+                " t.refresh_interval_seconds, t.in_contest::int, extract(epoch FROM t.created_at)::bigint,"
+                " p.price_usd, p.market_cap, p.volume_24h, p.change_24h"
+                " FROM tokens t LEFT JOIN token_prices p ON p.address = t.address"
+                " WHERE t.created_at >= to_timestamp($1::bigint) AND t.address > $2::text"
+                " ORDER BY t.address LIMIT $3::int",
     [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
 };
 
@@ -274,9 +303,12 @@ static void arr_num(pgarr *a, int has, double d)
         sb_append(&a->b, "NULL", 4);
         return;
     }
+    /* 17 significant digits always read back as the same double (float8in
+     * is exact), and cost one conversion instead of format_double's search
+     * for the shortest form. The stored value is identical. */
     char num[32];
-    format_double(num, d);
-    sb_appends(&a->b, num);
+    int len = snprintf(num, sizeof num, "%.17g", d);
+    sb_append(&a->b, num, (size_t)len);
 }
 
 static void arr_int(pgarr *a, int has, long long v)
@@ -300,7 +332,7 @@ static const char *arr_end(pgarr *a)
 /* ---- connection ---------------------------------------------------------------- */
 
 enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY, A_META, A_INTERVAL,
-       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS,
+       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS, A_PRIORITY,
        A_S_ADDR, A_S_TYPE, A_S_URL, A_W_ADDR, A_W_LABEL, A_W_URL,
        A_F_ADDR, A_F_SOURCE, A_F_DATA, A_M_ADDR, A_M_SOURCE, A_N };
 
@@ -767,6 +799,8 @@ static int compare_claimed(const void *a, const void *b)
 
 typedef struct claim_ctx {
     const claim_request *rq;
+    int ps; /* PS_CLAIM_PENDING, _DUE or _ADDRESSES */
+    int nvals;
     const char *const *vals;
     int attempts;
     PGresult *res;
@@ -794,7 +828,7 @@ static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **w
         }
         PQclear(r);
     }
-    if (exec_prepared(s, c->rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, 5, c->vals, PGRES_TUPLES_OK, &r) != 0) {
+    if (exec_prepared(s, c->ps, c->nvals, c->vals, PGRES_TUPLES_OK, &r) != 0) {
         *out = r;
         return -1;
     }
@@ -802,33 +836,142 @@ static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **w
     return 0;
 }
 
-static int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
+/* Runs a claim statement; *OUT in the order of RETURNING. WITH_PRICE: the
+ * fourth column is the stored price (else NAN). */
+static int run_claim(pg_store *s, const claim_request *rq, int ps, const char *addr_array, claimed_token **out,
+                     size_t *n, char *err, size_t errlen)
 {
-    pg_store *s = be;
     *out = NULL;
     *n = 0;
     char now[24], lease[24], max[24];
     snprintf(now, sizeof now, "%lld", (long long)rq->now);
     snprintf(lease, sizeof lease, "%lld", (long long)rq->lease_s);
     snprintf(max, sizeof max, "%zu", rq->max);
-    const char *vals[5] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease, max};
-    claim_ctx c = {rq, vals, 0, NULL};
+    const char *vals[5] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease,
+                           ps == PS_CLAIM_ADDRESSES ? addr_array : max};
+    claim_ctx c = {rq, ps, 5, vals, 0, NULL};
     if (run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
         return -1;
     PGresult *r = c.res;
     size_t count = (size_t)PQntuples(r);
+    int with_price = ps == PS_CLAIM_ADDRESSES && PQnfields(r) > 3;
     claimed_token *list = xcalloc(count ? count : 1, sizeof *list);
     for (size_t i = 0; i < count; i++) {
         list[i].address = xstrdup(PQgetvalue(r, (int)i, 0));
         list[i].outstanding = PQgetisnull(r, (int)i, 1) ? NULL : xstrdup(PQgetvalue(r, (int)i, 1));
         list[i].outstanding_attempts = atoi(PQgetvalue(r, (int)i, 2));
+        list[i].price_usd =
+            with_price && !PQgetisnull(r, (int)i, 3) ? strtod(PQgetvalue(r, (int)i, 3), NULL) : NAN;
     }
     PQclear(r);
-    /* RETURNING gives no order; batches are easier to follow sorted (the
-     * SQLite backend sorts the same way). */
-    qsort(list, count, sizeof *list, compare_claimed);
     *out = list;
     *n = count;
+    return 0;
+}
+
+static int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    if (run_claim(s, rq, rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, NULL, out, n, err, errlen) != 0)
+        return -1;
+    /* RETURNING gives no order; batches are easier to follow sorted (the
+     * SQLite backend sorts the same way). */
+    qsort(*out, *n, sizeof **out, compare_claimed);
+    return 0;
+}
+
+static int pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
+                              claimed_token **out, size_t *n_out, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    *out = NULL;
+    *n_out = 0;
+    if (n == 0) {
+        *out = xcalloc(1, sizeof **out);
+        return 0;
+    }
+    size_t k;
+    const char **v = sorted_unique(addrs, n, &k);
+    char *arr = addr_array(v, k);
+    free(v);
+    claimed_token *got;
+    size_t m;
+    int rc = run_claim(s, rq, PS_CLAIM_ADDRESSES, arr, &got, &m, err, errlen);
+    free(arr);
+    if (rc != 0)
+        return -1;
+    /* In the order asked (as the SQLite backend returns them), each once. */
+    qsort(got, m, sizeof *got, compare_claimed);
+    claimed_token *list = xcalloc(m ? m : 1, sizeof *list);
+    char *taken = xcalloc(m ? m : 1, 1);
+    size_t count = 0;
+    for (size_t i = 0; i < n && count < m; i++) {
+        claimed_token key = {.address = (char *)addrs[i]};
+        claimed_token *hit = bsearch(&key, got, m, sizeof *got, compare_claimed);
+        if (hit && !taken[hit - got]) { /* a repeated address is returned once */
+            taken[hit - got] = 1;
+            list[count++] = *hit;
+        }
+    }
+    free(taken);
+    free(got); /* the strings moved to LIST */
+    *out = list;
+    *n_out = count;
+    return 0;
+}
+
+static double num_or_nan(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NAN : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+/* In pages of SCAN_PAGE tokens by address (each page its own statement,
+ * retried on its own), so a large table never sits in memory whole. Tokens
+ * imported while a scan runs may or may not be seen by it. On an error CB
+ * may have seen part of the tokens (as with SQLite). */
+#define SCAN_PAGE 10000
+
+static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *err, size_t errlen)
+{
+    pg_store *s = be;
+    char since_s[24], page_s[16];
+    snprintf(since_s, sizeof since_s, "%lld", (long long)since);
+    snprintf(page_s, sizeof page_s, "%d", SCAN_PAGE);
+    char *last = xstrdup("");
+    for (;;) {
+        const char *vals[3] = {since_s, last, page_s};
+        PGresult *r = run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
+        if (!r) {
+            free(last);
+            return -1;
+        }
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows; i++) {
+            token_brief t = {.address = PQgetvalue(r, i, 0),
+                             .status = STATUS_PENDING,
+                             .next_refresh_at = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+                             .refresh_interval_s = atoi(PQgetvalue(r, i, 3)),
+                             .in_contest = atoi(PQgetvalue(r, i, 4)),
+                             .created_at = strtoll(PQgetvalue(r, i, 5), NULL, 10),
+                             .price_usd = num_or_nan(r, i, 6),
+                             .market_cap = num_or_nan(r, i, 7),
+                             .volume_24h = num_or_nan(r, i, 8),
+                             .change_24h = num_or_nan(r, i, 9)};
+            const char *status = PQgetvalue(r, i, 1);
+            for (int k = 0; k < STATUS_COUNT; k++)
+                if (!strcmp(status, status_name((token_status)k)))
+                    t.status = (token_status)k;
+            cb(ctx, &t);
+        }
+        if (rows > 0) {
+            free(last);
+            last = xstrdup(PQgetvalue(r, rows - 1, 0));
+        }
+        PQclear(r);
+        if (rows < SCAN_PAGE)
+            break;
+    }
+    free(last);
     return 0;
 }
 
@@ -872,6 +1015,17 @@ static int pg_release(void *be, const char *const *addrs, size_t n, const char *
     return 0;
 }
 
+/* Unix seconds as timestamptz input text, e.g. "2026-11-23 12:00:00+00". */
+static void utc_text(int64_t t, char *out, size_t outlen)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm))
+        strftime(out, outlen, "%Y-%m-%d %H:%M:%S+00", &tm);
+    else
+        snprintf(out, outlen, "epoch");
+}
+
 static int compare_results(const void *a, const void *b)
 {
     return strcmp((*(const token_result *const *)a)->address, (*(const token_result *const *)b)->address);
@@ -906,6 +1060,7 @@ static void build_commit_arrays(pg_store *s, const token_result *const *v, size_
         arr_str(&a[A_OUTSTANDING], outstanding);
         arr_int(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
         free(outstanding);
+        arr_num(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
         if (t->status == STATUS_ENRICHED) {
             for (size_t l = 0; l < m->n_links; l++) {
                 const link_rec *lr = &m->links[l];
@@ -952,6 +1107,36 @@ static void build_commit_arrays(pg_store *s, const token_result *const *v, size_
         arr_end(&a[i]);
 }
 
+typedef struct commit_ctx {
+    const char *const *vals;
+    int attempts;
+    size_t already; /* written by an earlier attempt whose reply was lost */
+    size_t written;
+} commit_ctx;
+
+static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
+{
+    commit_ctx *c = vctx;
+    *what = "commit";
+    PGresult *r;
+    if (c->attempts++ > 0) {
+        const char *v[2] = {c->vals[2 + A_ADDR], c->vals[1]};
+        if (exec_prepared(s, PS_COMMIT_DONE, 2, v, PGRES_TUPLES_OK, &r) != 0) {
+            *out = r;
+            return -1;
+        }
+        c->already = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    if (exec_prepared(s, PS_COMMIT, COMMIT_NPARAMS, c->vals, PGRES_TUPLES_OK, &r) != 0) {
+        *out = r;
+        return -1;
+    }
+    c->written = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
 static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
                      size_t *fenced, char *err, size_t errlen)
 {
@@ -973,22 +1158,21 @@ static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now
     build_commit_arrays(s, v, k);
     free(v);
 
-    char nowbuf[24];
-    snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)now);
+    char nowbuf[40];
+    utc_text(now, nowbuf, sizeof nowbuf);
     const char *vals[COMMIT_NPARAMS];
     vals[0] = claim_id;
     vals[1] = nowbuf;
     for (int i = 0; i < A_N; i++)
         vals[2 + i] = s->arr[i].b.data;
-    PGresult *r = run_simple(s, PS_COMMIT, COMMIT_NPARAMS, vals, PGRES_TUPLES_OK, "commit", err, errlen);
-    if (!r) {
+    commit_ctx c = {vals, 0, 0, 0};
+    if (run_with_retry(s, commit_attempt, &c, 1, err, errlen) != 0) {
         size_t l = strlen(err);
         snprintf(err + l, errlen > l ? errlen - l : 0, " (batch of %zu rolled back; its tokens stay claimed until "
                  "the lease ends)", n);
         return -1;
     }
-    size_t written = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
+    size_t written = c.written + c.already;
     *fenced = n > written ? n - written : 0;
     return 0;
 }
@@ -1013,6 +1197,8 @@ const store_backend store_pg_backend = {
     .import = pg_import,
     .claim = pg_claim,
     .load_sources = pg_load_sources,
+    .claim_addresses = pg_claim_addresses,
+    .scan = pg_scan,
     .release = pg_release,
     .commit = pg_commit,
     .count_by_status = pg_count_by_status,

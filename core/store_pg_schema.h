@@ -98,6 +98,16 @@ static const pg_migration pg_migrations[] = {
      "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS outstanding_attempts integer NOT NULL DEFAULT 0;"
      "CREATE INDEX IF NOT EXISTS tokens_outstanding ON tokens (next_refresh_at, address)"
      " WHERE outstanding_sources IS NOT NULL;"},
+    {3, "in_contest",
+     /* Set by operators (UPDATE tokens SET in_contest = true ...): the
+      * daemon's scheduler refreshes those tokens first. The index serves its
+      * scans for new tokens (created_at >= the last scan). */
+     "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS in_contest boolean NOT NULL DEFAULT false;"
+     "CREATE INDEX IF NOT EXISTS tokens_created ON tokens (created_at);"
+     /* Room on every page for updated rows: an update that changes no
+      * indexed column stays on its page (HOT) and adds no index entry. */
+     "ALTER TABLE tokens SET (fillfactor = 70); ALTER TABLE token_prices SET (fillfactor = 70);"
+     "ALTER TABLE token_sources SET (fillfactor = 70); ALTER TABLE token_websites SET (fillfactor = 70);"},
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

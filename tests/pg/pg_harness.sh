@@ -6,6 +6,10 @@
 #                                        database "tc"; prints the connection URI
 #   tests/pg/pg_harness.sh stop DIR|URI  stops that server and removes its directory
 #   tests/pg/pg_harness.sh uri DIR       prints the URI of a running harness server
+#   tests/pg/pg_harness.sh restart DIR|URI [DOWN_S]
+#                                        stops the server (fast: sessions are cut),
+#                                        keeps it down DOWN_S seconds (default 0),
+#                                        starts it again with the same settings
 #
 # Exit status 77 means "no PostgreSQL server binaries here" (callers skip).
 # As root, the server runs as the `postgres` OS user (PostgreSQL refuses to run
@@ -97,9 +101,10 @@ start)
     as_pg "$BIN/initdb" -D "$DIR/data" -U "$DBUSER" --auth=trust -E UTF8 --no-locale --no-sync \
         >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; die "initdb failed"; }
     FSYNC=${TC_PG_FSYNC:-off}
-    as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -k '$DIR' -p $PORT -c fsync=$FSYNC -c full_page_writes=$FSYNC \
--c max_connections=60 -c shared_buffers=64MB" \
+    # Kept for `restart`.
+    echo "-c listen_addresses='' -k '$DIR' -p $PORT -c fsync=$FSYNC -c full_page_writes=$FSYNC \
+-c max_connections=60 -c shared_buffers=64MB" >"$DIR/server.opts"
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 -o "$(cat "$DIR/server.opts")" \
         start >/dev/null 2>&1 || { cat "$DIR/server.log" >&2 2>/dev/null; die "pg_ctl start failed"; }
     as_pg "$BIN/psql" -X -q -h "$DIR" -p "$PORT" -U "$DBUSER" -d postgres -c "CREATE DATABASE tc" \
         >/dev/null || die "CREATE DATABASE tc failed"
@@ -117,12 +122,22 @@ stop)
     fi
     rm -rf "$DIR"
     ;;
+restart)
+    [ $# -ge 2 ] || die "usage: $0 restart DIR|URI [DOWN_S]"
+    DIR=$(dir_of "$2")
+    [ -n "$DIR" ] && [ -f "$DIR/port" ] || die "\"$2\" is not a pg_harness directory"
+    BIN=$(find_bin) || die "no PostgreSQL server binaries"
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || die "pg_ctl stop failed"
+    sleep "${3:-0}"
+    as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 -o "$(cat "$DIR/server.opts")" \
+        start >/dev/null 2>&1 || { tail -20 "$DIR/server.log" >&2; die "pg_ctl start failed"; }
+    ;;
 uri)
     [ $# -ge 2 ] || die "usage: $0 uri DIR"
     uri_of "$(cd "$2" && pwd)"
     ;;
 *)
-    echo "usage: $0 start [DIR] | stop DIR|URI | uri DIR" >&2
+    echo "usage: $0 start [DIR] | stop DIR|URI | restart DIR|URI [DOWN_S] | uri DIR" >&2
     exit 2
     ;;
 esac

@@ -215,6 +215,7 @@ static void tok_init(tok *t, const char *addr, token_status status, int interval
     t->r.per_source = t->per;
     t->r.errors = t->errs;
     t->r.refresh_interval_s = interval;
+    t->r.priority_score = NAN; /* keep the stored one */
 }
 
 static void tok_free(tok *t)
@@ -688,11 +689,11 @@ static void migration_twice_is_noop(void **state)
     schema_uri("t_migrate", NULL);
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 0 to 2"));
+    assert_non_null(strstr(msg, "from version 0 to 3"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 2"));
+    assert_non_null(strstr(msg, "already at version 3"));
     g_db = connect_or_die(g_uri);
-    assert_q("2", "SELECT count(*) FROM schema_migrations");
+    assert_q("3", "SELECT count(*) FROM schema_migrations");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -717,7 +718,7 @@ static void migration_twice_is_noop(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("2", "SELECT count(*) FROM schema_migrations");
+    assert_q("3", "SELECT count(*) FROM schema_migrations");
     assert_q("tokens", "SELECT to_regclass('t_migrate2.tokens')::text");
     PQfinish(g_db);
     g_db = NULL;
@@ -1012,17 +1013,17 @@ static void migrate_from_version_1(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    assert_int_equal(PG_SCHEMA_VERSION, 2);
+    assert_int_equal(PG_SCHEMA_VERSION, 3);
     v1_schema("t_v1");
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 1 to 2"));
+    assert_non_null(strstr(msg, "from version 1 to 3"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 2"));
+    assert_non_null(strstr(msg, "already at version 3"));
     g_db = connect_or_die(g_uri);
-    assert_q("kept 0 true", "SELECT name || ' ' || outstanding_attempts || ' ' || (outstanding_sources IS NULL)"
-                         " FROM tokens WHERE address = 'OLD1'");
-    assert_q("1,2", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("kept 0 true false", "SELECT name || ' ' || outstanding_attempts || ' ' || (outstanding_sources IS NULL)"
+                               " || ' ' || in_contest FROM tokens WHERE address = 'OLD1'");
+    assert_q("1,2,3", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -1046,9 +1047,10 @@ static void migrate_from_version_1(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("1,2", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
-    assert_q("2", "SELECT count(*) FROM information_schema.columns WHERE table_schema = 't_v1b'"
-                  " AND table_name = 'tokens' AND column_name IN ('outstanding_sources', 'outstanding_attempts')");
+    assert_q("1,2,3", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("3", "SELECT count(*) FROM information_schema.columns WHERE table_schema = 't_v1b'"
+                  " AND table_name = 'tokens' AND column_name IN ('outstanding_sources', 'outstanding_attempts',"
+                  " 'in_contest')");
     /* The store opens on it and works. */
     char err2[1024];
     store *st = store_open(g_uri, err2, sizeof err2);
@@ -1076,6 +1078,108 @@ static void invalid_utf8_is_replaced(void **state)
     assert_q("ok \xc3\xa9 bad \xef\xbf\xbd\xef\xbf\xbd( end \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x98\x80",
              "SELECT name FROM tokens");
     assert_q("enriched", "SELECT status FROM tokens");
+    close_all(st);
+}
+
+/* The daemon's operations: claim_addresses (its own choice of tokens), scan
+ * (every token with its scheduling facts), priority_score on commit. */
+typedef struct scanned {
+    strbuf b;
+    size_t n;
+} scanned;
+
+static void collect_brief(void *ctx, const token_brief *t)
+{
+    scanned *sc = ctx;
+    sc->n++;
+    if (sc->n > 5)
+        return;
+    char price[32] = "-";
+    if (!isnan(t->price_usd))
+        format_double(price, t->price_usd);
+    sb_printf(&sc->b, "%s %s %lld %d %d %s|", t->address, status_name(t->status), (long long)t->next_refresh_at,
+              t->refresh_interval_s, t->in_contest, price);
+}
+
+static void daemon_operations(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_daemon");
+    const char *addrs[] = {"A1", "A2", "A3"};
+    import_list(st, addrs, 3, 3);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 3);
+    tok t[2];
+    fill_full(&t[0], "A1", 1.25, "one", "https://x.com/a1");
+    t[0].r.priority_score = 7.5;
+    fill_full(&t[1], "A2", 2.5, "two", "https://x.com/a2");
+    size_t fenced;
+    assert_int_equal(commit_toks(st, t, 2, 1000, "c1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    tok_free(&t[0]);
+    tok_free(&t[1]);
+    assert_q("7.5", "SELECT priority_score::text FROM tokens WHERE address = 'A1'");
+    assert_q("0", "SELECT priority_score::text FROM tokens WHERE address = 'A2'"); /* NAN: kept */
+    char err[1024];
+    const char *rel[] = {"A3"};
+    assert_int_equal(store_release(st, rel, 1, "c1", err, sizeof err), 0);
+    exec_ok(g_db, "UPDATE tokens SET in_contest = true WHERE address = 'A2'");
+
+    /* Exactly the tokens asked for whose lease ended, whatever their status
+     * or due time, in the order asked, each once; with the stored price. */
+    claim_request rq = {.owner = "daemon", .claim_id = "d1", .now = 1001, .lease_s = 60};
+    const char *want[] = {"A2", "NOPE", "A3", "A1", "A2"};
+    claimed_token *got;
+    size_t n;
+    assert_int_equal(store_claim_addresses(st, &rq, want, 5, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(got[0].address, "A2");
+    assert_true(got[0].price_usd == 2.5);
+    assert_string_equal(got[1].address, "A3");
+    assert_true(isnan(got[1].price_usd));
+    assert_string_equal(got[2].address, "A1");
+    assert_true(got[2].price_usd == 1.25);
+    claimed_tokens_free(got, n);
+    assert_q("3", "SELECT count(*) FROM tokens WHERE claim_id = 'd1' AND claimed_by = 'daemon'");
+    /* Leased: a second claim gets none of them. */
+    rq.claim_id = "d2";
+    assert_int_equal(store_claim_addresses(st, &rq, want, 5, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 0);
+    claimed_tokens_free(got, n);
+    rq.now = 2000; /* d1's lease has ended */
+    assert_int_equal(store_claim_addresses(st, &rq, want + 3, 1, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].address, "A1");
+    claimed_tokens_free(got, n);
+
+    scanned sc = {0};
+    assert_int_equal(store_scan(st, 0, collect_brief, &sc, err, sizeof err), 0);
+    assert_int_equal(sc.n, 3);
+    assert_string_equal(sc.b.data, "A1 enriched 1020 20 0 1.25|A2 enriched 1020 20 1 2.5|A3 pending 0 30 0 -|");
+    sb_free(&sc.b);
+    /* SINCE: only tokens created at or after it. */
+    exec_ok(g_db, "UPDATE tokens SET created_at = to_timestamp(CASE address WHEN 'A3' THEN 5000 ELSE 100 END)");
+    sc = (scanned){0};
+    assert_int_equal(store_scan(st, 4000, collect_brief, &sc, err, sizeof err), 0);
+    assert_int_equal(sc.n, 1);
+    assert_string_equal(sc.b.data, "A3 pending 0 30 0 -|");
+    sb_free(&sc.b);
+    close_all(st);
+}
+
+/* More tokens than one scan page: every one delivered once. */
+static void scan_pages(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_scan");
+    g_db = g_db ? g_db : connect_or_die(g_uri);
+    exec_ok(g_db, "INSERT INTO tokens (address) SELECT 'S' || lpad(i::text, 6, '0') FROM generate_series(1, 25001) i");
+    scanned sc = {0};
+    char err[1024];
+    assert_int_equal(store_scan(st, 0, collect_brief, &sc, err, sizeof err), 0);
+    assert_int_equal(sc.n, 25001);
+    sb_free(&sc.b);
     close_all(st);
 }
 
@@ -1118,6 +1222,8 @@ int main(void)
         cmocka_unit_test(load_sources_round_trip),
         cmocka_unit_test(migrate_from_version_1),
         cmocka_unit_test(invalid_utf8_is_replaced),
+        cmocka_unit_test(daemon_operations),
+        cmocka_unit_test(scan_pages),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
