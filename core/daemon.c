@@ -349,8 +349,11 @@ int daemon_run(const config *cfg)
                 addrs[i] = items[i].address;
                 metrics_lag(d.m, items[i].lag_ns);
             }
+            /* Tokens another collector refreshed since we scheduled them
+             * are due later in the store than anything we may take now. */
+            int64_t due_before = now_wall_s() + (bp.horizon_ns + NS_PER_S - 1) / NS_PER_S + 1;
             size_t claimed = 0;
-            if (engine_submit(d.e, addrs, n, &claimed, err, sizeof err) != 0) {
+            if (engine_submit(d.e, addrs, n, due_before, &claimed, err, sizeof err) != 0) {
                 LOG_ERROR("store", "%s (retrying those tokens after their interval)", err);
                 for (size_t i = 0; i < n; i++)
                     sched_done(d.sc, addrs[i], now, SCHED_FAILED);

@@ -380,14 +380,19 @@ static int admit_batch(engine *e, char *err, size_t errlen)
     return 0;
 }
 
-int engine_submit(engine *e, const char *const *addrs, size_t n, size_t *claimed_n, char *err, size_t errlen)
+int engine_submit(engine *e, const char *const *addrs, size_t n, int64_t due_before, size_t *claimed_n, char *err,
+                  size_t errlen)
 {
     *claimed_n = 0;
     claimed_token *claimed = NULL;
     size_t got = 0;
     char claim_id[160];
     next_claim_id(e, claim_id);
-    claim_request rq = {.owner = e->owner, .claim_id = claim_id, .now = now_wall_s(), .lease_s = e->cfg->lease_seconds};
+    claim_request rq = {.owner = e->owner,
+                        .claim_id = claim_id,
+                        .now = now_wall_s(),
+                        .lease_s = e->cfg->lease_seconds,
+                        .due_before = due_before};
     if (store_claim_addresses(e->st, &rq, addrs, n, &claimed, &got, err, errlen) != 0)
         return -1;
     if (got < n && e->hooks.not_refreshed) {

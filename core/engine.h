@@ -80,9 +80,11 @@ typedef struct engine_hooks {
 void engine_set_daemon(engine *e, const engine_hooks *hooks);
 /* Counters and latencies go to M as well (daemon metrics); NULL: none. */
 void engine_set_metrics(engine *e, struct metrics *m);
-/* Claims ADDRS (those not leased by another collector) as one batch and
+/* Claims ADDRS (those not leased by another collector, and not refreshed by
+ * one since: due by DUE_BEFORE, unix seconds, 0 = any) as one batch and
  * queues them to every source. *CLAIMED: how many were taken. */
-int engine_submit(engine *e, const char *const *addrs, size_t n, size_t *claimed, char *err, size_t errlen);
+int engine_submit(engine *e, const char *const *addrs, size_t n, int64_t due_before, size_t *claimed, char *err,
+                  size_t errlen);
 /* One turn: sends what the limiters allow, waits up to TIMEOUT_MS for the
  * network, commits finished batches. */
 void engine_step(engine *e, int timeout_ms);

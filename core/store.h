@@ -23,6 +23,10 @@ typedef struct claim_request {
      * next try has come (next_refresh_at <= now). 1 (daemon): every token
      * with next_refresh_at <= now. Both: only tokens whose lease ended. */
     int due;
+    /* claim_addresses only: a token that is not pending and whose stored
+     * next_refresh_at is after this (unix seconds) was refreshed by another
+     * collector since the caller scheduled it, and is not taken. 0: no check. */
+    int64_t due_before;
 } claim_request;
 
 /* One claimed token. OUTSTANDING is NULL for a full refresh (every source),
@@ -61,9 +65,9 @@ typedef struct store_backend {
     /* Claims up to rq->max tokens; *OUT is a malloc'd array (claimed_tokens_free),
      * ordered by due time then address. */
     int (*claim)(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen);
-    /* Claims exactly the tokens ADDRS whose lease has ended, whatever their
-     * status or due time (the daemon's scheduler chose them); rq->max and
-     * rq->due are not used. Fills price_usd. */
+    /* Claims the tokens ADDRS whose lease has ended and that are due by
+     * rq->due_before (the daemon's scheduler chose them; see due_before);
+     * rq->max and rq->due are not used. Fills price_usd. */
     int (*claim_addresses)(void *be, const claim_request *rq, const char *const *addrs, size_t n,
                            claimed_token **out, size_t *n_out, char *err, size_t errlen);
     /* Calls CB for every token created at or after SINCE (unix seconds; 0:

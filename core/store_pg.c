@@ -179,6 +179,7 @@ static const char *const ps_sql[PS_N] = {
     [PS_CLAIM_ADDRESSES] =
         "WITH c AS (SELECT t.address FROM tokens t WHERE t.address = ANY($5::text[])"
         " AND (t.lease_until IS NULL OR t.lease_until <= to_timestamp($3::bigint))"
+        " AND ($6::bigint = 0 OR t.status = 'pending' OR t.next_refresh_at <= to_timestamp($6::bigint))"
         " ORDER BY t.address FOR UPDATE SKIP LOCKED)"
         " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"
         " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"
@@ -843,13 +844,14 @@ static int run_claim(pg_store *s, const claim_request *rq, int ps, const char *a
 {
     *out = NULL;
     *n = 0;
-    char now[24], lease[24], max[24];
+    char now[24], lease[24], max[24], due_before[24];
+    snprintf(due_before, sizeof due_before, "%lld", (long long)rq->due_before);
     snprintf(now, sizeof now, "%lld", (long long)rq->now);
     snprintf(lease, sizeof lease, "%lld", (long long)rq->lease_s);
     snprintf(max, sizeof max, "%zu", rq->max);
-    const char *vals[5] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease,
-                           ps == PS_CLAIM_ADDRESSES ? addr_array : max};
-    claim_ctx c = {rq, ps, 5, vals, 0, NULL};
+    const char *vals[6] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease,
+                           ps == PS_CLAIM_ADDRESSES ? addr_array : max, due_before};
+    claim_ctx c = {rq, ps, ps == PS_CLAIM_ADDRESSES ? 6 : 5, vals, 0, NULL};
     if (run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
         return -1;
     PGresult *r = c.res;

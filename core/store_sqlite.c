@@ -89,6 +89,7 @@ static const char *const stmt_sql[ST_N] = {
     [ST_CLAIM_ADDRESS] =
         "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
         " WHERE address = ?5 AND lease_until <= ?3"
+        " AND (?6 = 0 OR status = 'pending' OR next_refresh_at <= ?6)"
         " RETURNING address, outstanding_sources, outstanding_attempts,"
         " (SELECT price_usd FROM token_prices p WHERE p.address = tokens.address)",
     [ST_SCAN] =
@@ -344,6 +345,7 @@ static int sqlite_claim_addresses(void *be, const claim_request *rq, const char 
         sqlite3_bind_int64(st, 3, rq->now);
         sqlite3_bind_int64(st, 4, rq->lease_s);
         sqlite3_bind_text(st, 5, addrs[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, rq->due_before);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             claimed_token *c = &list[count++];
@@ -548,6 +550,8 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
                 sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
                 if (m->links[i].label)
                     sqlite3_bind_text(st, 2, m->links[i].label, -1, SQLITE_STATIC);
+                else if (social)
+                    sqlite3_bind_text(st, 2, "", 0, SQLITE_STATIC); /* type is NOT NULL: keep the link */
                 else
                     sqlite3_bind_null(st, 2);
                 sqlite3_bind_text(st, 3, m->links[i].url, -1, SQLITE_STATIC);

@@ -1151,6 +1151,23 @@ static void daemon_operations(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(got[0].address, "A1");
     claimed_tokens_free(got, n);
+    /* A token another collector refreshed since (its stored due time is
+     * after due_before) is not taken; a pending one always is. */
+    rq.now = 3000;
+    rq.claim_id = "d3";
+    rq.due_before = 1010;
+    const char *two[] = {"A2", "A3"};
+    assert_int_equal(store_claim_addresses(st, &rq, two, 2, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].address, "A3");
+    claimed_tokens_free(got, n);
+    rq.claim_id = "d4";
+    rq.due_before = 1020;
+    assert_int_equal(store_claim_addresses(st, &rq, two, 2, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].address, "A2");
+    claimed_tokens_free(got, n);
+    exec_ok(g_db, "UPDATE tokens SET claim_id = NULL, claimed_by = NULL, lease_until = NULL");
 
     scanned sc = {0};
     assert_int_equal(store_scan(st, 0, collect_brief, &sc, err, sizeof err), 0);

@@ -1,0 +1,332 @@
+/* The SQLite store's contract, the same one test_store_pg checks for
+ * PostgreSQL: claims with leases, owed sources, per-outcome writes, the
+ * daemon's claim by address, scans, and the upgrade of an older schema. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+static char path[128];
+
+static store *open_fresh(void)
+{
+    snprintf(path, sizeof path, "/tmp/tc-test-store-%d.db", (int)getpid());
+    unlink(path);
+    char uri[160], err[512];
+    snprintf(uri, sizeof uri, "sqlite:%s", path);
+    store *st = store_open(uri, err, sizeof err);
+    if (!st)
+        fail_msg("%s", err);
+    return st;
+}
+
+static void close_and_remove(store *st)
+{
+    store_close(st);
+    char wal[160];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+}
+
+/* One value from the database file, as text ("" for NULL). */
+static char *q(const char *sql)
+{
+    static char out[512];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    out[0] = 0;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+static void exec_sql(const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void import(store *st, const char *const *addrs, size_t n)
+{
+    size_t inserted;
+    char err[512];
+    assert_int_equal(store_import(st, addrs, n, &inserted, err, sizeof err), 0);
+}
+
+static size_t claim(store *st, const char *id, int64_t now, int due, claimed_token **out)
+{
+    claim_request rq = {.owner = "test", .claim_id = id, .now = now, .lease_s = 60, .max = 100, .due = due};
+    size_t n;
+    char err[512];
+    assert_int_equal(store_claim(st, &rq, out, &n, err, sizeof err), 0);
+    return n;
+}
+
+static const char *const SOURCES[2] = {"jupiter", "dexscreener"};
+
+/* A two-source result for ADDR: jupiter OUT0, dexscreener OUT1, with a price
+ * from every source that found it. */
+typedef struct result {
+    token_result r;
+    source_outcome outs[2];
+    tc_values per[2];
+    char *errors[2];
+} result;
+
+static void result_init(result *x, const char *addr, source_outcome o0, source_outcome o1, double price)
+{
+    memset(x, 0, sizeof *x);
+    x->outs[0] = o0;
+    x->outs[1] = o1;
+    for (int s = 0; s < 2; s++)
+        if (x->outs[s] == OUTCOME_FOUND) {
+            values_set_num(&x->per[s], TC_PRICE_USD, price * (s + 1));
+            x->per[s].known = 1;
+        }
+    if (o0 == OUTCOME_FOUND || o1 == OUTCOME_FOUND)
+        values_set_num(&x->r.merged, TC_PRICE_USD, price);
+    x->r.address = addr;
+    x->r.status = (o0 == OUTCOME_FOUND || o1 == OUTCOME_FOUND) ? STATUS_ENRICHED : STATUS_FAILED;
+    x->r.n_sources = 2;
+    x->r.source_names = SOURCES;
+    x->r.outcomes = x->outs;
+    x->r.per_source = x->per;
+    x->r.errors = x->errors;
+    x->r.priority_score = NAN;
+}
+
+static void result_free(result *x)
+{
+    values_clear(&x->r.merged);
+    values_clear(&x->per[0]);
+    values_clear(&x->per[1]);
+}
+
+static void commit1(store *st, result *x, int64_t now, const char *claim_id)
+{
+    size_t fenced;
+    char err[512];
+    assert_int_equal(store_commit(st, &x->r, 1, now, claim_id, &fenced, err, sizeof err), 0);
+    assert_int_equal(fenced, 0);
+}
+
+static void owed_sources_are_written_and_claimed_again(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *addrs[] = {"A1", "A2"};
+    import(st, addrs, 2);
+    claimed_token *c;
+    assert_int_equal(claim(st, "c1", 1000, 0, &c), 2);
+    assert_null(c[0].outstanding);
+    claimed_tokens_free(c, 2);
+
+    /* A1: jupiter found, dexscreener failed: stored, but owed by dexscreener
+     * and due again at the time the engine chose. */
+    result a;
+    result_init(&a, "A1", OUTCOME_FOUND, OUTCOME_FAILED, 2.0);
+    a.r.outstanding_attempts = 1;
+    a.r.next_refresh_at = 1060;
+    commit1(st, &a, 1000, "c1");
+    result_free(&a);
+    assert_string_equal(q("SELECT status || ' ' || outstanding_sources || ' ' || outstanding_attempts || ' ' || "
+                          "next_refresh_at FROM tokens WHERE address = 'A1'"),
+                        "enriched dexscreener 1 1060");
+    assert_string_equal(q("SELECT group_concat(source) FROM token_sources WHERE address = 'A1'"), "jupiter");
+    result full;
+    result_init(&full, "A2", OUTCOME_FOUND, OUTCOME_FOUND, 1.0);
+    full.r.refresh_interval_s = 4000;
+    commit1(st, &full, 1000, "c1");
+    result_free(&full);
+    assert_string_equal(q("SELECT coalesce(outstanding_sources, 'none') || ' ' || next_refresh_at FROM tokens "
+                          "WHERE address = 'A2'"),
+                        "none 5000");
+
+    /* Not before its time; then again, with the owed list. */
+    assert_int_equal(claim(st, "c2", 1059, 0, &c), 0);
+    claimed_tokens_free(c, 0);
+    assert_int_equal(claim(st, "c3", 1060, 0, &c), 1);
+    assert_string_equal(c[0].address, "A1");
+    assert_string_equal(c[0].outstanding, "dexscreener");
+    assert_int_equal(c[0].outstanding_attempts, 1);
+    claimed_tokens_free(c, 1);
+
+    /* Now dexscreener answers, jupiter was not asked (kept): nothing owed,
+     * jupiter's stored record stands. */
+    result b;
+    result_init(&b, "A1", OUTCOME_KEPT, OUTCOME_FOUND, 3.0);
+    commit1(st, &b, 1061, "c3");
+    result_free(&b);
+    assert_string_equal(q("SELECT coalesce(outstanding_sources, 'none') || ' ' || outstanding_attempts FROM tokens "
+                          "WHERE address = 'A1'"),
+                        "none 0");
+    assert_string_equal(q("SELECT group_concat(source || '=' || data, ' ') FROM (SELECT * FROM token_sources WHERE "
+                          "address = 'A1' ORDER BY source)"),
+                        "dexscreener={\"price_usd\":6} jupiter={\"price_usd\":2}");
+    close_and_remove(st);
+}
+
+static void missing_deletes_and_older_never_overwrites(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *addrs[] = {"B1"};
+    import(st, addrs, 1);
+    claimed_token *c;
+    assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
+    claimed_tokens_free(c, 1);
+    result a;
+    result_init(&a, "B1", OUTCOME_FOUND, OUTCOME_FOUND, 5.0);
+    commit1(st, &a, 2000, "c1");
+    result_free(&a);
+    /* An older observation (fetched at 1500) does not replace the row of 2000. */
+    assert_int_equal(claim(st, "c2", 3000, 1, &c), 1);
+    claimed_tokens_free(c, 1);
+    result old;
+    result_init(&old, "B1", OUTCOME_FOUND, OUTCOME_MISSING, 1.0);
+    commit1(st, &old, 1500, "c2");
+    result_free(&old);
+    assert_string_equal(q("SELECT data FROM token_sources WHERE address = 'B1' AND source = 'jupiter'"),
+                        "{\"price_usd\":5}");
+    /* MISSING removed dexscreener's record. */
+    assert_string_equal(q("SELECT count(*) FROM token_sources WHERE address = 'B1' AND source = 'dexscreener'"), "0");
+    close_and_remove(st);
+}
+
+static void append_record(void *ctx, const char *addr, const char *source, const char *json)
+{
+    sb_printf(ctx, "%s/%s=%s ", addr, source, json);
+}
+
+static void load_sources_returns_stored_records(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    exec_sql("INSERT INTO tokens(address) VALUES ('C1'), ('C2');"
+             "INSERT INTO token_sources VALUES ('C1', 'jupiter', '{\"name\":\"x\"}', 5),"
+             " ('C2', 'jupiter', '{\"price_usd\":1}', 5)");
+    strbuf seen = {0};
+    const char *want[] = {"C1", "NOPE"};
+    char err[512];
+    assert_int_equal(store_load_sources(st, want, 2, append_record, &seen, err, sizeof err), 0);
+    assert_string_equal(seen.data, "C1/jupiter={\"name\":\"x\"} ");
+    sb_free(&seen);
+    close_and_remove(st);
+}
+
+static void append_brief(void *ctx, const token_brief *t)
+{
+    sb_printf(ctx, "%s %s %lld %d %s|", t->address, status_name(t->status), (long long)t->next_refresh_at,
+              t->in_contest, isnan(t->price_usd) ? "-" : "p");
+}
+
+static void daemon_claims_and_scan(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *addrs[] = {"D1", "D2", "D3"};
+    import(st, addrs, 3);
+    exec_sql("UPDATE tokens SET status = 'enriched', next_refresh_at = 1020 WHERE address = 'D2';"
+             "UPDATE tokens SET in_contest = 1 WHERE address = 'D3';"
+             "INSERT INTO token_prices(address, price_usd, updated_at) VALUES ('D2', 2.5, 1)");
+    claim_request rq = {.owner = "daemon", .claim_id = "d1", .now = 1000, .lease_s = 60};
+    const char *want[] = {"D2", "NOPE", "D3"};
+    claimed_token *got;
+    size_t n;
+    char err[512];
+    /* Whatever their status or due time, in the order asked, with the price. */
+    assert_int_equal(store_claim_addresses(st, &rq, want, 3, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0].address, "D2");
+    assert_true(got[0].price_usd == 2.5);
+    assert_string_equal(got[1].address, "D3");
+    assert_true(isnan(got[1].price_usd));
+    claimed_tokens_free(got, n);
+    /* Leased: not again. */
+    rq.claim_id = "d2";
+    assert_int_equal(store_claim_addresses(st, &rq, want, 3, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 0);
+    claimed_tokens_free(got, n);
+    /* After the lease: D2 was refreshed by someone else (due 1020, after
+     * due_before 1010) and is left alone; pending D1 is taken. */
+    rq.now = 2000;
+    rq.claim_id = "d3";
+    rq.due_before = 1010;
+    const char *two[] = {"D1", "D2"};
+    assert_int_equal(store_claim_addresses(st, &rq, two, 2, &got, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].address, "D1");
+    claimed_tokens_free(got, n);
+
+    strbuf b = {0};
+    assert_int_equal(store_scan(st, 0, append_brief, &b, err, sizeof err), 0);
+    assert_string_equal(b.data, "D1 pending 0 0 -|D2 enriched 1020 0 p|D3 pending 0 1 -|");
+    sb_free(&b);
+    exec_sql("UPDATE tokens SET created_at = CASE address WHEN 'D3' THEN 5000 ELSE 100 END");
+    b = (strbuf){0};
+    assert_int_equal(store_scan(st, 4000, append_brief, &b, err, sizeof err), 0);
+    assert_string_equal(b.data, "D3 pending 0 1 -|");
+    sb_free(&b);
+    close_and_remove(st);
+}
+
+/* A store written by schema version 1 opens, upgraded, its data intact. */
+static void upgrades_version_1(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/tc-test-store-%d.db", (int)getpid());
+    unlink(path);
+    exec_sql("CREATE TABLE tokens (address TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending',"
+             " name TEXT, symbol TEXT, decimals INTEGER, image_url TEXT, description TEXT, supply TEXT,"
+             " enrichment_attempts INTEGER NOT NULL DEFAULT 0, last_refresh_attempt INTEGER,"
+             " last_refresh_success INTEGER, last_price_change INTEGER,"
+             " refresh_interval_seconds INTEGER NOT NULL DEFAULT 30, priority_score REAL NOT NULL DEFAULT 0,"
+             " refresh_metadata TEXT NOT NULL DEFAULT '{}', next_refresh_at INTEGER NOT NULL DEFAULT 0,"
+             " claimed_by TEXT, claim_id TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
+             " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
+             "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+             "INSERT INTO tokens(address, name) VALUES ('OLD', 'kept')");
+    char uri[160], err[512];
+    snprintf(uri, sizeof uri, "sqlite:%s", path);
+    store *st = store_open(uri, err, sizeof err);
+    if (!st)
+        fail_msg("%s", err);
+    assert_string_equal(q("SELECT version FROM schema_version"), "3");
+    assert_string_equal(q("SELECT name || ' ' || outstanding_attempts || ' ' || in_contest FROM tokens"), "kept 0 0");
+    claimed_token *c;
+    assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
+    claimed_tokens_free(c, 1);
+    close_and_remove(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(owed_sources_are_written_and_claimed_again),
+        cmocka_unit_test(missing_deletes_and_older_never_overwrites),
+        cmocka_unit_test(load_sources_returns_stored_records),
+        cmocka_unit_test(daemon_claims_and_scan),
+        cmocka_unit_test(upgrades_version_1),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
