@@ -211,7 +211,8 @@ void *store_sqlite_open(const char *path, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(s->db, 10000);
     char *emsg = NULL;
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                     " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &emsg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK || migrate(s, &emsg) != 0) {
         snprintf(err, errlen, "sqlite %s: schema: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
