@@ -45,11 +45,13 @@ sql() { sqlite3 "$DIR/tokens.db" "$1"; }
     echo
     echo "Date $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)," \
         "$(nproc) cores. Fake upstream: latency 50-300 ms, 30% of prices move every 20 s, sliding" \
-        "windows at the published values. Limiters: conf/tokencollector.ini (Jupiter keyless 27/min," \
-        "Helius 1.8/s, DexScreener 290/min). $HOT tokens flagged in_contest. Exit code $rc."
+        "windows at the published values. Limiters as in conf/tokencollector.ini:" \
+        "$(awk '/^\[limiter/ { name = $2 } /^rate/ && name { printf "%s %s; ", name, $3 }' conf/tokencollector.ini | tr -d ']')" \
+        "$HOT tokens flagged in_contest. Exit code $rc."
     echo
-    echo "Capacity: Jupiter's 27 requests/min x 100 tokens = 45 tokens/s bounds every tier together;"
-    echo "the scheduler plans 90% of it and stretches the lower tiers (up to max_wait) so the top one keeps its interval."
+    echo "Capacity (tokens/s the limits allow, the slowest source's rate x chunk) and demand are in the"
+    echo "metrics lines; the scheduler plans 90% of the capacity and stretches the lower tiers (up to"
+    echo "max_wait) so the top one keeps its interval."
     echo
     echo "## Last metrics lines"
     echo '```'
