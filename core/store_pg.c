@@ -6,12 +6,14 @@
  * - Times are timestamptz; the store API speaks unix seconds, converted with
  *   to_timestamp(). The clock is the collector's (claim_request.now, the
  *   commit's now), as with SQLite, so tests can move time.
- * - Every operation is ONE prepared statement, so one round trip and one
- *   transaction (autocommit): the commit of a batch is a single statement
- *   whose data-modifying CTEs write every table from arrays sent as text
- *   array literals (unnest). Its first CTE updates `tokens` with the claim
- *   fence; every other table is joined to that UPDATE's RETURNING set, so a
- *   token whose claim was taken over gets nothing written at all.
+ * - Every operation but the commit is ONE prepared statement, so one round
+ *   trip and one transaction (autocommit). The commit of a batch is one
+ *   transaction of two prepared statements sent in pipeline mode (two round
+ *   trips; see commit_tokens_sql): A updates `tokens` with the claim fence
+ *   and returns what is stored of each token it wrote; B writes the other
+ *   tables for those tokens only, and only the rows that change, so a token
+ *   whose claim was taken over gets nothing written at all. Their arrays go
+ *   in PostgreSQL's binary format (no number formatting or parsing).
  * - An older observation never overwrites a newer one: token_prices keeps
  *   updated_at <= the new one, token_sources fetched_at, and the token's own
  *   fields (and its link sets) are only replaced when the commit's time is not
@@ -21,7 +23,7 @@
  *   the same order.
  * - Retryable errors (class 08 connection, 40001 serialization, 40P01
  *   deadlock, 57P01..57P03 shutdown, or a connection gone bad) reset the
- *   connection when needed and run the whole statement again, with backoff
+ *   connection when needed and run the whole operation again, with backoff
  *   100 ms doubling to 5 s (jittered), 10 attempts (about 10-20 s in all);
  *   then the call fails and the batch stays claimed until its lease ends (it
  *   is due again after that, never marked done without its data). Other
@@ -47,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "store.h"
 #include "store_pg_schema.h"
@@ -54,12 +57,14 @@
 
 /* ---- statements ------------------------------------------------------------ */
 
-enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT,
-       PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_N };
+enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT_PLAN,
+       PS_COMMIT, PS_COMMIT_ROWS, PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_N };
 
 static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
                                          "tc_claim_mine",    "tc_release",      "tc_import",
-                                         "tc_commit",        "tc_commit_done",  "tc_load_sources",
+                                         "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
+                                         "tc_commit_done",
+                                         "tc_load_sources",
                                          "tc_scan",          "tc_count"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
@@ -79,25 +84,46 @@ static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",   
 /* The commit's observation is not older than what the token holds. */
 #define FRESH "(t.last_refresh_attempt IS NULL OR t.last_refresh_attempt <= " NOW ")"
 
-/* Commit: $1 claim id, $2 now (unix s);
- * tokens $3..$22: address, status, name, symbol, decimals, image_url,
- *   description, supply, refresh_metadata, refresh_interval_s, price_usd,
- *   market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_refresh_at
- *   (unix s, 0: now + interval), outstanding_sources, outstanding_attempts,
- *   priority_score (NULL: keep);
- * socials $23..$25: address, type, url; websites $26..$28: address, label, url;
- * sources found $29..$31: address, source, data; missing $32..$33: address, source.
- * Returns the number of tokens written (the others were fenced). */
-static const char commit_sql[] =
-    "WITH u AS MATERIALIZED (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
+/* A commit is one transaction of two statements, sent in pipeline mode in
+ * two round trips (commit_attempt): tc_commit_plan (planner settings for
+ * this transaction, see there) and A, then B and the Sync that commits.
+ *
+ * A, "tc_commit": updates `tokens` with the claim fence and returns, for each
+ * token it wrote, what is stored of it in the other tables (one index probe
+ * per table, under the row lock that A holds until the commit). The client
+ * compares that with the new values and builds B from the difference.
+ * B, "tc_commit_rows": writes those rows, each of its parts joining one array
+ * to one table by its key. Rows already as wanted cost nothing: an unchanged
+ * link set writes nothing, an existing price or source row is updated in
+ * place (UPDATE, no ON CONFLICT lock-then-update), a new row is a plain
+ * INSERT.
+ *
+ * What A read is what B finds: only the holder of a token's claim writes the
+ * token's rows (the fence), and A holds the row lock. (A writer outside that
+ * rule inserting the same key in between would make B fail with a unique
+ * violation: a permanent error; the batch is rolled back whole, its tokens
+ * are claimed again after the lease, and A then reads the row.)
+ *
+ * A: $1 claim id, $2 now (timestamptz text); then binary arrays $3..$22:
+ *   address, status, name, symbol, decimals, image_url, description, supply,
+ *   refresh_metadata, refresh_interval_s, price_usd, market_cap, fdv,
+ *   liquidity_usd, volume_24h, change_24h, next_refresh_at (unix s, 0: now +
+ *   interval), outstanding_sources, outstanding_attempts, priority_score
+ *   (NULL: keep).
+ * Returns per written token: address; relink (a fresh, successful refresh:
+ * its link sets are replaced); has_price (a token_prices row exists); when
+ * relink, the stored socials and websites; the stored source names. Sets are
+ * sent as "LEN:BYTES" fields (octet length), a NULL label as "-". */
+static const char commit_tokens_sql[] =
+    "WITH u AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
     " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
     " $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::text[], $21::int[],"
     " $22::float8[]) AS u(address, status, name, symbol, decimals, image_url, description, supply, meta,"
     " interval_s, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_at, outstanding,"
-    " out_attempts, priority)),"
+    " out_attempts, priority))"
     /* A failed refresh does not demote a token that has data; unknown fields
      * keep the last known value. */
-    " upd AS (UPDATE tokens t SET"
+    " UPDATE tokens t SET"
     " status = CASE WHEN NOT " FRESH " OR (u.status = 'failed' AND t.status IN ('enriched','no_data'))"
     "  THEN t.status ELSE u.status END,"
     " name = CASE WHEN " FRESH " THEN COALESCE(u.name, t.name) ELSE t.name END,"
@@ -128,47 +154,68 @@ static const char commit_sql[] =
     " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
     " FROM u LEFT JOIN token_prices p ON p.address = u.address"
     " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
-    " RETURNING t.address, t.last_refresh_attempt = " NOW " AND u.status = 'enriched' AS relink),"
-    /* The newest observation wins whatever the commit order. */
-    " pr AS (INSERT INTO token_prices AS tp (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
-    " change_24h, updated_at) SELECT u.address, u.price_usd, u.market_cap, u.fdv, u.liquidity_usd,"
-    " u.volume_24h, u.change_24h, " NOW " FROM u JOIN upd ON upd.address = u.address"
-    " WHERE num_nonnulls(u.price_usd, u.market_cap, u.fdv, u.liquidity_usd, u.volume_24h, u.change_24h) > 0"
-    " ORDER BY u.address"
-    " ON CONFLICT (address) DO UPDATE SET price_usd = COALESCE(EXCLUDED.price_usd, tp.price_usd),"
-    " market_cap = COALESCE(EXCLUDED.market_cap, tp.market_cap), fdv = COALESCE(EXCLUDED.fdv, tp.fdv),"
-    " liquidity_usd = COALESCE(EXCLUDED.liquidity_usd, tp.liquidity_usd),"
-    " volume_24h = COALESCE(EXCLUDED.volume_24h, tp.volume_24h),"
-    " change_24h = COALESCE(EXCLUDED.change_24h, tp.change_24h), updated_at = EXCLUDED.updated_at"
-    " WHERE tp.updated_at <= EXCLUDED.updated_at),"
-    /* Link sets of enriched tokens are replaced whole: what is not in the new
-     * set goes, what is new comes; both in this one statement. */
-    " repl AS MATERIALIZED (SELECT address FROM upd WHERE relink),"
-    " ls AS MATERIALIZED (SELECT * FROM unnest($23::text[], $24::text[], $25::text[]) AS l(address, type, url)),"
-    " lw AS MATERIALIZED (SELECT * FROM unnest($26::text[], $27::text[], $28::text[]) AS l(address, label, url)),"
-    " sd AS (DELETE FROM token_socials s USING repl WHERE s.address = repl.address AND NOT EXISTS"
-    " (SELECT 1 FROM ls WHERE ls.address = s.address AND ls.type = s.type AND ls.url = s.url)),"
-    " si AS (INSERT INTO token_socials (address, type, url) SELECT ls.address, ls.type, ls.url FROM ls"
-    " JOIN repl ON repl.address = ls.address ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING),"
-    " wd AS (DELETE FROM token_websites w USING repl WHERE w.address = repl.address AND NOT EXISTS"
-    " (SELECT 1 FROM lw WHERE lw.address = w.address AND lw.url = w.url)),"
-    " wi AS (INSERT INTO token_websites AS tw (address, label, url) SELECT lw.address, lw.label, lw.url"
-    " FROM lw JOIN repl ON repl.address = lw.address ORDER BY 1, 3"
-    " ON CONFLICT (address, url) DO UPDATE SET label = EXCLUDED.label"
-    " WHERE tw.label IS DISTINCT FROM EXCLUDED.label),"
-    /* Each source's normalized record: FOUND upserts it (never over a row
-     * fetched later), MISSING deletes it, FAILED / SKIPPED / KEPT leave it. */
-    " sf AS MATERIALIZED (SELECT * FROM unnest($29::text[], $30::text[], $31::text[]) AS f(address, source, data)),"
-    " sm AS MATERIALIZED (SELECT * FROM unnest($32::text[], $33::text[]) AS m(address, source)),"
-    " fi AS (INSERT INTO token_sources AS ts (address, source, data, fetched_at)"
-    " SELECT sf.address, sf.source, sf.data::jsonb, " NOW " FROM sf JOIN upd ON upd.address = sf.address"
-    " ORDER BY 1, 2 ON CONFLICT (address, source) DO UPDATE SET data = EXCLUDED.data,"
-    " fetched_at = EXCLUDED.fetched_at WHERE ts.fetched_at <= EXCLUDED.fetched_at),"
-    " md AS (DELETE FROM token_sources ts USING sm, upd WHERE upd.address = sm.address"
-    " AND ts.address = sm.address AND ts.source = sm.source AND ts.fetched_at <= " NOW ")"
-    " SELECT count(*) FROM upd";
+    " RETURNING t.address, t.last_refresh_attempt = " NOW " AND u.status = 'enriched',"
+    " p.address IS NOT NULL,"
+    " CASE WHEN t.last_refresh_attempt = " NOW " AND u.status = 'enriched' THEN"
+    "  (SELECT string_agg(octet_length(s.type) || ':' || s.type || octet_length(s.url) || ':' || s.url, '')"
+    "  FROM token_socials s WHERE s.address = t.address) END,"
+    " CASE WHEN t.last_refresh_attempt = " NOW " AND u.status = 'enriched' THEN"
+    "  (SELECT string_agg(octet_length(w.url) || ':' || w.url"
+    "  || COALESCE(octet_length(w.label) || ':' || w.label, '-'), '')"
+    "  FROM token_websites w WHERE w.address = t.address) END,"
+    " (SELECT string_agg(octet_length(ts.source) || ':' || ts.source, '')"
+    "  FROM token_sources ts WHERE ts.address = t.address)";
 
-#define COMMIT_NPARAMS 33
+#define COMMIT_NPARAMS 22
+
+/* B: $1 now (timestamptz text); binary arrays:
+ * prices $2..$9: address, stored (update, else insert), price_usd,
+ *   market_cap, fdv, liquidity_usd, volume_24h, change_24h (NULL: keep);
+ * socials $10..$13: address, type, url, op (0 delete, 2 insert);
+ * websites $14..$17: address, url, label, op (0 delete, 1 set label, 2 insert);
+ * sources $18..$21: address, source, data, op (0 delete (MISSING), 1 update,
+ *   2 insert (FOUND)).
+ * The newest observation wins whatever the commit order: a price or source
+ * row written by a later observation is left alone. */
+static const char commit_rows_sql[] =
+    "WITH px AS MATERIALIZED (SELECT * FROM unnest($2::text[], $3::bool[], $4::float8[], $5::float8[],"
+    " $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS x(address, stored, price_usd, market_cap, fdv,"
+    " liquidity_usd, volume_24h, change_24h)),"
+    " pu AS (UPDATE token_prices tp SET price_usd = COALESCE(px.price_usd, tp.price_usd),"
+    " market_cap = COALESCE(px.market_cap, tp.market_cap), fdv = COALESCE(px.fdv, tp.fdv),"
+    " liquidity_usd = COALESCE(px.liquidity_usd, tp.liquidity_usd),"
+    " volume_24h = COALESCE(px.volume_24h, tp.volume_24h),"
+    " change_24h = COALESCE(px.change_24h, tp.change_24h), updated_at = $1::timestamptz"
+    " FROM px WHERE px.stored AND tp.address = px.address AND tp.updated_at <= $1::timestamptz),"
+    " pi AS (INSERT INTO token_prices (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
+    " change_24h, updated_at) SELECT address, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h,"
+    " $1::timestamptz FROM px WHERE NOT px.stored),"
+    " sx AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int[])"
+    " AS x(address, type, url, op)),"
+    " sd AS (DELETE FROM token_socials s USING sx WHERE sx.op = 0 AND s.address = sx.address"
+    " AND s.type = sx.type AND s.url = sx.url),"
+    " si AS (INSERT INTO token_socials (address, type, url) SELECT address, type, url FROM sx WHERE sx.op = 2),"
+    " wx AS MATERIALIZED (SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::int[])"
+    " AS x(address, url, label, op)),"
+    " wd AS (DELETE FROM token_websites w USING wx WHERE wx.op = 0 AND w.address = wx.address"
+    " AND w.url = wx.url),"
+    " wu AS (UPDATE token_websites w SET label = wx.label FROM wx WHERE wx.op = 1 AND w.address = wx.address"
+    " AND w.url = wx.url),"
+    " wi AS (INSERT INTO token_websites (address, label, url) SELECT address, label, url FROM wx"
+    " WHERE wx.op = 2),"
+    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[])"
+    " AS x(address, source, data, op)),"
+    " fd AS (DELETE FROM token_sources ts USING fx WHERE fx.op = 0 AND ts.address = fx.address"
+    " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz),"
+    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz FROM fx"
+    " WHERE fx.op = 1 AND ts.address = fx.address AND ts.source = fx.source"
+    " AND ts.fetched_at <= $1::timestamptz),"
+    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at)"
+    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2)"
+    " SELECT 1";
+
+#define ROWS_NPARAMS 21
+
 
 static const char *const ps_sql[PS_N] = {
     [PS_CLAIM_PENDING] = CLAIM_SQL("(status = 'pending' OR (outstanding_sources IS NOT NULL"
@@ -192,7 +239,16 @@ static const char *const ps_sql[PS_N] = {
                    " WHERE address = ANY($1::text[]) AND claim_id = $2::text",
     [PS_IMPORT] = "INSERT INTO tokens (address) SELECT a FROM unnest($1::text[]) AS a ORDER BY a"
                   " ON CONFLICT (address) DO NOTHING",
-    [PS_COMMIT] = commit_sql,
+    /* Runs first in a commit's transaction (until its end): A and B join
+     * small arrays to large tables by their keys, which only an index nested
+     * loop does well. Their plans are generic (prepared), so planned once
+     * per connection, possibly while a table was still nearly empty (a new
+     * store: a hash join over a sequential scan looks cheapest then, and
+     * would stay until the next ANALYZE while the table grows). */
+    [PS_COMMIT_PLAN] = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),"
+                       " set_config('enable_mergejoin', 'off', true)",
+    [PS_COMMIT] = commit_tokens_sql,
+    [PS_COMMIT_ROWS] = commit_rows_sql,
     /* Before a commit is retried: its tokens that an earlier attempt wrote
      * (the reply was lost): claim ended at exactly this commit's time. */
     [PS_COMMIT_DONE] = "SELECT count(*) FROM tokens WHERE address = ANY($1::text[]) AND claim_id IS NULL"
@@ -297,45 +353,171 @@ static void arr_str(pgarr *a, const char *str)
     sb_append(&a->b, "\"", 1);
 }
 
-static void arr_num(pgarr *a, int has, double d)
-{
-    arr_sep(a);
-    if (!has || !isfinite(d)) { /* NaN/inf: unknown, as in the JSON record */
-        sb_append(&a->b, "NULL", 4);
-        return;
-    }
-    /* 17 significant digits always read back as the same double (float8in
-     * is exact), and cost one conversion instead of format_double's search
-     * for the shortest form. The stored value is identical. */
-    char num[32];
-    int len = snprintf(num, sizeof num, "%.17g", d);
-    sb_append(&a->b, num, (size_t)len);
-}
-
-static void arr_int(pgarr *a, int has, long long v)
-{
-    arr_sep(a);
-    if (!has) {
-        sb_append(&a->b, "NULL", 4);
-        return;
-    }
-    char num[24];
-    int len = snprintf(num, sizeof num, "%lld", v);
-    sb_append(&a->b, num, (size_t)len);
-}
-
 static const char *arr_end(pgarr *a)
 {
     sb_append(&a->b, "}", 1);
     return a->b.data;
 }
 
+/* ---- binary arrays (the commit's parameters) ------------------------------------ */
+
+/* A one-dimensional array in PostgreSQL's binary format (array_recv): a
+ * header (ndim, has-nulls flag, element type oid, length, lower bound), then
+ * per element its length (-1: NULL) and its bytes in the type's binary
+ * form, big-endian. Numbers go as their 4 or 8 bytes: no formatting here,
+ * no parsing on the server, and a float8 arrives bit for bit. */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701 };
+
+typedef struct pgbin {
+    strbuf b;
+    uint32_t n;
+    int hasnull;
+} pgbin;
+
+static void put_u32(strbuf *b, uint32_t v)
+{
+    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                          (unsigned char)v};
+    sb_append(b, (const char *)c, 4);
+}
+
+static void put_u64(strbuf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)(v >> 32));
+    put_u32(b, (uint32_t)v);
+}
+
+static void patch_u32(strbuf *b, size_t at, uint32_t v)
+{
+    unsigned char *c = (unsigned char *)b->data + at;
+    c[0] = (unsigned char)(v >> 24);
+    c[1] = (unsigned char)(v >> 16);
+    c[2] = (unsigned char)(v >> 8);
+    c[3] = (unsigned char)v;
+}
+
+static void bin_reset(pgbin *a, uint32_t elem_oid)
+{
+    a->b.len = 0;
+    a->n = 0;
+    a->hasnull = 0;
+    put_u32(&a->b, 1);        /* ndim */
+    put_u32(&a->b, 0);        /* has nulls: patched by bin_end */
+    put_u32(&a->b, elem_oid);
+    put_u32(&a->b, 0);        /* length: patched by bin_end */
+    put_u32(&a->b, 1);        /* lower bound */
+}
+
+static void bin_null(pgbin *a)
+{
+    put_u32(&a->b, 0xFFFFFFFFu);
+    a->hasnull = 1;
+    a->n++;
+}
+
+/* Text: the bytes as they are, except that what is not valid UTF-8 becomes
+ * U+FFFD (as arr_str; the server refuses invalid UTF-8 in binary input too). */
+static void bin_text(pgbin *a, const char *str)
+{
+    if (!str) {
+        bin_null(a);
+        return;
+    }
+    size_t at = a->b.len;
+    put_u32(&a->b, 0); /* length: patched below */
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        const unsigned char *run = s;
+        while (*s && *s < 0x80)
+            s++;
+        sb_append(&a->b, (const char *)run, (size_t)(s - run));
+        if (!*s)
+            break;
+        size_t n = utf8_seq(s);
+        if (n) {
+            sb_append(&a->b, (const char *)s, n);
+            s += n;
+        } else {
+            sb_append(&a->b, "\xEF\xBF\xBD", 3);
+            s++;
+        }
+    }
+    patch_u32(&a->b, at, (uint32_t)(a->b.len - at - 4));
+    a->n++;
+}
+
+static void bin_f8(pgbin *a, int has, double d)
+{
+    if (!has || !isfinite(d)) { /* NaN/inf: unknown, as in the JSON record */
+        bin_null(a);
+        return;
+    }
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    put_u32(&a->b, 8);
+    put_u64(&a->b, bits);
+    a->n++;
+}
+
+static void bin_i4(pgbin *a, int has, int32_t v)
+{
+    if (!has) {
+        bin_null(a);
+        return;
+    }
+    put_u32(&a->b, 4);
+    put_u32(&a->b, (uint32_t)v);
+    a->n++;
+}
+
+static void bin_i8(pgbin *a, int64_t v)
+{
+    put_u32(&a->b, 8);
+    put_u64(&a->b, (uint64_t)v);
+    a->n++;
+}
+
+static void bin_bool(pgbin *a, int v)
+{
+    put_u32(&a->b, 1);
+    sb_append(&a->b, v ? "\1" : "\0", 1);
+    a->n++;
+}
+
+static void bin_end(pgbin *a)
+{
+    if (a->n == 0) { /* an empty array has no dimensions */
+        patch_u32(&a->b, 0, 0);
+        a->b.len = 12;
+        return;
+    }
+    patch_u32(&a->b, 4, a->hasnull ? 1 : 0);
+    patch_u32(&a->b, 12, a->n);
+}
+
 /* ---- connection ---------------------------------------------------------------- */
 
+/* The binary arrays of the commit: A_* for statement A (tokens), B_* for
+ * statement B (the other tables). */
 enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY, A_META, A_INTERVAL,
        A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS, A_PRIORITY,
-       A_S_ADDR, A_S_TYPE, A_S_URL, A_W_ADDR, A_W_LABEL, A_W_URL,
-       A_F_ADDR, A_F_SOURCE, A_F_DATA, A_M_ADDR, A_M_SOURCE, A_N };
+       B_P_ADDR, B_P_STORED, B_P_PRICE, B_P_MCAP, B_P_FDV, B_P_LIQ, B_P_VOL, B_P_CHG,
+       B_S_ADDR, B_S_TYPE, B_S_URL, B_S_OP, B_W_ADDR, B_W_URL, B_W_LABEL, B_W_OP,
+       B_F_ADDR, B_F_SOURCE, B_F_DATA, B_F_OP, ARR_N };
+#define A_FIRST A_ADDR
+#define A_END (A_PRIORITY + 1)
+#define B_FIRST B_P_ADDR
+#define B_END ARR_N
+
+/* The element type of each array (as cast in the SQL); text when not listed. */
+static const uint32_t arr_oid[ARR_N] = {
+    [A_DECIMALS] = OID_INT4,  [A_INTERVAL] = OID_INT4,  [A_OUT_ATTEMPTS] = OID_INT4, [A_NEXT_AT] = OID_INT8,
+    [A_PRICE] = OID_FLOAT8,   [A_MCAP] = OID_FLOAT8,    [A_FDV] = OID_FLOAT8,        [A_LIQ] = OID_FLOAT8,
+    [A_VOL] = OID_FLOAT8,     [A_CHG] = OID_FLOAT8,     [A_PRIORITY] = OID_FLOAT8,   [B_P_STORED] = OID_BOOL,
+    [B_P_PRICE] = OID_FLOAT8, [B_P_MCAP] = OID_FLOAT8,  [B_P_FDV] = OID_FLOAT8,      [B_P_LIQ] = OID_FLOAT8,
+    [B_P_VOL] = OID_FLOAT8,   [B_P_CHG] = OID_FLOAT8,   [B_S_OP] = OID_INT4,         [B_W_OP] = OID_INT4,
+    [B_F_OP] = OID_INT4,
+};
 
 typedef struct pg_store {
     PGconn *conn;
@@ -345,7 +527,9 @@ typedef struct pg_store {
     int max_attempts;
     int backoff_first_ms, backoff_max_ms;
     uint64_t jitter; /* xorshift state */
-    pgarr arr[A_N]; /* reused by every commit */
+    pgbin arr[ARR_N]; /* reused by every commit */
+    strbuf tmp;        /* scratch for commits */
+    strbuf json;       /* the JSON records of a commit */
 } pg_store;
 
 /* The URI without its password: "postgresql://user:secret@h/db?password=x"
@@ -658,8 +842,10 @@ static void pg_free(pg_store *s)
         return;
     if (s->conn)
         PQfinish(s->conn);
-    for (int i = 0; i < A_N; i++)
+    for (int i = 0; i < ARR_N; i++)
         sb_free(&s->arr[i].b);
+    sb_free(&s->tmp);
+    sb_free(&s->json);
     free(s->uri);
     free(s->display);
     free(s);
@@ -1028,114 +1214,568 @@ static void utc_text(int64_t t, char *out, size_t outlen)
         snprintf(out, outlen, "epoch");
 }
 
+
+/* ---- JSON written directly (the values of store_refresh_metadata and
+ * values_to_json, without building a cJSON tree; stored as jsonb, so only
+ * the value matters, and numbers are format_double's digits as there) ---- */
+
+static void json_str(strbuf *b, const char *s)
+{
+    sb_append(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_append(b, run, (size_t)(s - run));
+        char esc[8];
+        switch (c) {
+        case '"': sb_append(b, "\\\"", 2); break;
+        case '\\': sb_append(b, "\\\\", 2); break;
+        case '\b': sb_append(b, "\\b", 2); break;
+        case '\f': sb_append(b, "\\f", 2); break;
+        case '\n': sb_append(b, "\\n", 2); break;
+        case '\r': sb_append(b, "\\r", 2); break;
+        case '\t': sb_append(b, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            sb_append(b, esc, 6);
+        }
+        run = s + 1;
+    }
+    sb_append(b, run, (size_t)(s - run));
+    sb_append(b, "\"", 1);
+}
+
+/* "KEY": (with a comma before when not FIRST). */
+static void json_key(strbuf *b, int *first, const char *key)
+{
+    if (!*first)
+        sb_append(b, ",", 1);
+    *first = 0;
+    json_str(b, key);
+    sb_append(b, ":", 1);
+}
+
+/* store_refresh_metadata(T), appended to B. */
+static void json_refresh_metadata(strbuf *b, const token_result *t)
+{
+    int first = 1;
+    sb_append(b, "{\"sources\":{", 12);
+    for (size_t i = 0; i < t->n_sources; i++) {
+        json_key(b, &first, t->source_names[i]);
+        json_str(b, outcome_name(t->outcomes[i]));
+    }
+    sb_append(b, "}", 1);
+    int any = 0;
+    first = 1;
+    for (size_t i = 0; i < t->n_sources; i++) {
+        if (!t->errors || !t->errors[i])
+            continue;
+        if (!any)
+            sb_append(b, ",\"errors\":{", 11);
+        any = 1;
+        json_key(b, &first, t->source_names[i]);
+        json_str(b, t->errors[i]);
+    }
+    sb_append(b, any ? "}}" : "}", any ? 2 : 1);
+}
+
+/* values_to_json(V), appended to B. */
+static void json_record(strbuf *b, const tc_values *v)
+{
+    int first = 1;
+    sb_append(b, "{", 1);
+    for (int f = 1; f < FIELD_SLOTS; f++) {
+        if (!values_has(v, f))
+            continue;
+        if (field_is_string(f)) {
+            if (!v->str[f])
+                continue;
+            json_key(b, &first, field_name(f));
+            json_str(b, v->str[f]);
+        } else if (isfinite(v->num[f])) {
+            char num[32];
+            format_double(num, v->num[f]);
+            json_key(b, &first, field_name(f));
+            sb_appends(b, num);
+        }
+    }
+    for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++) {
+        if (!values_count_links(v, kind))
+            continue;
+        json_key(b, &first, kind == TC_LINK_WEBSITE ? "websites" : "socials");
+        sb_append(b, "[", 1);
+        int first_link = 1;
+        for (size_t i = 0; i < v->n_links; i++) {
+            if (v->links[i].kind != kind)
+                continue;
+            if (!first_link)
+                sb_append(b, ",", 1);
+            first_link = 0;
+            int k = 1;
+            sb_append(b, "{", 1);
+            json_key(b, &k, kind == TC_LINK_WEBSITE ? "label" : "type");
+            json_str(b, v->links[i].label ? v->links[i].label : "");
+            json_key(b, &k, "url");
+            json_str(b, v->links[i].url ? v->links[i].url : "");
+            sb_append(b, "}", 1);
+        }
+        sb_append(b, "]", 1);
+    }
+    sb_append(b, "}", 1);
+}
+
+/* Statement A's arrays: the unique tokens of the batch. */
+static void build_token_arrays(pg_store *s, const token_result *const *v, size_t k)
+{
+    pgbin *a = s->arr;
+    for (int i = A_FIRST; i < A_END; i++)
+        bin_reset(&a[i], arr_oid[i] ? arr_oid[i] : OID_TEXT);
+    for (size_t i = 0; i < k; i++) {
+        const token_result *t = v[i];
+        const tc_values *m = &t->merged;
+        bin_text(&a[A_ADDR], t->address);
+        bin_text(&a[A_STATUS], status_name(t->status));
+        static const int str_fields[] = {TC_NAME, TC_SYMBOL, TC_IMAGE_URL, TC_DESCRIPTION, TC_SUPPLY};
+        static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
+        for (int f = 0; f < 5; f++)
+            bin_text(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
+        int has_dec = values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) &&
+                      fabs(m->num[TC_DECIMALS]) < 2147483647.0;
+        bin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
+        s->tmp.len = 0;
+        json_refresh_metadata(&s->tmp, t);
+        bin_text(&a[A_META], s->tmp.data);
+        bin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
+        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+            bin_f8(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+        bin_i8(&a[A_NEXT_AT], t->next_refresh_at > 0 ? (int64_t)t->next_refresh_at : 0);
+        char *outstanding = store_outstanding_sources(t);
+        bin_text(&a[A_OUTSTANDING], outstanding);
+        bin_i4(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
+        free(outstanding);
+        bin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
+    }
+    for (int i = A_FIRST; i < A_END; i++)
+        bin_end(&a[i]);
+}
+
+/* STR as the server stores it (bin_text: invalid UTF-8 as U+FFFD): STR
+ * itself when valid, else a copy in *OWN (freed by the caller). */
+static const char *stored_form(const char *str, char **own)
+{
+    *own = NULL;
+    if (!str)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)str;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : utf8_seq(p);
+        if (!n)
+            break;
+        p += n;
+    }
+    if (!*p)
+        return str;
+    pgbin tmp = {0};
+    bin_text(&tmp, str); /* length word, then the bytes */
+    *own = xmalloc(tmp.b.len - 4 + 1);
+    memcpy(*own, tmp.b.data + 4, tmp.b.len - 4);
+    (*own)[tmp.b.len - 4] = '\0';
+    sb_free(&tmp.b);
+    return *own;
+}
+
+/* One field of a set returned by A: "LEN:BYTES", or "-" for NULL. */
+typedef struct set_field {
+    const char *p; /* NULL: SQL NULL */
+    size_t len;
+} set_field;
+
+/* Reads the next field at *AT; 0 at the end (or on anything malformed). */
+static int next_field(const char **at, set_field *f)
+{
+    const char *q = *at;
+    if (!q || !*q)
+        return 0;
+    if (*q == '-') {
+        f->p = NULL;
+        f->len = 0;
+        *at = q + 1;
+        return 1;
+    }
+    char *end;
+    unsigned long long len = strtoull(q, &end, 10);
+    if (end == q || *end != ':' || strnlen(end + 1, (size_t)len) != (size_t)len)
+        return 0;
+    f->p = end + 1;
+    f->len = (size_t)len;
+    *at = f->p + len;
+    return 1;
+}
+
+/* A stored value (NULL or bytes) equals a C string (NULL or text). */
+static int field_eq(const set_field *f, const char *str)
+{
+    if (!f->p || !str)
+        return !f->p && !str;
+    return strlen(str) == f->len && !memcmp(f->p, str, f->len);
+}
+
+static void bin_field(pgbin *a, const set_field *f)
+{
+    if (!f->p) {
+        bin_null(a);
+        return;
+    }
+    put_u32(&a->b, (uint32_t)f->len);
+    sb_append(&a->b, f->p, f->len);
+    a->n++;
+}
+
+/* A link of the new set, in stored form. */
+typedef struct new_link {
+    const char *label, *url;
+    char *own_label, *own_url;
+} new_link;
+
+/* The new set of KIND (TC_LINK_SOCIAL: unique (type, url) pairs, the type ""
+ * when unlabeled; TC_LINK_WEBSITE: the first link of each url). */
+static size_t new_links(const tc_values *m, int kind, new_link **out)
+{
+    new_link *l = xmalloc((m->n_links ? m->n_links : 1) * sizeof *l);
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_links; i++) {
+        const link_rec *lr = &m->links[i];
+        if (lr->kind != kind || !lr->url)
+            continue;
+        new_link c;
+        c.url = stored_form(lr->url, &c.own_url);
+        c.label = stored_form(kind == TC_LINK_SOCIAL && !lr->label ? "" : lr->label, &c.own_label);
+        int dup = 0;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = !strcmp(l[j].url, c.url) && (kind == TC_LINK_WEBSITE || !strcmp(l[j].label, c.label));
+        if (dup) {
+            free(c.own_url);
+            free(c.own_label);
+            continue;
+        }
+        l[n++] = c;
+    }
+    *out = l;
+    return n;
+}
+
+static void free_links(new_link *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(l[i].own_url);
+        free(l[i].own_label);
+    }
+    free(l);
+}
+
+/* Socials of a relinked token: STORED ("LEN:type LEN:url" pairs) against the
+ * new set: what is gone is deleted (op 0), what is new inserted (op 2). */
+static void diff_socials(pgbin *a, const char *address, const tc_values *m, const char *stored)
+{
+    new_link *l;
+    size_t n = new_links(m, TC_LINK_SOCIAL, &l);
+    char *keep = xcalloc(n ? n : 1, 1);
+    set_field type, url;
+    for (const char *at = stored; next_field(&at, &type) && next_field(&at, &url);) {
+        size_t j = 0;
+        while (j < n && !(field_eq(&type, l[j].label) && field_eq(&url, l[j].url)))
+            j++;
+        if (j < n) {
+            keep[j] = 1;
+            continue;
+        }
+        bin_text(&a[B_S_ADDR], address);
+        bin_field(&a[B_S_TYPE], &type);
+        bin_field(&a[B_S_URL], &url);
+        bin_i4(&a[B_S_OP], 1, 0);
+    }
+    for (size_t j = 0; j < n; j++)
+        if (!keep[j]) {
+            bin_text(&a[B_S_ADDR], address);
+            bin_text(&a[B_S_TYPE], l[j].label);
+            bin_text(&a[B_S_URL], l[j].url);
+            bin_i4(&a[B_S_OP], 1, 2);
+        }
+    free(keep);
+    free_links(l, n);
+}
+
+/* Websites of a relinked token (STORED: "LEN:url LEN:label" or "LEN:url -"):
+ * a url gone is deleted (op 0), a url whose label changed relabeled (op 1),
+ * a new url inserted (op 2). */
+static void diff_websites(pgbin *a, const char *address, const tc_values *m, const char *stored)
+{
+    new_link *l;
+    size_t n = new_links(m, TC_LINK_WEBSITE, &l);
+    char *keep = xcalloc(n ? n : 1, 1);
+    set_field url, label;
+    for (const char *at = stored; next_field(&at, &url) && next_field(&at, &label);) {
+        size_t j = 0;
+        while (j < n && !field_eq(&url, l[j].url))
+            j++;
+        if (j < n) {
+            keep[j] = 1;
+            if (field_eq(&label, l[j].label))
+                continue;
+            bin_text(&a[B_W_ADDR], address);
+            bin_field(&a[B_W_URL], &url);
+            bin_text(&a[B_W_LABEL], l[j].label);
+            bin_i4(&a[B_W_OP], 1, 1);
+            continue;
+        }
+        bin_text(&a[B_W_ADDR], address);
+        bin_field(&a[B_W_URL], &url);
+        bin_null(&a[B_W_LABEL]);
+        bin_i4(&a[B_W_OP], 1, 0);
+    }
+    for (size_t j = 0; j < n; j++)
+        if (!keep[j]) {
+            bin_text(&a[B_W_ADDR], address);
+            bin_text(&a[B_W_URL], l[j].url);
+            bin_text(&a[B_W_LABEL], l[j].label);
+            bin_i4(&a[B_W_OP], 1, 2);
+        }
+    free(keep);
+    free_links(l, n);
+}
+
+/* 1 when source NAME is in STORED ("LEN:name" fields). */
+static int source_stored(const char *stored, const char *name)
+{
+    set_field f;
+    for (const char *at = stored; next_field(&at, &f);)
+        if (field_eq(&f, name))
+            return 1;
+    return 0;
+}
+
+static int has_market_data(const tc_values *m)
+{
+    for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+        if (values_has(m, f) && isfinite(m->num[f]))
+            return 1;
+    return 0;
+}
+
+/* Statement B's rows for one written token T, given what A returned of it
+ * (row ROW of R). JSON + OFF[j]: its source j's record (json_records). */
+static void add_token_rows(pg_store *s, const token_result *t, const char *json, const size_t *off, PGresult *r,
+                           int row)
+{
+    pgbin *a = s->arr;
+    const tc_values *m = &t->merged;
+    int relink = PQgetvalue(r, row, 1)[0] == 't';
+    int has_price = PQgetvalue(r, row, 2)[0] == 't';
+    if (has_market_data(m)) {
+        bin_text(&a[B_P_ADDR], t->address);
+        bin_bool(&a[B_P_STORED], has_price);
+        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+            bin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+    }
+    if (relink) {
+        diff_socials(a, t->address, m, PQgetisnull(r, row, 3) ? "" : PQgetvalue(r, row, 3));
+        diff_websites(a, t->address, m, PQgetisnull(r, row, 4) ? "" : PQgetvalue(r, row, 4));
+    }
+    const char *sources = PQgetisnull(r, row, 5) ? "" : PQgetvalue(r, row, 5);
+    for (size_t j = 0; j < t->n_sources; j++) {
+        int dup = 0; /* one row per (address, source) */
+        for (size_t q = 0; q < j && !dup; q++)
+            dup = !strcmp(t->source_names[q], t->source_names[j]) &&
+                  (t->outcomes[q] == OUTCOME_FOUND || t->outcomes[q] == OUTCOME_MISSING);
+        if (dup)
+            continue;
+        if (t->outcomes[j] == OUTCOME_FOUND) {
+            bin_text(&a[B_F_ADDR], t->address);
+            bin_text(&a[B_F_SOURCE], t->source_names[j]);
+            bin_text(&a[B_F_DATA], json + off[j]);
+            bin_i4(&a[B_F_OP], 1, source_stored(sources, t->source_names[j]) ? 1 : 2);
+        } else if (t->outcomes[j] == OUTCOME_MISSING && source_stored(sources, t->source_names[j])) {
+            bin_text(&a[B_F_ADDR], t->address);
+            bin_text(&a[B_F_SOURCE], t->source_names[j]);
+            bin_null(&a[B_F_DATA]);
+            bin_i4(&a[B_F_OP], 1, 0);
+        }
+    }
+}
+
 static int compare_results(const void *a, const void *b)
 {
     return strcmp((*(const token_result *const *)a)->address, (*(const token_result *const *)b)->address);
 }
 
-/* Fills the 27 arrays of the commit statement from the unique tokens. */
-static void build_commit_arrays(pg_store *s, const token_result *const *v, size_t k)
+/* The JSON record of every FOUND source of the batch's tokens V (k of
+ * them), token i's source j at buf->data + off[base[i] + j] (NUL-terminated;
+ * SIZE_MAX: none): built while the server runs A. */
+static void json_records(const token_result *const *v, size_t k, strbuf *buf, size_t **off_out,
+                         size_t **base_out)
 {
-    pgarr *a = s->arr;
-    for (int i = 0; i < A_N; i++)
-        arr_reset(&a[i]);
-    for (size_t i = 0; i < k; i++) {
-        const token_result *t = v[i];
-        const tc_values *m = &t->merged;
-        arr_str(&a[A_ADDR], t->address);
-        arr_str(&a[A_STATUS], status_name(t->status));
-        static const int str_fields[] = {TC_NAME, TC_SYMBOL, TC_IMAGE_URL, TC_DESCRIPTION, TC_SUPPLY};
-        static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
-        for (int f = 0; f < 5; f++)
-            arr_str(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
-        int has_dec = values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) &&
-                      fabs(m->num[TC_DECIMALS]) < 2147483647.0;
-        arr_int(&a[A_DECIMALS], has_dec, has_dec ? (long long)(int)m->num[TC_DECIMALS] : 0);
-        char *meta = store_refresh_metadata(t);
-        arr_str(&a[A_META], meta);
-        free(meta);
-        arr_int(&a[A_INTERVAL], 1, t->refresh_interval_s);
-        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            arr_num(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
-        arr_int(&a[A_NEXT_AT], 1, t->next_refresh_at > 0 ? (long long)t->next_refresh_at : 0);
-        char *outstanding = store_outstanding_sources(t);
-        arr_str(&a[A_OUTSTANDING], outstanding);
-        arr_int(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
-        free(outstanding);
-        arr_num(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
-        if (t->status == STATUS_ENRICHED) {
-            for (size_t l = 0; l < m->n_links; l++) {
-                const link_rec *lr = &m->links[l];
-                if (!lr->url)
-                    continue;
-                if (lr->kind == TC_LINK_SOCIAL) {
-                    /* The type is NOT NULL: an unlabeled social is "" (as in the JSON record). */
-                    arr_str(&a[A_S_ADDR], t->address);
-                    arr_str(&a[A_S_TYPE], lr->label ? lr->label : "");
-                    arr_str(&a[A_S_URL], lr->url);
-                } else if (lr->kind == TC_LINK_WEBSITE) {
-                    int dup = 0; /* one row per url: ON CONFLICT DO UPDATE may touch a row once */
-                    for (size_t j = 0; j < l && !dup; j++)
-                        dup = m->links[j].kind == TC_LINK_WEBSITE && m->links[j].url &&
-                              !strcmp(m->links[j].url, lr->url);
-                    if (dup)
-                        continue;
-                    arr_str(&a[A_W_ADDR], t->address);
-                    arr_str(&a[A_W_LABEL], lr->label);
-                    arr_str(&a[A_W_URL], lr->url);
-                }
-            }
-        }
-        for (size_t j = 0; j < t->n_sources; j++) {
-            int dup = 0; /* one row per (address, source) */
-            for (size_t q = 0; q < j && !dup; q++)
-                dup = !strcmp(t->source_names[q], t->source_names[j]) &&
-                      (t->outcomes[q] == OUTCOME_FOUND || t->outcomes[q] == OUTCOME_MISSING);
-            if (dup)
+    size_t *base = xmalloc((k + 1) * sizeof *base);
+    base[0] = 0;
+    for (size_t i = 0; i < k; i++)
+        base[i + 1] = base[i] + v[i]->n_sources;
+    size_t *off = xmalloc((base[k] ? base[k] : 1) * sizeof *off);
+    buf->len = 0;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < v[i]->n_sources; j++) {
+            off[base[i] + j] = SIZE_MAX;
+            if (v[i]->outcomes[j] != OUTCOME_FOUND)
                 continue;
-            if (t->outcomes[j] == OUTCOME_FOUND) {
-                char *json = values_to_json(&t->per_source[j]);
-                arr_str(&a[A_F_ADDR], t->address);
-                arr_str(&a[A_F_SOURCE], t->source_names[j]);
-                arr_str(&a[A_F_DATA], json);
-                free(json);
-            } else if (t->outcomes[j] == OUTCOME_MISSING) {
-                arr_str(&a[A_M_ADDR], t->address);
-                arr_str(&a[A_M_SOURCE], t->source_names[j]);
-            }
+            off[base[i] + j] = buf->len;
+            json_record(buf, &v[i]->per_source[j]);
+            sb_append(buf, "", 1); /* the NUL that ends it */
         }
+    *off_out = off;
+    *base_out = base;
+}
+
+/* Statement B's arrays from A's result R; V: the batch's unique tokens,
+ * sorted by address; JSON, BASE: json_records. */
+static void build_row_arrays(pg_store *s, PGresult *r, const token_result *const *v, size_t k, const char *json,
+                             const size_t *off, const size_t *base)
+{
+    for (int i = B_FIRST; i < B_END; i++)
+        bin_reset(&s->arr[i], arr_oid[i] ? arr_oid[i] : OID_TEXT);
+    for (int row = 0; row < PQntuples(r); row++) {
+        token_result key = {.address = PQgetvalue(r, row, 0)};
+        const token_result *kp = &key;
+        const token_result *const *hit = bsearch(&kp, v, k, sizeof *v, compare_results);
+        if (!hit) /* an address stored in another form (invalid UTF-8 replaced) */
+            for (size_t i = 0; i < k && !hit; i++) {
+                char *own;
+                if (!strcmp(stored_form(v[i]->address, &own), key.address))
+                    hit = &v[i];
+                free(own);
+            }
+        if (hit)
+            add_token_rows(s, *hit, json, off + base[hit - v], r, row);
     }
-    for (int i = 0; i < A_N; i++)
-        arr_end(&a[i]);
+    for (int i = B_FIRST; i < B_END; i++)
+        bin_end(&s->arr[i]);
 }
 
 typedef struct commit_ctx {
-    const char *const *vals;
+    const char *const *vals; /* $1, $2 text; the arrays binary */
+    const int *lens;
+    const int *fmts;
+    const token_result *const *tokens; /* unique, sorted */
+    size_t n_tokens;
+    strbuf json; /* json_records, built by the first attempt */
+    size_t *json_off, *json_base;
     int attempts;
     size_t already; /* written by an earlier attempt whose reply was lost */
     size_t written;
 } commit_ctx;
+
+/* Ends a pipeline whose Sync was sent: reads every remaining result, keeps
+ * the first error in *ERR (if none yet). 0 when the transaction committed. */
+static int pipeline_end(pg_store *s, PGresult **err)
+{
+    int nulls = 0, synced = 0;
+    while (!synced && nulls < 2) {
+        PGresult *x = PQgetResult(s->conn);
+        if (!x) {
+            if (PQstatus(s->conn) != CONNECTION_OK)
+                break;
+            nulls++; /* one ends each statement's results; two: nothing left */
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(x);
+        if (st == PGRES_PIPELINE_SYNC)
+            synced = 1;
+        if ((st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) && !*err)
+            *err = x;
+        else
+            PQclear(x);
+    }
+    if (PQstatus(s->conn) == CONNECTION_OK && !PQexitPipelineMode(s->conn)) {
+        /* Results left unread (never expected): a fresh session rather than
+         * one stuck in pipeline mode; the retry finds out what was written. */
+        PQreset(s->conn);
+        s->prepared = 0;
+        synced = 0;
+    }
+    return synced && !*err ? 0 : -1;
+}
 
 static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
 {
     commit_ctx *c = vctx;
     *what = "commit";
     PGresult *r;
+    *out = NULL;
     if (c->attempts++ > 0) {
         const char *v[2] = {c->vals[2 + A_ADDR], c->vals[1]};
-        if (exec_prepared(s, PS_COMMIT_DONE, 2, v, PGRES_TUPLES_OK, &r) != 0) {
+        const int lens[2] = {c->lens[2 + A_ADDR], 0}, fmts[2] = {1, 0};
+        r = PQexecPrepared(s->conn, ps_name[PS_COMMIT_DONE], 2, v, lens, fmts, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             *out = r;
             return -1;
         }
         c->already = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
     }
-    if (exec_prepared(s, PS_COMMIT, COMMIT_NPARAMS, c->vals, PGRES_TUPLES_OK, &r) != 0) {
-        *out = r;
+    /* One transaction, two round trips: tc_commit_plan and A (flushed, A's
+     * result read), then B and the Sync that commits (an implicit
+     * transaction: every statement until the Sync; an error anywhere rolls
+     * it all back). */
+    if (!PQenterPipelineMode(s->conn))
+        return -1;
+    if (!PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT_PLAN], 0, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT], COMMIT_NPARAMS, c->vals, c->lens, c->fmts, 0) ||
+        !PQsendFlushRequest(s->conn) || PQflush(s->conn) != 0) {
+        if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
+            pipeline_end(s, out);
         return -1;
     }
-    c->written = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    /* While the server runs A: the records B will need. */
+    if (!c->json_base)
+        json_records(c->tokens, c->n_tokens, &c->json, &c->json_off, &c->json_base);
+    for (int q = 0; q < 2; q++) { /* PS_COMMIT_PLAN's result, then A's */
+        r = PQgetResult(s->conn);
+        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+            *out = r;
+            if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
+                pipeline_end(s, out);
+            return -1;
+        }
+        PGresult *end = PQgetResult(s->conn); /* NULL: the end of this statement's results */
+        if (end)
+            PQclear(end);
+        if (q == 0)
+            PQclear(r);
+    }
+    size_t written = (size_t)PQntuples(r);
+    int sent = 1;
+    if (written > 0) {
+        build_row_arrays(s, r, c->tokens, c->n_tokens, c->json.data, c->json_off, c->json_base);
+        const char *vals[ROWS_NPARAMS];
+        int lens[ROWS_NPARAMS], fmts[ROWS_NPARAMS];
+        vals[0] = c->vals[1];
+        lens[0] = fmts[0] = 0;
+        for (int i = B_FIRST; i < B_END; i++) {
+            vals[1 + i - B_FIRST] = s->arr[i].b.data;
+            lens[1 + i - B_FIRST] = (int)s->arr[i].b.len;
+            fmts[1 + i - B_FIRST] = 1;
+        }
+        sent = PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT_ROWS], ROWS_NPARAMS, vals, lens, fmts, 0);
+    }
     PQclear(r);
+    if (!sent || !PQpipelineSync(s->conn)) {
+        if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
+            pipeline_end(s, out);
+        return -1;
+    }
+    if (pipeline_end(s, out) != 0)
+        return -1;
+    c->written = written;
     return 0;
 }
 
@@ -1147,8 +1787,8 @@ static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now
     if (n == 0)
         return 0;
     /* Sorted and unique: concurrent writers lock rows in the same order, and
-     * ON CONFLICT never meets the same key twice. A repeated address is
-     * written once; the repeats count as fenced (not written). */
+     * no statement meets the same key twice. A repeated address is written
+     * once; the repeats count as fenced (not written). */
     const token_result **v = xmalloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = &tokens[i];
@@ -1157,18 +1797,27 @@ static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now
     for (size_t i = 0; i < n; i++)
         if (k == 0 || strcmp(v[k - 1]->address, v[i]->address))
             v[k++] = v[i];
-    build_commit_arrays(s, v, k);
-    free(v);
+    build_token_arrays(s, v, k);
 
     char nowbuf[40];
     utc_text(now, nowbuf, sizeof nowbuf);
     const char *vals[COMMIT_NPARAMS];
+    int lens[COMMIT_NPARAMS], fmts[COMMIT_NPARAMS];
     vals[0] = claim_id;
     vals[1] = nowbuf;
-    for (int i = 0; i < A_N; i++)
+    lens[0] = lens[1] = fmts[0] = fmts[1] = 0;
+    for (int i = A_FIRST; i < A_END; i++) {
         vals[2 + i] = s->arr[i].b.data;
-    commit_ctx c = {vals, 0, 0, 0};
-    if (run_with_retry(s, commit_attempt, &c, 1, err, errlen) != 0) {
+        lens[2 + i] = (int)s->arr[i].b.len;
+        fmts[2 + i] = 1;
+    }
+    commit_ctx c = {vals, lens, fmts, v, k, s->json, NULL, NULL, 0, 0, 0};
+    int rc = run_with_retry(s, commit_attempt, &c, 1, err, errlen);
+    s->json = c.json; /* the buffer is kept for the next commit */
+    free(c.json_off);
+    free(c.json_base);
+    free(v);
+    if (rc != 0) {
         size_t l = strlen(err);
         snprintf(err + l, errlen > l ? errlen - l : 0, " (batch of %zu rolled back; its tokens stay claimed until "
                  "the lease ends)", n);

@@ -689,11 +689,13 @@ static void migration_twice_is_noop(void **state)
     schema_uri("t_migrate", NULL);
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 0 to 3"));
+    assert_non_null(strstr(msg, "from version 0 to 4"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 3"));
+    assert_non_null(strstr(msg, "already at version 4"));
     g_db = connect_or_die(g_uri);
-    assert_q("3", "SELECT count(*) FROM schema_migrations");
+    assert_q("4", "SELECT count(*) FROM schema_migrations");
+    assert_q("{fillfactor=50}", "SELECT reloptions::text FROM pg_class WHERE oid = 't_migrate.token_sources'::regclass");
+    assert_q("{fillfactor=50}", "SELECT reloptions::text FROM pg_class WHERE oid = 't_migrate.token_prices'::regclass");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -718,7 +720,7 @@ static void migration_twice_is_noop(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("3", "SELECT count(*) FROM schema_migrations");
+    assert_q("4", "SELECT count(*) FROM schema_migrations");
     assert_q("tokens", "SELECT to_regclass('t_migrate2.tokens')::text");
     PQfinish(g_db);
     g_db = NULL;
@@ -1013,17 +1015,17 @@ static void migrate_from_version_1(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    assert_int_equal(PG_SCHEMA_VERSION, 3);
+    assert_int_equal(PG_SCHEMA_VERSION, 4);
     v1_schema("t_v1");
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 1 to 3"));
+    assert_non_null(strstr(msg, "from version 1 to 4"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 3"));
+    assert_non_null(strstr(msg, "already at version 4"));
     g_db = connect_or_die(g_uri);
     assert_q("kept 0 true false", "SELECT name || ' ' || outstanding_attempts || ' ' || (outstanding_sources IS NULL)"
                                " || ' ' || in_contest FROM tokens WHERE address = 'OLD1'");
-    assert_q("1,2,3", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -1047,7 +1049,7 @@ static void migrate_from_version_1(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("1,2,3", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     assert_q("3", "SELECT count(*) FROM information_schema.columns WHERE table_schema = 't_v1b'"
                   " AND table_name = 'tokens' AND column_name IN ('outstanding_sources', 'outstanding_attempts',"
                   " 'in_contest')");
@@ -1078,6 +1080,191 @@ static void invalid_utf8_is_replaced(void **state)
     assert_q("ok \xc3\xa9 bad \xef\xbf\xbd\xef\xbf\xbd( end \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x98\x80",
              "SELECT name FROM tokens");
     assert_q("enriched", "SELECT status FROM tokens");
+    close_all(st);
+}
+
+/* Link sets are replaced as sets: a commit writes only what changed (rows
+ * kept as they were are not rewritten), relabels websites, drops what is
+ * gone, adds what is new; duplicates in the new set (also after invalid
+ * UTF-8 is replaced) are stored once. */
+static char *links_of(const char *addr)
+{
+    return q1("SELECT coalesce((SELECT string_agg(type || ' ' || url, '|' ORDER BY type, url) FROM token_socials"
+              " WHERE address = '%s'), '') || ' / ' || coalesce((SELECT string_agg(url || ' ' || coalesce(label, '-'),"
+              " '|' ORDER BY url) FROM token_websites WHERE address = '%s'), '')",
+              addr, addr);
+}
+
+#define assert_links(expected, addr)                                                                         \
+    do {                                                                                                     \
+        char *l_ = links_of(addr);                                                                           \
+        assert_string_equal(l_, expected);                                                                   \
+        free(l_);                                                                                            \
+    } while (0)
+
+static char *link_ctids(const char *addr)
+{
+    return q1("SELECT coalesce((SELECT string_agg(ctid::text, ',' ORDER BY type, url) FROM token_socials"
+              " WHERE address = '%s'), '') || '/' || coalesce((SELECT string_agg(ctid::text, ',' ORDER BY url)"
+              " FROM token_websites WHERE address = '%s'), '')",
+              addr, addr);
+}
+
+static void link_sets_follow_changes(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_links");
+    const char *addrs[] = {"L1", "L2"};
+    import_list(st, addrs, 2, 2);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 2);
+    tok t[2];
+    tok_init(&t[0], "L1", STATUS_ENRICHED, 30);
+    tc_values *m = &t[0].r.merged;
+    values_add_link(m, TC_LINK_SOCIAL, "twitter", "https://x.com/1");
+    values_add_link(m, TC_LINK_SOCIAL, "telegram", "https://t.me/1");
+    values_add_link(m, TC_LINK_SOCIAL, "twitter", "https://x.com/1"); /* the same pair again */
+    values_add_link(m, TC_LINK_SOCIAL, NULL, "https://u.example/1");  /* unlabeled: type "" */
+    values_add_link(m, TC_LINK_WEBSITE, "Website", "https://w.example/1");
+    values_add_link(m, TC_LINK_WEBSITE, NULL, "https://w.example/2");
+    values_add_link(m, TC_LINK_WEBSITE, "Other", "https://w.example/1"); /* same url: the first one counts */
+    tok_init(&t[1], "L2", STATUS_ENRICHED, 30);
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, t, 2, 1000, "c1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    assert_links(" https://u.example/1|telegram https://t.me/1|twitter https://x.com/1 / "
+                 "https://w.example/1 Website|https://w.example/2 -",
+                 "L1");
+    assert_links(" / ", "L2");
+    char *ctids = link_ctids("L1");
+
+    /* The same sets again, in another order: nothing is rewritten. */
+    assert_int_equal(claim_n(st, "c2", 2000, 60, 10, 1, NULL), 2);
+    tok_free(&t[0]);
+    tok_init(&t[0], "L1", STATUS_ENRICHED, 30);
+    m = &t[0].r.merged;
+    values_add_link(m, TC_LINK_WEBSITE, NULL, "https://w.example/2");
+    values_add_link(m, TC_LINK_SOCIAL, NULL, "https://u.example/1");
+    values_add_link(m, TC_LINK_SOCIAL, "twitter", "https://x.com/1");
+    values_add_link(m, TC_LINK_WEBSITE, "Website", "https://w.example/1");
+    values_add_link(m, TC_LINK_SOCIAL, "telegram", "https://t.me/1");
+    assert_int_equal(commit_toks(st, t, 2, 2000, "c2", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    char *again = link_ctids("L1");
+    assert_string_equal(again, ctids);
+    free(again);
+    free(ctids);
+
+    /* Changed sets: twitter kept, telegram and the unlabeled one gone,
+     * discord new; w1 relabeled, w2 gone, w3 new. L2 gets one. */
+    assert_int_equal(claim_n(st, "c3", 3000, 60, 10, 1, NULL), 2);
+    char *kept = q1("SELECT ctid::text FROM token_socials WHERE address = 'L1' AND type = 'twitter'");
+    for (int i = 0; i < 2; i++)
+        tok_free(&t[i]);
+    tok_init(&t[0], "L1", STATUS_ENRICHED, 30);
+    m = &t[0].r.merged;
+    values_add_link(m, TC_LINK_SOCIAL, "discord", "https://d.gg/1");
+    values_add_link(m, TC_LINK_SOCIAL, "twitter", "https://x.com/1");
+    values_add_link(m, TC_LINK_WEBSITE, "Site", "https://w.example/1");
+    values_add_link(m, TC_LINK_WEBSITE, NULL, "https://w.example/3");
+    tok_init(&t[1], "L2", STATUS_ENRICHED, 30);
+    values_add_link(&t[1].r.merged, TC_LINK_SOCIAL, "twitter", "https://x.com/2");
+    assert_int_equal(commit_toks(st, t, 2, 3000, "c3", &fenced), 0);
+    assert_links("discord https://d.gg/1|twitter https://x.com/1 / https://w.example/1 Site|https://w.example/3 -",
+                 "L1");
+    assert_links("twitter https://x.com/2 / ", "L2");
+    assert_q(kept, "SELECT ctid::text FROM token_socials WHERE address = 'L1' AND type = 'twitter'");
+    free(kept);
+
+    /* A label back to none; a failed refresh leaves L2's links alone; an
+     * older observation too. */
+    assert_int_equal(claim_n(st, "c4", 4000, 60, 10, 1, NULL), 2);
+    for (int i = 0; i < 2; i++)
+        tok_free(&t[i]);
+    tok_init(&t[0], "L1", STATUS_ENRICHED, 30);
+    values_add_link(&t[0].r.merged, TC_LINK_WEBSITE, NULL, "https://w.example/1");
+    tok_init(&t[1], "L2", STATUS_FAILED, 30);
+    values_add_link(&t[1].r.merged, TC_LINK_SOCIAL, "twitter", "https://x.com/other");
+    assert_int_equal(commit_toks(st, t, 2, 4000, "c4", &fenced), 0);
+    assert_links(" / https://w.example/1 -", "L1");
+    assert_links("twitter https://x.com/2 / ", "L2");
+    assert_int_equal(claim_n(st, "c5", 5000, 60, 10, 1, NULL), 2);
+    tok_free(&t[1]);
+    tok_init(&t[1], "L2", STATUS_ENRICHED, 30);
+    values_add_link(&t[1].r.merged, TC_LINK_SOCIAL, "twitter", "https://x.com/older");
+    assert_int_equal(commit_toks(st, &t[1], 1, 3500, "c5", &fenced), 0); /* observed before 4000 */
+    assert_links("twitter https://x.com/2 / ", "L2");
+
+    /* Two urls that differ only in invalid bytes are the same once stored:
+     * one row, no error, now and on the next commit. */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(claim_n(st, round ? "c7" : "c6", 6000 + round * 1000, 60, 10, 1, NULL), 2);
+        tok_free(&t[0]);
+        tok_init(&t[0], "L1", STATUS_ENRICHED, 30);
+        values_add_link(&t[0].r.merged, TC_LINK_SOCIAL, "x", "https://x.com/\xff");
+        values_add_link(&t[0].r.merged, TC_LINK_SOCIAL, "x", "https://x.com/\xfe");
+        values_add_link(&t[0].r.merged, TC_LINK_WEBSITE, "a\xff", "https://w.example/\xff");
+        values_add_link(&t[0].r.merged, TC_LINK_WEBSITE, "b", "https://w.example/\xfe");
+        assert_int_equal(commit_toks(st, t, 1, 6000 + round * 1000, round ? "c7" : "c6", &fenced), 0);
+        assert_int_equal(fenced, 0);
+        assert_links("x https://x.com/\xef\xbf\xbd / https://w.example/\xef\xbf\xbd a\xef\xbf\xbd", "L1");
+    }
+    for (int i = 0; i < 2; i++)
+        tok_free(&t[i]);
+    close_all(st);
+}
+
+/* The JSON the store writes (refresh_metadata, token_sources.data) has the
+ * value of the shared serializers' (store_refresh_metadata, values_to_json),
+ * which the SQLite backend stores. */
+static void json_same_as_reference(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_json");
+    const char *addrs[] = {"J1"};
+    import_list(st, addrs, 1, 1);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 1);
+    tok t;
+    tok_init(&t, "J1", STATUS_ENRICHED, 30);
+    static const char tricky[] = "q\"b\\s/ \x01\x1f\b\f\n\r\t caf\xc3\xa9 \xf0\x9f\x98\x80 {[,]}";
+    values_set_str(&t.r.merged, TC_NAME, tricky);
+    t.outs[0] = OUTCOME_FOUND;
+    tc_values *v = &t.per[0];
+    values_set_str(v, TC_NAME, tricky);
+    values_set_str(v, TC_SYMBOL, "");
+    values_set_str(v, TC_SUPPLY, "18446744073709551615");
+    values_set_num(v, TC_DECIMALS, 9);
+    values_set_num(v, TC_PRICE_USD, 0.1 + 0.2);
+    values_set_num(v, TC_MARKET_CAP, 1e300);
+    values_set_num(v, TC_FDV, 1e-7);
+    values_set_num(v, TC_LIQUIDITY_USD, -0.0);
+    values_set_num(v, TC_VOLUME_24H, NAN);
+    values_set_num(v, TC_CHANGE_24H, 123456789012345678.0);
+    values_add_link(v, TC_LINK_SOCIAL, NULL, "https://x.com/\"j\"");
+    values_add_link(v, TC_LINK_WEBSITE, "Site \\ 1", "https://j.example");
+    values_add_link(v, TC_LINK_WEBSITE, NULL, "https://j2.example");
+    t.outs[1] = OUTCOME_FAILED;
+    t.errs[0] = xstrdup("unused \"x\"");
+    t.errs[1] = xstrdup("HTTP 503 \"busy\"\n\\");
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, &t, 1, 1000, "c1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    char *data = values_to_json(&t.per[0]);
+    char *meta = store_refresh_metadata(&t.r);
+    const char *params[2] = {data, meta};
+    PGresult *r = PQexecParams(g_db,
+                               "SELECT (SELECT data FROM token_sources WHERE address = 'J1' AND source = 'helius')"
+                               " = $1::jsonb, (SELECT refresh_metadata FROM tokens WHERE address = 'J1') = $2::jsonb",
+                               2, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "t");
+    assert_string_equal(PQgetvalue(r, 0, 1), "t");
+    PQclear(r);
+    free(data);
+    free(meta);
+    assert_q(tricky, "SELECT data->>'name' FROM token_sources WHERE address = 'J1'");
+    tok_free(&t);
     close_all(st);
 }
 
@@ -1239,6 +1426,8 @@ int main(void)
         cmocka_unit_test(load_sources_round_trip),
         cmocka_unit_test(migrate_from_version_1),
         cmocka_unit_test(invalid_utf8_is_replaced),
+        cmocka_unit_test(link_sets_follow_changes),
+        cmocka_unit_test(json_same_as_reference),
         cmocka_unit_test(daemon_operations),
         cmocka_unit_test(scan_pages),
     };
