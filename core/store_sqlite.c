@@ -59,6 +59,7 @@ static const char *const migrations[] = {
 enum {
     ST_IMPORT,
     ST_CLAIM,
+    ST_CLAIM_DUE,
     ST_CLAIM_ADDRESS,
     ST_SCAN,
     ST_RELEASE,
@@ -79,12 +80,26 @@ enum {
 static const char *const stmt_sql[ST_N] = {
     [ST_IMPORT] = "INSERT OR IGNORE INTO tokens(address) VALUES (?1)",
     /* Tokens whose lease ran out are free to take, whoever held them. */
+    /* --once: pending tokens, then owed ones that are due. Each part walks
+     * its own index and stops at the batch size, so a claim costs the same
+     * with ten thousand tokens done as with none (a single OR over both
+     * conditions scanned the whole table on every claim). */
     [ST_CLAIM] =
         "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
-        " WHERE address IN (SELECT address FROM tokens WHERE lease_until <= ?3 AND"
-        " CASE WHEN ?6 THEN next_refresh_at <= ?3"
-        " ELSE status = 'pending' OR (outstanding_sources IS NOT NULL AND next_refresh_at <= ?3) END"
+        " WHERE address IN (SELECT address FROM ("
+        "  SELECT * FROM (SELECT address, next_refresh_at FROM tokens INDEXED BY tokens_status"
+        "   WHERE status = 'pending' AND lease_until <= ?3 ORDER BY address LIMIT ?5)"
+        "  UNION ALL"
+        "  SELECT * FROM (SELECT address, next_refresh_at FROM tokens INDEXED BY tokens_owed"
+        "   WHERE outstanding_sources IS NOT NULL AND status != 'pending' AND next_refresh_at <= ?3"
+        "   AND lease_until <= ?3 ORDER BY next_refresh_at LIMIT ?5))"
         " ORDER BY next_refresh_at, address LIMIT ?5)"
+        " RETURNING address, outstanding_sources, outstanding_attempts",
+    /* daemon-style: every token due by next_refresh_at, in due order */
+    [ST_CLAIM_DUE] =
+        "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
+        " WHERE address IN (SELECT address FROM tokens INDEXED BY tokens_due"
+        " WHERE next_refresh_at <= ?3 AND lease_until <= ?3 ORDER BY next_refresh_at, address LIMIT ?5)"
         " RETURNING address, outstanding_sources, outstanding_attempts",
     [ST_CLAIM_ADDRESS] =
         "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
@@ -189,6 +204,14 @@ static int migrate(sqlite_store *s, char **emsg)
             return -1;
         }
         LOG_INFO("store", "sqlite %s: schema migrated to version %d", s->path, version + 1);
+    }
+    /* Needs the columns of version 2, so it comes after the upgrade. */
+    if (sqlite3_exec(s->db,
+                     "CREATE INDEX IF NOT EXISTS tokens_owed ON tokens(next_refresh_at)"
+                     " WHERE outstanding_sources IS NOT NULL",
+                     NULL, NULL, emsg) != SQLITE_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
     }
     return sqlite3_exec(s->db, "COMMIT", NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
 }
@@ -296,7 +319,7 @@ static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, 
                         size_t errlen)
 {
     sqlite_store *s = be;
-    sqlite3_stmt *st = s->st[ST_CLAIM];
+    sqlite3_stmt *st = s->st[rq->due ? ST_CLAIM_DUE : ST_CLAIM];
     if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
         return -1;
     sqlite3_bind_text(st, 1, rq->owner, -1, SQLITE_STATIC);
@@ -304,7 +327,6 @@ static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, 
     sqlite3_bind_int64(st, 3, rq->now);
     sqlite3_bind_int64(st, 4, rq->lease_s);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)rq->max);
-    sqlite3_bind_int(st, 6, rq->due);
     claimed_token *list = xcalloc(rq->max ? rq->max : 1, sizeof *list);
     size_t count = 0;
     int rc;
