@@ -99,6 +99,33 @@ static void open_admits_nothing_then_probes(void **state)
     assert_true(breaker_allow(&b, 11 * NS_PER_S));
 }
 
+/* A probe answered 429 (or never sent) says nothing about the source: its
+ * slot comes back, so half-open cannot run out of probes and stall. */
+static void cancelled_probe_gives_its_slot_back(void **state)
+{
+    (void)state;
+    breaker_config c = cfg();
+    breaker b;
+    breaker_init(&b, &c);
+    for (int i = 0; i < 6; i++)
+        breaker_record(&b, 0, 0);
+    int64_t t = 10 * NS_PER_S;
+    assert_true(breaker_allow(&b, t));
+    assert_true(breaker_allow(&b, t));
+    assert_false(breaker_allow(&b, t));
+    breaker_cancel(&b);
+    assert_true(breaker_allow(&b, t));
+    assert_false(breaker_allow(&b, t));
+    assert_int_equal(breaker_state_at(&b, t), BREAKER_HALF_OPEN);
+    /* Closed: cancelling changes nothing. */
+    breaker_record(&b, t, 1);
+    breaker_record(&b, t, 1);
+    assert_int_equal(breaker_state_at(&b, t), BREAKER_CLOSED);
+    breaker_cancel(&b);
+    assert_int_equal(b.probes_sent, 2);
+    assert_true(breaker_allow(&b, t));
+}
+
 static void open_time_grows_to_cap(void **state)
 {
     (void)state;
@@ -129,6 +156,7 @@ int main(void)
         cmocka_unit_test(opens_exactly_at_threshold),
         cmocka_unit_test(window_forgets_old_failures),
         cmocka_unit_test(open_admits_nothing_then_probes),
+        cmocka_unit_test(cancelled_probe_gives_its_slot_back),
         cmocka_unit_test(open_time_grows_to_cap),
     };
     return cmocka_run_group_tests_name("breaker", tests, NULL, NULL);
