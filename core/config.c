@@ -698,6 +698,14 @@ int config_load(const char *path, config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+double config_global_rate(const config *cfg)
+{
+    double g = cfg->global_rate;
+    if (cfg->sched.api_rate_limit > 0 && (g <= 0 || cfg->sched.api_rate_limit < g))
+        g = cfg->sched.api_rate_limit;
+    return g;
+}
+
 const char *cfg_source_get(const cfg_source *src, const char *key)
 {
     for (size_t i = 0; i < src->n_keys; i++)

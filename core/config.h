@@ -86,6 +86,11 @@ const char *cfg_source_get(const cfg_source *src, const char *key);
 int cfg_source_key_line(const cfg_source *src, const char *key);
 const cfg_limiter *config_find_limiter(const config *cfg, const char *name);
 
+/* Requests/s allowed over every source together: the smaller of [core]
+ * global_rate and [scheduler] api_rate_limit (the old service's name for the
+ * same knob) that is set; 0 when neither is. */
+double config_global_rate(const config *cfg);
+
 /* Keys the host itself understands in [source NAME]. */
 int cfg_is_host_source_key(const char *key);
 

@@ -175,36 +175,15 @@ static void on_not_refreshed(void *ctx, const char *addr)
 static void refresh_rates(daemon_state *d)
 {
     for (size_t i = 0; i < d->n_src; i++) {
-        double rate = d->cfg->sched.adaptive_rate ? engine_source_rate(d->e, i) : 0;
-        const char *name = engine_source_name(d->e, i);
-        for (size_t k = 0; !d->cfg->sched.adaptive_rate && k < d->cfg->n_sources; k++)
-            if (!strcmp(d->cfg->sources[k].name, name) && d->cfg->sources[k].limiter) {
-                const cfg_limiter *l = config_find_limiter(d->cfg, d->cfg->sources[k].limiter);
-                rate = l ? l->rate_per_s : 0;
-            }
-        for (size_t k = 0; k < d->cfg->n_sources; k++)
-            if (!strcmp(d->cfg->sources[k].name, name) && d->cfg->sources[k].throttle_ms > 0) {
-                double by_throttle = 1000.0 / (double)d->cfg->sources[k].throttle_ms;
-                if (rate <= 0 || by_throttle < rate)
-                    rate = by_throttle;
-            }
-        d->rates[i].rate_per_s = rate;
+        d->rates[i].rate_per_s = engine_source_rate(d->e, i, d->cfg->sched.adaptive_rate);
         d->rates[i].chunk = engine_source_chunk_size(d->e, i);
     }
-}
-
-static double global_rate(const config *cfg)
-{
-    double g = cfg->global_rate;
-    if (cfg->sched.api_rate_limit > 0 && (g <= 0 || cfg->sched.api_rate_limit < g))
-        g = cfg->sched.api_rate_limit;
-    return g;
 }
 
 static void rebalance(daemon_state *d)
 {
     refresh_rates(d);
-    sched_rebalance(d->sc, sched_capacity(d->rates, d->n_src, global_rate(d->cfg)), &d->load);
+    sched_rebalance(d->sc, sched_capacity(d->rates, d->n_src, config_global_rate(d->cfg)), &d->load);
 }
 
 /* Tokens the engine may hold: a few seconds of what the limits allow, at

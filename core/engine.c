@@ -176,11 +176,7 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
                      cfg->limiters[i].burst, now);
         limiter_set_adaptive(&e->limiters[i], cfg->limiters[i].adaptive, now);
     }
-    /* [core] global_rate and [scheduler] api_rate_limit (the old service's
-     * name) are the same knob: the smaller one that is set wins. */
-    double global = cfg->global_rate;
-    if (cfg->sched.api_rate_limit > 0 && (global <= 0 || cfg->sched.api_rate_limit < global))
-        global = cfg->sched.api_rate_limit;
+    double global = config_global_rate(cfg);
     if (global > 0) {
         e->global = xcalloc(1, sizeof *e->global);
         limiter_init(e->global, "global", global, cfg->global_burst, now);
@@ -1171,13 +1167,22 @@ size_t engine_tokens_open(const engine *e) { return e->tokens_open; }
 size_t engine_window(const engine *e) { return e->window_tokens; }
 size_t engine_requests_in_flight(const engine *e) { return (size_t)http_in_flight(e->http); }
 void engine_release_open(engine *e) { release_open_batches(e); }
-double engine_source_rate(const engine *e, size_t i) { return e->src[i].lim ? e->src[i].lim->rate : 0; }
+double engine_source_rate(const engine *e, size_t i, int current)
+{
+    const source_rt *s = &e->src[i];
+    double rate = s->lim ? (current ? s->lim->rate : s->lim->max_rate) : 0;
+    if (s->throttle_ns > 0) {
+        double by_throttle = (double)NS_PER_S / (double)s->throttle_ns;
+        if (rate <= 0 || by_throttle < rate)
+            rate = by_throttle;
+    }
+    return rate;
+}
 
 /* ---- accessors and summary ---------------------------------------------------- */
 
 size_t engine_source_count(const engine *e) { return e->n_src; }
 const char *engine_source_name(const engine *e, size_t i) { return e->src[i].inst->name; }
-const char *engine_source_breaker_state(const engine *e, size_t i) { return breaker_state_name(e->src[i].brk.state); }
 const source_stats *engine_source_stats(const engine *e, size_t i) { return &e->src[i].stats; }
 size_t engine_source_chunk_size(const engine *e, size_t i) { return e->src[i].inst->chunk_size; }
 uint64_t engine_tokens_committed(const engine *e) { return e->committed; }

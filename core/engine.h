@@ -52,8 +52,6 @@ size_t engine_source_count(const engine *e);
 const char *engine_source_name(const engine *e, size_t i);
 const source_stats *engine_source_stats(const engine *e, size_t i);
 size_t engine_source_chunk_size(const engine *e, size_t i);
-/* "closed", "open" or "half-open". */
-const char *engine_source_breaker_state(const engine *e, size_t i);
 uint64_t engine_tokens_committed(const engine *e);
 uint64_t engine_commit_failures(const engine *e);
 
@@ -97,8 +95,10 @@ size_t engine_requests_in_flight(const engine *e);
 /* Gives every open batch back to the store unchanged (shutdown after the
  * grace period); the engine must not be stepped afterwards. */
 void engine_release_open(engine *e);
-/* The current rate of each source's limiter (requests/s; 0: none). */
-double engine_source_rate(const engine *e, size_t i);
+/* Requests/s source I may send: its limiter's rate (CURRENT: as adaptive
+ * mode has lowered it; else as configured), capped by its throttle_ms;
+ * 0 when neither limits it. */
+double engine_source_rate(const engine *e, size_t i, int current);
 
 /* Writes the end-of-run summary. */
 void engine_print_summary(engine *e, FILE *out, double wall_s);

@@ -90,13 +90,6 @@ char *store_outstanding_sources(const token_result *t)
     return b.len ? b.data : NULL;
 }
 
-int64_t store_next_refresh_at(const token_result *t, int64_t now, int64_t default_interval_s)
-{
-    if (t->next_refresh_at > 0)
-        return t->next_refresh_at;
-    return now + (t->refresh_interval_s > 0 ? t->refresh_interval_s : default_interval_s);
-}
-
 void claimed_tokens_free(claimed_token *t, size_t n)
 {
     if (!t)

@@ -160,8 +160,4 @@ char *store_refresh_metadata(const token_result *t);
 /* tokens.outstanding_sources for a token result: the FAILED and SKIPPED
  * sources, comma separated; NULL when none (caller frees). */
 char *store_outstanding_sources(const token_result *t);
-/* When the token is due again: t->next_refresh_at when set, else NOW plus
- * its refresh interval (DEFAULT_INTERVAL_S when it has none). */
-int64_t store_next_refresh_at(const token_result *t, int64_t now, int64_t default_interval_s);
-
 #endif

@@ -142,7 +142,7 @@ static const char commit_tokens_sql[] =
     " refresh_metadata = CASE WHEN " FRESH " THEN u.meta::jsonb ELSE t.refresh_metadata END,"
     " refresh_interval_seconds = CASE WHEN " FRESH " AND u.interval_s > 0 THEN u.interval_s"
     "  ELSE t.refresh_interval_seconds END,"
-    /* store_next_refresh_at(): the engine's time when it gave one, else
+    /* token_result.next_refresh_at when the engine gave one, else
      * now + the (new or stored) interval. */
     " next_refresh_at = CASE WHEN NOT " FRESH " THEN t.next_refresh_at"
     "  WHEN u.next_at > 0 THEN to_timestamp(u.next_at)"
@@ -904,27 +904,21 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorted, de-duplicated copy of the pointers (not the strings). */
-static const char **sorted_unique(const char *const *addrs, size_t n, size_t *out_n)
+/* ADDRS as a PostgreSQL text[] literal, sorted and de-duplicated: every
+ * statement then locks rows in one order, so concurrent writers cannot
+ * deadlock, and a repeated address counts once. */
+static char *sorted_addr_array(const char *const *addrs, size_t n)
 {
     const char **v = xmalloc((n ? n : 1) * sizeof *v);
     memcpy(v, addrs, n * sizeof *v);
     qsort(v, n, sizeof *v, compare_strings);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(v[k - 1], v[i]))
-            v[k++] = v[i];
-    *out_n = k;
-    return v;
-}
-
-static char *addr_array(const char *const *addrs, size_t n)
-{
     pgarr a = {0};
     arr_reset(&a);
     for (size_t i = 0; i < n; i++)
-        arr_str(&a, addrs[i]);
+        if (i == 0 || strcmp(v[i - 1], v[i]))
+            arr_str(&a, v[i]);
     arr_end(&a);
+    free(v);
     return a.b.data;
 }
 
@@ -965,10 +959,7 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     *inserted = 0;
     if (n == 0)
         return 0;
-    size_t k;
-    const char **v = sorted_unique(addrs, n, &k);
-    char *arr = addr_array(v, k);
-    free(v);
+    char *arr = sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
     PGresult *r = run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
     free(arr);
@@ -1078,10 +1069,7 @@ static int pg_claim_addresses(void *be, const claim_request *rq, const char *con
         *out = xcalloc(1, sizeof **out);
         return 0;
     }
-    size_t k;
-    const char **v = sorted_unique(addrs, n, &k);
-    char *arr = addr_array(v, k);
-    free(v);
+    char *arr = sorted_addr_array(addrs, n);
     claimed_token *got;
     size_t m;
     int rc = run_claim(s, rq, PS_CLAIM_ADDRESSES, arr, &got, &m, err, errlen);
@@ -1169,10 +1157,7 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     pg_store *s = be;
     if (n == 0)
         return 0;
-    size_t k;
-    const char **v = sorted_unique(addrs, n, &k);
-    char *arr = addr_array(v, k);
-    free(v);
+    char *arr = sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
     PGresult *r = run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
     free(arr);
@@ -1190,10 +1175,7 @@ static int pg_release(void *be, const char *const *addrs, size_t n, const char *
     pg_store *s = be;
     if (n == 0)
         return 0;
-    size_t k;
-    const char **v = sorted_unique(addrs, n, &k);
-    char *arr = addr_array(v, k);
-    free(v);
+    char *arr = sorted_addr_array(addrs, n);
     const char *vals[2] = {arr, claim_id};
     PGresult *r = run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
     free(arr);

@@ -89,5 +89,24 @@ ${6:-}
 EOF
 }
 
+# expect_minimum_requests N SUMMARY: a --once pass over N tokens at the
+# maximum chunk sizes sent ceil(N / chunk) requests per source (by the
+# collector's count and the upstream's), no 429, no window exceeded, and
+# asked every address exactly once.
+expect_minimum_requests() {
+    local n=$1 out=$2 s name chunk want
+    for s in jupiter:100 helius:1000 dexscreener:30; do
+        name=${s%%:*}
+        chunk=${s##*:}
+        want=$(((n + chunk - 1) / chunk))
+        expect "$name requests counted by the collector = ceil($n/$chunk)" "$(summary_requests "$out" "$name")" "$want"
+        expect "$name requests served by the fake upstream = ceil($n/$chunk)" "$(stats ".$name.requests")" "$want"
+        expect "$name: zero 429s" "$(stats ".$name.status_429")" 0
+        expect_le "$name: most requests in any window" "$(stats ".$name.max_in_window")" "$(stats ".$name.limit")"
+        expect "$name: every address asked exactly once" "$(stats ".$name.max_requests_per_address")" 1
+    done
+    expect "summary reports zero 429s" "$(grep -c 'HTTP 429 received: 0$' "$out")" 1
+}
+
 summary_requests() { awk -v s="$2" '$1 == s && !done[s]++ { print $3 }' "$1"; }
 
