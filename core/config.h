@@ -1,18 +1,22 @@
-/* The INI configuration: parsed with inih, ${VAR} expanded, TC_* environment
- * overrides applied, every value type-checked. Errors read "FILE:LINE: ...".
- * Checks that need the plugin (chunk_size against max_chunk, plugin-specific
- * keys) happen when the registry loads it, with the line kept here. */
+/* The loaded configuration: the INI file read by ini_reader, ${VAR}
+ * expanded, TC_* environment overrides applied, every host key parsed and
+ * checked through the config map (config_map.h, config_keys.c). Errors read
+ * "FILE:LINE: ..." or "environment TC_...: ...". Checks that need the plugin
+ * (chunk_size against max_chunk, the plugin's own keys) happen when the
+ * registry loads it, with each key's origin kept here. */
 #ifndef TC_CONFIG_H
 #define TC_CONFIG_H
 
 #include <stddef.h>
 
+#include "config_map.h"
 #include "scheduler_config.h"
 
 typedef struct cfg_kv {
     char *key;
     char *value; /* expanded */
     int line;    /* 0 when it came from the environment */
+    char *env;   /* the TC_* variable it came from, or NULL */
 } cfg_kv;
 
 typedef struct cfg_limiter {
@@ -80,10 +84,19 @@ typedef struct config {
 
 /* Load and validate PATH. On error returns -1 with "FILE:LINE: message" in ERR. */
 int config_load(const char *path, config *cfg, char *err, size_t errlen);
+/* CONFIG_STORE_ONLY: for commands that only open the store (migrate,
+ * import): the file's syntax and [core] are checked, the other sections are
+ * not parsed, so an unset ${VAR} in a source does not stop them. */
+enum { CONFIG_STORE_ONLY = 1 };
+int config_load_ex(const char *path, config *cfg, unsigned flags, char *err, size_t errlen);
 void config_free(config *cfg);
 
 const char *cfg_source_get(const cfg_source *src, const char *key);
 int cfg_source_key_line(const cfg_source *src, const char *key);
+/* Where KEY of SRC was set, as an error prefix: "FILE:LINE: " or
+ * "environment TC_...: " (the section's line when KEY is not set). */
+void cfg_source_key_where(const char *cfg_path, const cfg_source *src, const char *key, char *buf,
+                          size_t len);
 const cfg_limiter *config_find_limiter(const config *cfg, const char *name);
 
 /* Requests/s allowed over every source together: the smaller of [core]
@@ -94,11 +107,28 @@ double config_global_rate(const config *cfg);
 /* Keys the host itself understands in [source NAME]. */
 int cfg_is_host_source_key(const char *key);
 
-/* Parses "300/min", "2/s", "1.5/sec", "3600/h", or a bare number (per second). */
-int parse_rate(const char *s, double *per_second);
-
 /* Field names as used in [merge] and in stored JSON ("name", "price_usd", ...). */
 const char *field_name(int field);
 int field_from_name(const char *name);
+/* The [merge] default for FIELD: "helius, jupiter, dexscreener", ... */
+const char *config_merge_default(int field);
+
+/* ---- comparing two loaded configs (live reload) -------------------------- */
+
+typedef enum cfg_change { CFG_CHANGED, CFG_ADDED, CFG_REMOVED } cfg_change;
+
+typedef struct cfg_diff_entry {
+    cfg_change change;
+    const char *section; /* "core", "scheduler", "merge", "limiter NAME", "source NAME" */
+    const char *key;     /* NULL: the whole section was added or removed */
+    const char *old_value, *new_value; /* as text; NULL when unset; secrets shown as "(secret)" */
+    int restart;         /* the key cannot change while running (e.g. [core] store) */
+} cfg_diff_entry;
+
+typedef void (*cfg_diff_fn)(void *ctx, const cfg_diff_entry *d);
+
+/* Calls FN for every difference between A (running) and B (new), key by
+ * key, from the config map. Returns the number of differences. */
+size_t config_diff(const config *a, const config *b, cfg_diff_fn fn, void *ctx);
 
 #endif

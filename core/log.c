@@ -17,6 +17,8 @@ int log_level_parse(const char *s)
     return -1;
 }
 
+const char *log_level_name(int level) { return level >= 0 && level < 4 ? level_names[level] : "?"; }
+
 void log_vmsg(tc_log_level level, const char *component, const char *fmt, va_list ap)
 {
     if (level > current_level)

@@ -10,6 +10,7 @@ void log_set_level(tc_log_level level);
 tc_log_level log_get_level(void);
 /* Parses "error", "warn", "info", "debug"; returns -1 when unknown. */
 int log_level_parse(const char *s);
+const char *log_level_name(int level);
 
 void log_msg(tc_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

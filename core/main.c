@@ -1,4 +1,5 @@
 /* tokencollector command line: parse options, load the config, dispatch. */
+#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_map.h"
 #include "daemon.h"
 #include "engine.h"
 #include "import.h"
@@ -29,7 +31,11 @@ static const char usage_text[] =
     "  --once               process every pending token once, print a summary, exit\n"
     "  import PATH|-        add token addresses (one per line) to the store\n"
     "  migrate              create or upgrade the store's schema, then exit\n"
-    "  --check-config       validate the config and load every plugin, then exit\n"
+    "  --check-config       validate the config, load every plugin and check that the\n"
+    "                       store can be written, then exit\n"
+    "  --config-help        every config key: type, default, range, meaning; then the\n"
+    "                       keys of each plugin in plugin_dir (--plugin FILE.so: only\n"
+    "                       that plugin; --markdown: as a Markdown table)\n"
     "\n"
     "options:\n"
     "  -c, --config FILE    config file (default: conf/tokencollector.ini)\n"
@@ -70,9 +76,56 @@ static int check_config(const config *cfg)
     for (size_t i = 0; i < cfg->n_limiters; i++)
         printf("limiter %-13s %.4g requests/s, burst %.4g\n", cfg->limiters[i].name, cfg->limiters[i].rate_per_s,
                cfg->limiters[i].burst);
+    if (store_check_access(cfg->store, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: [core] %s\n", cfg->path, err);
+        ok = 0;
+    }
     if (!ok)
         return EXIT_CONFIG;
     printf("%s: OK\n", cfg->path);
+    return EXIT_OK;
+}
+
+static int describe_plugin(const char *path, int markdown)
+{
+    char err[1024];
+    if (registry_describe(path, stdout, markdown, err, sizeof err) == 0)
+        return EXIT_OK;
+    fprintf(stderr, "%s\n", err);
+    return EXIT_CONFIG;
+}
+
+/* --config-help: the host's keys, then each plugin of PLUGIN_DIR. A config
+ * that does not load is no reason to refuse help: the default plugin_dir
+ * is used then. */
+static int config_help(const char *config_path, const char *plugin, int markdown)
+{
+    if (plugin)
+        return describe_plugin(plugin, markdown);
+    cfg_print_help(stdout, markdown);
+    if (markdown)
+        return EXIT_OK;
+    config cfg;
+    char err[1024];
+    int loaded = config_load_ex(config_path, &cfg, CONFIG_STORE_ONLY, err, sizeof err) == 0;
+    const char *dir = loaded && cfg.plugin_dir ? cfg.plugin_dir : cfg_key_find(CFG_SEC_CORE, "plugin_dir")->def;
+    DIR *d = opendir(dir);
+    printf("\nplugins in %s (each [source NAME] takes the keys above plus its plugin's):\n", dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
+            continue;
+        char *path = registry_resolve_path(dir, e->d_name);
+        printf("\n");
+        describe_plugin(path, 0);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    else
+        printf("  (cannot open %s)\n", dir);
+    if (loaded)
+        config_free(&cfg);
     return EXIT_OK;
 }
 
@@ -122,12 +175,15 @@ int main(int argc, char **argv)
 {
     const char *config_path = "conf/tokencollector.ini";
     const char *log_level = NULL;
-    int once = 0, check = 0, no_progress = 0;
+    const char *help_plugin = NULL;
+    int once = 0, check = 0, no_progress = 0, help_config = 0, markdown = 0;
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},     {"once", no_argument, NULL, 'o'},
         {"check-config", no_argument, NULL, 'k'},     {"log-level", required_argument, NULL, 'l'},
         {"no-progress", no_argument, NULL, 'p'},      {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},             {"config-help", no_argument, NULL, 'H'},
+        {"markdown", no_argument, NULL, 'm'},         {"plugin", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (opt) {
@@ -136,6 +192,9 @@ int main(int argc, char **argv)
         case 'k': check = 1; break;
         case 'l': log_level = optarg; break;
         case 'p': no_progress = 1; break;
+        case 'H': help_config = 1; break;
+        case 'm': markdown = 1; break;
+        case 'P': help_plugin = optarg; break;
         case 'V':
             printf("tokencollector %s (plugin ABI %d.%d)\n", TC_VERSION_STRING, TC_ABI_MAJOR, TC_ABI_MINOR);
             return EXIT_OK;
@@ -143,6 +202,8 @@ int main(int argc, char **argv)
         default: fputs(usage_text, stderr); return EXIT_CONFIG;
         }
     }
+    if (help_config)
+        return config_help(config_path, help_plugin, markdown);
     const char *command = optind < argc ? argv[optind] : NULL;
     int migrate = command && !strcmp(command, "migrate");
     if (command && !migrate && strcmp(command, "import") != 0) {
@@ -164,7 +225,10 @@ int main(int argc, char **argv)
 
     config cfg;
     char err[1024];
-    if (config_load(config_path, &cfg, err, sizeof err) != 0) {
+    /* migrate and import only open the store: the sources' sections (and
+     * their ${API_KEY}s) need not be complete for them. */
+    unsigned load_flags = command ? CONFIG_STORE_ONLY : 0;
+    if (config_load_ex(config_path, &cfg, load_flags, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return EXIT_CONFIG;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "plugin_settings.h"
 #include "util.h"
 
 struct plugin_module {
@@ -131,11 +132,19 @@ void request_reset(tc_request *req)
 
 /* ---- loading ------------------------------------------------------------- */
 
-static void errf(char *err, size_t errlen, const char *cfg_path, int line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void errf(char *err, size_t errlen, const char *cfg_path, int line, const char *fmt, ...)
+/* "WHERE[source NAME] ..." with WHERE the FILE:LINE (or environment
+ * variable) of KEY, or of the section when KEY is NULL. */
+static void errf(char *err, size_t errlen, const char *cfg_path, const cfg_source *src, const char *key,
+                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void errf(char *err, size_t errlen, const char *cfg_path, const cfg_source *src, const char *key,
+                 const char *fmt, ...)
 {
-    int n = snprintf(err, errlen, "%s:%d: ", cfg_path, line);
+    char where[512];
+    if (key)
+        cfg_source_key_where(cfg_path, src, key, where, sizeof where);
+    else
+        snprintf(where, sizeof where, "%s:%d: ", cfg_path, src->line);
+    int n = snprintf(err, errlen, "%s[source %s] ", where, src->name);
     if (n < 0 || (size_t)n >= errlen)
         n = 0;
     va_list ap;
@@ -144,73 +153,81 @@ static void errf(char *err, size_t errlen, const char *cfg_path, int line, const
     va_end(ap);
 }
 
-static int plugin_knows_key(const tc_source *vt, const char *key)
-{
-    if (!vt->config_keys)
-        return 0;
-    for (const char *const *k = vt->config_keys; *k; k++)
-        if (!strcmp(*k, key))
-            return 1;
-    return 0;
-}
-
 /* The descriptor must be at least as large as ABI 1.0's, with every
  * required member set, before anything in it is trusted. */
 static const size_t min_source_size =
     offsetof(tc_source, parse_response) + sizeof(((tc_source *)0)->parse_response);
 
-source_instance *registry_open(const char *cfg_path, const char *plugin_dir, const cfg_source *src,
-                               char *err, size_t errlen)
+/* The module's descriptor once it passed every check made before anything
+ * in it is trusted; NULL with PROBLEM otherwise. */
+static const tc_source *checked_descriptor(plugin_module *mod, char *problem, size_t len)
 {
-    int pline = cfg_source_key_line(src, "plugin");
-    char *path = registry_resolve_path(plugin_dir, src->plugin);
-    char dlerr[512];
-    plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
-    if (!mod) {
-        errf(err, errlen, cfg_path, pline, "[source %s] cannot load plugin %s: %s", src->name, path, dlerr);
-        free(path);
-        return NULL;
-    }
     dlerror();
     const tc_source *(*entry)(void) = NULL;
     *(void **)&entry = dlsym(mod->handle, TC_SOURCE_ENTRY_SYMBOL);
     const tc_source *vt = entry ? entry() : NULL;
-    const char *problem = NULL;
-    char detail[256] = "";
     if (!entry)
-        problem = "does not export " TC_SOURCE_ENTRY_SYMBOL "()";
+        snprintf(problem, len, "does not export " TC_SOURCE_ENTRY_SYMBOL "()");
     else if (!vt)
-        problem = TC_SOURCE_ENTRY_SYMBOL "() returned NULL";
-    else if (vt->abi_major != TC_ABI_MAJOR) {
-        snprintf(detail, sizeof detail, "was built for plugin ABI %u.%u, this host speaks ABI %d.%d",
-                 vt->abi_major, vt->abi_minor, TC_ABI_MAJOR, TC_ABI_MINOR);
-        problem = detail;
-    } else if (vt->struct_size < min_source_size) {
-        snprintf(detail, sizeof detail, "descriptor is %u bytes, ABI %d.%d needs at least %zu (ABI %u.%u)",
-                 vt->struct_size, TC_ABI_MAJOR, TC_ABI_MINOR, min_source_size, vt->abi_major,
-                 vt->abi_minor);
-        problem = detail;
-    } else if (!vt->name || !vt->create || !vt->destroy || !vt->build_request || !vt->parse_response)
-        problem = "descriptor lacks a name or a required function";
+        snprintf(problem, len, TC_SOURCE_ENTRY_SYMBOL "() returned NULL");
+    else if (vt->abi_major != TC_ABI_MAJOR)
+        snprintf(problem, len, "was built for plugin ABI %u.%u, this host speaks ABI %d.%d", vt->abi_major,
+                 vt->abi_minor, TC_ABI_MAJOR, TC_ABI_MINOR);
+    else if (vt->struct_size < min_source_size)
+        snprintf(problem, len, "descriptor is %u bytes, ABI %d.%d needs at least %zu (ABI %u.%u)", vt->struct_size,
+                 TC_ABI_MAJOR, TC_ABI_MINOR, min_source_size, vt->abi_major, vt->abi_minor);
+    else if (!vt->name || !vt->create || !vt->destroy || !vt->build_request || !vt->parse_response)
+        snprintf(problem, len, "descriptor lacks a name or a required function");
     else if (vt->max_chunk == 0)
-        problem = "descriptor has max_chunk 0";
-    if (problem) {
-        errf(err, errlen, cfg_path, pline, "[source %s] plugin %s %s; not loaded", src->name, path, problem);
+        snprintf(problem, len, "descriptor has max_chunk 0");
+    else
+        return vt;
+    return NULL;
+}
+
+int registry_describe(const char *path, FILE *out, int markdown, char *err, size_t errlen)
+{
+    char dlerr[512], problem[320];
+    plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
+    if (!mod) {
+        snprintf(err, errlen, "cannot load plugin %s: %s", path, dlerr);
+        return -1;
+    }
+    const tc_source *vt = checked_descriptor(mod, problem, sizeof problem);
+    if (vt)
+        plugin_settings_print(vt, out, markdown);
+    else
+        snprintf(err, errlen, "plugin %s %s", path, problem);
+    module_put(mod);
+    return vt ? 0 : -1;
+}
+
+source_instance *registry_open(const char *cfg_path, const char *plugin_dir, const cfg_source *src,
+                               char *err, size_t errlen)
+{
+    char *path = registry_resolve_path(plugin_dir, src->plugin);
+    char dlerr[512];
+    plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
+    if (!mod) {
+        errf(err, errlen, cfg_path, src, "plugin", "cannot load plugin %s: %s", path, dlerr);
+        free(path);
+        return NULL;
+    }
+    char problem[320];
+    const tc_source *vt = checked_descriptor(mod, problem, sizeof problem);
+    if (!vt) {
+        errf(err, errlen, cfg_path, src, "plugin", "plugin %s %s; not loaded", path, problem);
         module_put(mod);
         free(path);
         return NULL;
     }
-    for (size_t i = 0; i < src->n_keys; i++)
-        if (!cfg_is_host_source_key(src->keys[i].key) && !plugin_knows_key(vt, src->keys[i].key)) {
-            errf(err, errlen, cfg_path, src->keys[i].line, "[source %s] unknown key \"%s\" (plugin %s "
-                 "does not read it)", src->name, src->keys[i].key, vt->name);
-            module_put(mod);
-            free(path);
-            return NULL;
-        }
+    if (plugin_settings_check(vt, cfg_path, src, err, errlen) != 0) {
+        module_put(mod);
+        free(path);
+        return NULL;
+    }
     if (src->chunk_size > 0 && (size_t)src->chunk_size > vt->max_chunk) {
-        errf(err, errlen, cfg_path, cfg_source_key_line(src, "chunk_size"),
-             "[source %s] chunk_size %ld is above plugin %s's maximum of %zu per request", src->name,
+        errf(err, errlen, cfg_path, src, "chunk_size", "chunk_size %ld is above plugin %s's maximum of %zu per request",
              src->chunk_size, vt->name, vt->max_chunk);
         module_put(mod);
         free(path);
@@ -233,8 +250,8 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
                            .request_body = host_request_body};
     char perr[256] = "";
     if (vt->create(&inst->host, (const tc_settings *)src, &inst->self, perr, sizeof perr) != 0) {
-        errf(err, errlen, cfg_path, src->line, "[source %s] plugin %s refused its settings: %s", src->name,
-             vt->name, perr[0] ? perr : "(no reason given)");
+        errf(err, errlen, cfg_path, src, NULL, "plugin %s refused its settings: %s", vt->name,
+             perr[0] ? perr : "(no reason given)");
         module_put(mod);
         free(inst->name);
         free(inst->path);

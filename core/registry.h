@@ -7,6 +7,7 @@
 #define TC_REGISTRY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "tokencollector/plugin.h"
@@ -32,6 +33,11 @@ char *registry_resolve_path(const char *plugin_dir, const char *plugin);
  * "FILE:LINE: ..." in ERR (CFG_PATH is the config file). */
 source_instance *registry_open(const char *cfg_path, const char *plugin_dir,
                                const cfg_source *src, char *err, size_t errlen);
+
+/* Loads the plugin at PATH without creating an instance and prints its
+ * name, version, limits and config keys (MARKDOWN: its README's table).
+ * 0, or -1 with ERR. */
+int registry_describe(const char *path, FILE *out, int markdown, char *err, size_t errlen);
 
 void source_ref(source_instance *inst);
 /* Drops a reference; the last one destroys the instance and may dlclose. */

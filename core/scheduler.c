@@ -37,9 +37,9 @@ void sched_params_derive_tiers(sched_params *p)
 void sched_params_default(sched_params *p)
 {
     memset(p, 0, sizeof *p);
-    p->min_interval_ns = 15 * NS_PER_S;
-    p->max_interval_ns = 300 * NS_PER_S;
-    p->max_wait_ns = 600 * NS_PER_S;
+    p->min_interval_ns = SCHED_DEFAULT_MIN_INTERVAL_S * NS_PER_S;
+    p->max_interval_ns = SCHED_DEFAULT_MAX_INTERVAL_S * NS_PER_S;
+    p->max_wait_ns = SCHED_DEFAULT_MAX_WAIT_S * NS_PER_S;
     /* Halve on a change, x1.5 without: a token that starts trading reaches
      * its floor in 2-3 refreshes, a quiet one backs off over ~8. The old
      * /1.2 and x1.05 needed 60 refreshes to go from 15 s to 300 s. */

@@ -48,7 +48,13 @@ typedef struct sched_params {
     int dynamic_intervals; /* 0: every token keeps its tier's base interval */
 } sched_params;
 
-/* Defaults for min 15 s / max 300 s / max_wait 600 s, tiers derived by
+/* The interval defaults, in seconds: also the [scheduler] defaults of the
+ * config map (config_keys.c), so the two cannot differ. */
+#define SCHED_DEFAULT_MIN_INTERVAL_S 15
+#define SCHED_DEFAULT_MAX_INTERVAL_S 300
+#define SCHED_DEFAULT_MAX_WAIT_S 600
+
+/* Defaults for the intervals above, tiers derived by
  * sched_params_derive_tiers. */
 void sched_params_default(sched_params *p);
 /* Re-derives the tier ranges from min/max_interval (after changing them):

@@ -1,11 +1,16 @@
 #include "store.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 store *store_open(const char *uri, char *err, size_t errlen)
 {
@@ -27,6 +32,50 @@ store *store_open(const char *uri, char *err, size_t errlen)
     s->ops = ops;
     s->be = be;
     return s;
+}
+
+/* The file must be writable if it exists; otherwise the nearest directory
+ * that exists above it, where store_open would create the rest. */
+static int sqlite_check_access(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode) || access(path, R_OK | W_OK) != 0) {
+            snprintf(err, errlen, "store sqlite:%s: not a writable file", path);
+            return -1;
+        }
+    }
+    /* "." for a bare name; strcpy fits, since path has a character. */
+    char *dir = xmalloc(strlen(path) + 2);
+    strcpy(dir, path);
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            strcpy(dir, ".");
+        else
+            slash[slash == dir] = '\0'; /* "/x" -> "/", "a/b" -> "a" */
+        if (stat(dir, &st) == 0 || errno != ENOENT || !strcmp(dir, ".") || !strcmp(dir, "/"))
+            break;
+    }
+    int rc = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, errlen, "store sqlite:%s: %s is not a writable directory", path, dir);
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
+int store_check_access(const char *uri, char *err, size_t errlen)
+{
+    if (!strncmp(uri, "sqlite:", 7))
+        return sqlite_check_access(uri + 7, err, errlen);
+    if (PQping(uri) == PQPING_OK)
+        return 0;
+    char *shown = store_pg_redact(uri);
+    snprintf(err, errlen, "store postgresql %s: the server does not accept connections", shown);
+    free(shown);
+    return -1;
 }
 
 int store_migrate(const char *uri, char *msg, size_t msglen, char *err, size_t errlen)

@@ -99,6 +99,13 @@ typedef struct store {
 /* URI: "sqlite:PATH" (the file and its directory are created) or
  * "postgresql://...". Creates or upgrades the schema. */
 store *store_open(const char *uri, char *err, size_t errlen);
+
+/* For --check-config: whether the store could be opened and written,
+ * without creating or changing anything. SQLite: the file (if it exists) and
+ * the nearest existing directory above it are writable; PostgreSQL: the
+ * server accepts connections (PQping). 0, or -1 with ERR naming the path or
+ * the server. */
+int store_check_access(const char *uri, char *err, size_t errlen);
 void store_close(store *s);
 
 static inline int store_import(store *s, const char *const *addrs, size_t n, size_t *inserted, char *err,

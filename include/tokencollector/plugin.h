@@ -41,7 +41,7 @@ extern "C" {
 #endif
 
 #define TC_ABI_MAJOR 1
-#define TC_ABI_MINOR 0
+#define TC_ABI_MINOR 1
 
 /* Name of the exported entry symbol, for hosts that look it up with dlsym. */
 #define TC_SOURCE_ENTRY_SYMBOL "tc_source_entry"
@@ -153,6 +153,30 @@ typedef struct tc_outcome {
     char message[240];      /* short reason for logs; no secrets */
 } tc_outcome;
 
+/* ---- The plugin's own config keys (ABI 1.1) -------------------------------- */
+
+/* The type of a key, which the host checks before create() is called, so a
+ * plugin reading it through tc_host.setting() gets a valid value or NULL. */
+typedef enum tc_setting_type {
+    TC_SETTING_STRING = 1, /* any text */
+    TC_SETTING_INT = 2,    /* a whole number within [min, max] */
+    TC_SETTING_NUMBER = 3, /* a decimal number within [min, max] */
+    TC_SETTING_BOOL = 4    /* true/false, yes/no, on/off, 1/0 */
+} tc_setting_type;
+
+/* One key of the plugin's [source NAME] section. An array of these ends
+ * with an entry whose name is NULL. Members are appended in later minors;
+ * tc_source.setting_size tells the host the size the plugin was built with. */
+typedef struct tc_setting_def {
+    const char *name;          /* lowercase, letters, digits and '_' */
+    uint32_t type;             /* tc_setting_type */
+    const char *default_value; /* what the plugin uses when the key is unset, as
+                                  text for --config-help; NULL: no default */
+    const char *description;   /* one line */
+    double min, max;           /* TC_SETTING_INT / NUMBER: accepted range;
+                                  min > max: any value */
+} tc_setting_def;
+
 /* ---- The plugin descriptor ----------------------------------------------- */
 
 typedef struct tc_source {
@@ -163,8 +187,9 @@ typedef struct tc_source {
     const char *version;     /* plugin version, e.g. "1.0.0" */
     const char *description; /* one line */
     size_t max_chunk;        /* the upstream's hard limit of addresses per request */
-    /* Extra config keys this plugin reads, NULL-terminated; may be NULL.
-     * Any other key in its section that the host does not know is an error. */
+    /* ABI 1.0: names of extra config keys this plugin reads, NULL-terminated;
+     * may be NULL. Superseded by `settings` below, which the host prefers
+     * when both are set. Any other key the host does not know is an error. */
     const char *const *config_keys;
 
     /* Create an instance for one [source NAME] section. HOST stays valid until
@@ -186,6 +211,13 @@ typedef struct tc_source {
     tc_status (*parse_response)(void *self, const char *const *addrs, size_t n,
                                 const tc_response *res, const tc_emit *out,
                                 tc_outcome *outcome);
+
+    /* ---- ABI 1.1 ---- */
+    /* The plugin's own config keys, with type, default and description,
+     * ended by {NULL}; may be NULL. The host validates the section from it
+     * and prints it in --config-help. */
+    const tc_setting_def *settings;
+    uint32_t setting_size; /* sizeof(tc_setting_def) as the plugin was built */
 } tc_source;
 
 /* The one exported symbol. Returns a pointer to static, constant data. */

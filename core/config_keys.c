@@ -1,0 +1,98 @@
+/* Every host config key, once. One row per key: section, name, type,
+ * default (as written in the file), range, member, flags, check, help.
+ * The README's configuration table is generated from this file
+ * (make config-doc); the `[merge]` section's keys are the field names and
+ * live in config_merge.c. */
+#include <stddef.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_map.h"
+#include "util.h"
+
+static int check_store(const char *v, char *why, size_t whylen)
+{
+    if (!strncmp(v, "sqlite:", 7) || !strncmp(v, "postgresql://", 13) || !strncmp(v, "postgres://", 11))
+        return 0;
+    snprintf(why, whylen, "store: expected sqlite:PATH or postgresql://..., got \"%s\"", v);
+    return -1;
+}
+
+static int check_http_url(const char *v, char *why, size_t whylen)
+{
+    if (!*v || !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
+        return 0;
+    snprintf(why, whylen, "base_url: expected http:// or https://, got \"%s\"", v);
+    return -1;
+}
+
+static int check_not_empty(const char *v, char *why, size_t whylen)
+{
+    if (*v)
+        return 0;
+    snprintf(why, whylen, "plugin: must name a .so file");
+    return -1;
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define S NS_PER_S
+#define MS NS_PER_MS
+#define CORE(f) offsetof(config, f)
+#define SCHED(f) offsetof(scheduler_config, f)
+#define LIM(f) offsetof(cfg_limiter, f)
+#define SRC(f) offsetof(cfg_source, f)
+#define NONE CFG_NOT_STORED
+
+/* clang-format off */
+const cfg_key_def cfg_keys[] = {
+    /* section          name                      type           default                 min   max          unit  member                          flags                      check            help */
+    {CFG_SEC_CORE,      "store",                  CFG_STRING,    "sqlite:var/tokens.db", 0, 0,             0,  CORE(store),                     CFG_RESTART,               check_store,     "`sqlite:PATH`, or a libpq URI `postgresql://...`"},
+    {CFG_SEC_CORE,      "plugin_dir",             CFG_STRING,    "build/plugins",        0, 0,             0,  CORE(plugin_dir),                CFG_RESTART,               NULL,            "where `plugin = x.so` is looked up (absolute and `./` paths are kept)"},
+    {CFG_SEC_CORE,      "batch_size",             CFG_INT,       "50",                   1, 100000,        0,  CORE(batch_size),                0,                         NULL,            "tokens per store transaction"},
+    {CFG_SEC_CORE,      "max_concurrent_batches", CFG_INT,       "0",                    0, 100000,        0,  CORE(max_concurrent_batches),    0,                         NULL,            "batches in flight; 0 (auto) keeps two full requests of the largest chunk in flight"},
+    {CFG_SEC_CORE,      "lease_seconds",          CFG_INT,       "600",                  10, 86400,        0,  CORE(lease_seconds),             0,                         NULL,            "how long claimed tokens stay this collector's before another may take them"},
+    {CFG_SEC_CORE,      "connect_timeout_ms",     CFG_INT,       "5000",                 1, 600000,        0,  CORE(connect_timeout_ms),        0,                         NULL,            "TCP and TLS connect timeout of every request"},
+    {CFG_SEC_CORE,      "log_level",              CFG_LOG_LEVEL, "info",                 0, 0,             0,  CORE(log_level),                 0,                         NULL,            "`error`, `warn`, `info` or `debug` (`--log-level` overrides it)"},
+    {CFG_SEC_CORE,      "global_rate",            CFG_RATE,      "0",                    0, 0,             0,  CORE(global_rate),               CFG_OFF_ZERO,              NULL,            "one more limiter over every source together (the old service's 30 requests/s); 0: none"},
+    {CFG_SEC_CORE,      "global_burst",           CFG_NUMBER,    "1",                    1, 1e6,           0,  CORE(global_burst),              0,                         NULL,            "requests the global limiter lets go back to back"},
+    {CFG_SEC_CORE,      "outstanding_retry_min_s", CFG_INT,      "60",                   1, 86400,         0,  CORE(outstanding_retry_min_s),   0,                         NULL,            "first retry of a source still owed for a token; doubling per attempt"},
+    {CFG_SEC_CORE,      "outstanding_retry_max_s", CFG_INT,      "3600",                 1, 7 * 86400,     0,  CORE(outstanding_retry_max_s),   0,                         NULL,            "longest wait before a still-owed source is tried again"},
+    {CFG_SEC_CORE,      "shutdown_grace_s",       CFG_INT,       "10",                   0, 3600,          0,  CORE(shutdown_grace_s),          0,                         NULL,            "daemon: after SIGTERM, how long requests on the wire may finish"},
+
+    {CFG_SEC_SCHEDULER, "max_batch_size",         CFG_INT,       "100",                  1, 100000,        0,  SCHED(max_batch_size),           0,                         NULL,            "tokens taken from the scheduler at once; a multiple of the chunk sizes fills requests best"},
+    {CFG_SEC_SCHEDULER, "min_interval",           CFG_DURATION,  STR(SCHED_DEFAULT_MIN_INTERVAL_S),                 1, 3600,          S,  SCHED(min_interval_ns),          0,                         NULL,            "shortest refresh interval: the hot tier's floor and base"},
+    {CFG_SEC_SCHEDULER, "max_interval",           CFG_DURATION,  STR(SCHED_DEFAULT_MAX_INTERVAL_S),                 1, 86400,         S,  SCHED(max_interval_ns),          0,                         NULL,            "longest unstretched interval (>= min_interval): the cold tier's base and ceiling"},
+    {CFG_SEC_SCHEDULER, "max_wait",               CFG_DURATION,  STR(SCHED_DEFAULT_MAX_WAIT_S),                 1, 7 * 86400,     S,  SCHED(max_wait_ns),              0,                         NULL,            "no token waits longer between refreshes, even under overload (>= max_interval)"},
+    {CFG_SEC_SCHEDULER, "batch_delay_ms",         CFG_DURATION,  "1000",                 0, 60,            MS, SCHED(batch_delay_ns),           0,                         NULL,            "minimum gap between two batches, so tokens due close together share requests; 0: none"},
+    {CFG_SEC_SCHEDULER, "api_rate_limit",         CFG_RATE,      "0",                    0, 0,             0,  SCHED(api_rate_limit),           CFG_OFF_ZERO,              NULL,            "requests/s over all sources together (the old service's name for `[core] global_rate`: the smaller applies); 0: off"},
+    {CFG_SEC_SCHEDULER, "metrics_interval",       CFG_DURATION,  "60",                   1, 86400,         S,  SCHED(metrics_interval_ns),      CFG_OFF_ZERO,              NULL,            "how often the metrics lines are logged and the overload plan recomputed; 0/off: no lines"},
+    {CFG_SEC_SCHEDULER, "prioritization",         CFG_BOOL,      "true",                 0, 0,             0,  SCHED(prioritization),           0,                         NULL,            "score tokens into hot/warm/cold tiers; off: one tier, FIFO by due time"},
+    {CFG_SEC_SCHEDULER, "dynamic_intervals",      CFG_BOOL,      "true",                 0, 0,             0,  SCHED(dynamic_intervals),        0,                         NULL,            "a price change halves a token's interval, no change makes it 1.5x, within its tier"},
+    {CFG_SEC_SCHEDULER, "adaptive_rate",          CFG_BOOL,      "true",                 0, 0,             0,  SCHED(adaptive_rate),            0,                         NULL,            "the overload plan uses the limiters' current (429-lowered) rates"},
+
+    {CFG_SEC_LIMITER,   "rate",                   CFG_RATE,      NULL,                   0, 0,             0,  LIM(rate_per_s),                 CFG_REQUIRED,              NULL,            "`N/s`, `N/min` or `N/h`"},
+    {CFG_SEC_LIMITER,   "burst",                  CFG_NUMBER,    "1",                    1, 1e6,           0,  LIM(burst),                      0,                         NULL,            "requests that may go back to back; keep `rate x window + burst` under a sliding-window limit"},
+    {CFG_SEC_LIMITER,   "adaptive",               CFG_BOOL,      "false",                0, 0,             0,  LIM(adaptive),                   0,                         NULL,            "lower the rate after a 429 and recover it slowly (AIMD)"},
+
+    {CFG_SEC_SOURCE,    "plugin",                 CFG_STRING,    NULL,                   0, 0,             0,  SRC(plugin),                     CFG_REQUIRED,              check_not_empty, "the plugin's `.so` file, looked up in `plugin_dir`"},
+    {CFG_SEC_SOURCE,    "enabled",                CFG_BOOL,      "true",                 0, 0,             0,  SRC(enabled),                    0,                         NULL,            "false: the section is checked but nothing is sent"},
+    {CFG_SEC_SOURCE,    "chunk_size",             CFG_INT,       NULL,                   1, 100000,        0,  SRC(chunk_size),                 0,                         NULL,            "addresses per request, at most the plugin's maximum (the default)"},
+    {CFG_SEC_SOURCE,    "limiter",                CFG_STRING,    NULL,                   0, 0,             0,  SRC(limiter),                    0,                         NULL,            "a `[limiter NAME]` this source draws from (several sources may share one)"},
+    {CFG_SEC_SOURCE,    "throttle_ms",            CFG_INT,       "0",                    0, 3600000,       0,  SRC(throttle_ms),                0,                         NULL,            "minimum gap between two requests of this source"},
+    {CFG_SEC_SOURCE,    "base_url",               CFG_STRING,    NULL,                   0, 0,             0,  NONE,                            0,                         check_http_url,  "the API's base URL (default: the plugin's)"},
+    {CFG_SEC_SOURCE,    "api_key",                CFG_STRING,    NULL,                   0, 0,             0,  NONE,                            0,                         NULL,            "the API key, if the plugin uses one; never logged (write `${VAR}`)"},
+    {CFG_SEC_SOURCE,    "timeout_ms",             CFG_INT,       "15000",                1, 3600000,       0,  SRC(timeout_ms),                 0,                         NULL,            "time a request may take, connect included"},
+    {CFG_SEC_SOURCE,    "concurrency",            CFG_INT,       "4",                    1, 1000,          0,  SRC(concurrency),                0,                         NULL,            "requests of this source in flight at once"},
+    {CFG_SEC_SOURCE,    "max_attempts",           CFG_INT,       "4",                    1, 100,           0,  SRC(max_attempts),               0,                         NULL,            "tries per chunk, the first included, on transient failures"},
+    {CFG_SEC_SOURCE,    "retry_budget",           CFG_NUMBER,    "0.2",                  0, 10,            0,  SRC(retry_budget),               0,                         NULL,            "retries allowed as a share of requests (plus 10), so an outage does not multiply traffic"},
+    {CFG_SEC_SOURCE,    "breaker_window",         CFG_INT,       "20",                   1, 256,           0,  SRC(breaker_window),             0,                         NULL,            "circuit breaker: outcomes remembered"},
+    {CFG_SEC_SOURCE,    "breaker_min_calls",      CFG_INT,       "10",                   1, 256,           0,  SRC(breaker_min_calls),          0,                         NULL,            "circuit breaker: outcomes needed before it may open"},
+    {CFG_SEC_SOURCE,    "breaker_threshold",      CFG_NUMBER,    "0.5",                  0.01, 1,          0,  SRC(breaker_threshold),          0,                         NULL,            "circuit breaker: failure share that opens it"},
+    {CFG_SEC_SOURCE,    "breaker_open_s",         CFG_INT,       "30",                   1, 86400,         0,  SRC(breaker_open_s),             0,                         NULL,            "circuit breaker: first open period, doubling while probes fail"},
+    {CFG_SEC_SOURCE,    "breaker_open_max_s",     CFG_INT,       "300",                  1, 86400,         0,  SRC(breaker_open_max_s),         0,                         NULL,            "circuit breaker: longest open period"},
+    {CFG_SEC_SOURCE,    "breaker_probes",         CFG_INT,       "2",                    1, 100,           0,  SRC(breaker_probes),             0,                         NULL,            "circuit breaker: successful probes that close it"},
+};
+/* clang-format on */
+
+const size_t cfg_n_keys = sizeof cfg_keys / sizeof *cfg_keys;

@@ -1,0 +1,74 @@
+/* The [merge] section: per field, which sources' values win. Its keys are
+ * the field names, so it has no rows in the config map; the defaults are
+ * declared here once and printed by --config-help. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "tokencollector/plugin.h"
+#include "util.h"
+
+static const char *const field_names[CFG_MERGE_FIELDS] = {
+    NULL, "name", "symbol", "decimals", "image_url", "description", "supply",
+    "price_usd", "market_cap", "fdv", "liquidity_usd", "volume_24h", "change_24h",
+    "websites", "socials"};
+
+const char *field_name(int field)
+{
+    return field > 0 && field < CFG_MERGE_FIELDS ? field_names[field] : NULL;
+}
+
+int field_from_name(const char *name)
+{
+    for (int f = 1; f < CFG_MERGE_FIELDS; f++)
+        if (strcmp(field_names[f], name) == 0)
+            return f;
+    return -1;
+}
+
+/* Metadata from the DAS first, prices from the aggregator first; links from
+ * the pair listing first, since it carries labelled socials. */
+const char *config_merge_default(int field)
+{
+    switch (field) {
+    case TC_NAME: case TC_SYMBOL: case TC_IMAGE_URL: case TC_DESCRIPTION:
+        return "helius, jupiter, dexscreener";
+    case TC_DECIMALS: case TC_SUPPLY:
+        return "helius, jupiter";
+    case MERGE_WEBSITES: case MERGE_SOCIALS:
+        return "dexscreener, jupiter";
+    default:
+        return "jupiter, dexscreener";
+    }
+}
+
+void config_merge_clear(cfg_merge *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->sources[i]);
+    free(m->sources);
+    m->sources = NULL;
+    m->n = 0;
+}
+
+/* Replaces the list of M with the comma or space separated names in V. */
+void config_merge_set(cfg_merge *m, const char *v, int line)
+{
+    config_merge_clear(m);
+    m->line = line;
+    char *copy = xstrdup(v);
+    for (char *tok = strtok(copy, ", \t"); tok; tok = strtok(NULL, ", \t")) {
+        m->sources = xrealloc(m->sources, (m->n + 1) * sizeof *m->sources);
+        m->sources[m->n++] = xstrdup(tok);
+    }
+    free(copy);
+}
+
+/* "[merge] unknown field ..." text with every field name. */
+void config_merge_unknown(const char *key, strbuf *out)
+{
+    sb_printf(out, "unknown field \"%s\" (known:", key);
+    for (int f = 1; f < CFG_MERGE_FIELDS; f++)
+        sb_printf(out, "%s%s", f == 1 ? " " : ", ", field_names[f]);
+    sb_appends(out, ")");
+}
