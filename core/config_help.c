@@ -44,7 +44,7 @@ static void print_key(FILE *out, const cfg_key_def *d, int markdown, int first_o
         fprintf(out, "| %s | `%s` | %s | %s%s%s | %s%s |\n", sec, d->name, type, d->def ? "`" : "",
                 default_text(d), d->def ? "`" : "", d->help, restart);
     } else
-        fprintf(out, "  %-24s %-22s %s\n  %-24s %s%s\n", d->name, default_text(d), type, "", d->help, restart);
+        fprintf(out, "  %s = %s    (%s)\n      %s%s\n", d->name, default_text(d), type, d->help, restart);
 }
 
 static void print_merge(FILE *out, int markdown)

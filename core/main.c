@@ -95,6 +95,12 @@ static int describe_plugin(const char *path, int markdown)
     return EXIT_CONFIG;
 }
 
+static int is_plugin_file(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return n > 3 && !strcmp(e->d_name + n - 3, ".so");
+}
+
 /* --config-help: the host's keys, then each plugin of PLUGIN_DIR. A config
  * that does not load is no reason to refuse help: the default plugin_dir
  * is used then. */
@@ -109,21 +115,19 @@ static int config_help(const char *config_path, const char *plugin, int markdown
     char err[1024];
     int loaded = config_load_ex(config_path, &cfg, CONFIG_STORE_ONLY, err, sizeof err) == 0;
     const char *dir = loaded && cfg.plugin_dir ? cfg.plugin_dir : cfg_key_find(CFG_SEC_CORE, "plugin_dir")->def;
-    DIR *d = opendir(dir);
+    struct dirent **entries = NULL;
+    int n = scandir(dir, &entries, is_plugin_file, alphasort);
     printf("\nplugins in %s (each [source NAME] takes the keys above plus its plugin's):\n", dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
-            continue;
-        char *path = registry_resolve_path(dir, e->d_name);
+    if (n < 0)
+        printf("  (cannot read %s)\n", dir);
+    for (int i = 0; i < n; i++) {
+        char *path = registry_resolve_path(dir, entries[i]->d_name);
         printf("\n");
         describe_plugin(path, 0);
         free(path);
+        free(entries[i]);
     }
-    if (d)
-        closedir(d);
-    else
-        printf("  (cannot open %s)\n", dir);
+    free(entries);
     if (loaded)
         config_free(&cfg);
     return EXIT_OK;

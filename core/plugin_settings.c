@@ -136,8 +136,7 @@ void plugin_settings_print(const tc_source *vt, FILE *out, int markdown)
         if (markdown)
             fprintf(out, "| `%s` | %s | `%s` | %s |\n", d->name, type, def, d->description ? d->description : "");
         else
-            fprintf(out, "  %-24s %-22s %s\n  %-24s %s\n", d->name, def, type, "",
-                    d->description ? d->description : "");
+            fprintf(out, "  %s = %s    (%s)\n      %s\n", d->name, def, type, d->description ? d->description : "");
     }
     for (const char *const *k = vt->config_keys; !has_settings(vt) && k && *k; k++)
         fprintf(out, markdown ? "| `%s` | text | | (declared by name only, ABI 1.0) |\n" : "  %s (ABI 1.0: name only)\n",

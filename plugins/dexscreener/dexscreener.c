@@ -22,7 +22,7 @@
  * (a leading '@' dropped), other platforms -> the handle as given. A handle
  * that is already an http(s) URL is used unchanged.
  *
- * Setting "chain" (default "solana"): [a-z0-9_-]+. On chains other than
+ * Setting "chain" (see dex_settings): [a-z0-9_-]+. On chains other than
  * solana addresses are matched case-insensitively (EVM hex addresses come
  * back checksummed); base58 is case-sensitive.
  */
@@ -32,6 +32,7 @@
 
 #define DEX_MAX_CHUNK 30
 #define DEX_DEFAULT_BASE "https://api.dexscreener.com"
+#define DEX_DEFAULT_CHAIN "solana"
 
 typedef struct dex {
     const tc_host *host;
@@ -40,7 +41,12 @@ typedef struct dex {
     int fold_case;
 } dex;
 
-static const char *const dex_config_keys[] = {"chain", NULL};
+/* The keys this plugin reads, for the host's checks and --config-help. */
+static const tc_setting_def dex_settings[] = {
+    {"chain", TC_SETTING_STRING, DEX_DEFAULT_CHAIN, "DexScreener chain id ([a-z0-9_-]); other chains match addresses case-insensitively", 1, 0},
+    {"base_url", TC_SETTING_STRING, DEX_DEFAULT_BASE, "the API's base URL", 1, 0},
+    {NULL, 0, NULL, NULL, 0, 0},
+};
 
 static int dex_create(const tc_host *host, const tc_settings *settings, void **self,
                       char *err, size_t errlen) {
@@ -49,7 +55,7 @@ static int dex_create(const tc_host *host, const tc_settings *settings, void **s
         return -1;
     }
     const char *chain = host->setting(settings, "chain");
-    if (!chain || !*chain) chain = "solana";
+    if (!chain || !*chain) chain = DEX_DEFAULT_CHAIN;
     size_t len = strlen(chain);
     int ok = len < sizeof ((dex *)0)->chain;
     for (const char *p = chain; ok && *p; p++)
@@ -264,11 +270,13 @@ static const tc_source dexscreener_source = {
     .version = "1.0.0",
     .description = "DexScreener tokens/v1: best pair per token (price, liquidity, volume, links)",
     .max_chunk = DEX_MAX_CHUNK,
-    .config_keys = dex_config_keys,
+    .config_keys = NULL,
     .create = dex_create,
     .destroy = dex_destroy,
     .build_request = dex_build_request,
     .parse_response = dex_parse_response,
+    .settings = dex_settings,
+    .setting_size = sizeof(tc_setting_def),
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &dexscreener_source; }

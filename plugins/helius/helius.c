@@ -39,6 +39,13 @@
 #define HEL_DEFAULT_BASE "https://mainnet.helius-rpc.com"
 #define HEL_SUPPLY_MAX "18446744073709551615" /* u64 max */
 
+/* The keys this plugin reads, for --config-help (both are host keys). */
+static const tc_setting_def hel_settings[] = {
+    {"base_url", TC_SETTING_STRING, HEL_DEFAULT_BASE, "the RPC endpoint", 1, 0},
+    {"api_key", TC_SETTING_STRING, NULL, "appended as ?api-key= (required by the real endpoint)", 1, 0},
+    {NULL, 0, NULL, NULL, 0, 0},
+};
+
 typedef struct helius {
     const tc_host *host;
     char *url; /* base_url + "/" [+ "?api-key=" + encoded key] */
@@ -403,6 +410,8 @@ static const tc_source helius_source = {
     .destroy = hel_destroy,
     .build_request = hel_build_request,
     .parse_response = hel_parse_response,
+    .settings = hel_settings,
+    .setting_size = sizeof(tc_setting_def),
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &helius_source; }

@@ -16,6 +16,13 @@
 #define JUP_MAX_CHUNK 100
 #define JUP_DEFAULT_BASE "https://api.jup.ag"
 
+/* The keys this plugin reads, for --config-help (both are host keys). */
+static const tc_setting_def jup_settings[] = {
+    {"base_url", TC_SETTING_STRING, JUP_DEFAULT_BASE, "the API's base URL (lite-api.jup.ag for the keyless tier)", 1, 0},
+    {"api_key", TC_SETTING_STRING, NULL, "sent as x-api-key when set; keyless otherwise", 1, 0},
+    {NULL, 0, NULL, NULL, 0, 0},
+};
+
 typedef struct jupiter {
     const tc_host *host;
     char *base_url;
@@ -191,6 +198,8 @@ static const tc_source jupiter_source = {
     .destroy = jup_destroy,
     .build_request = jup_build_request,
     .parse_response = jup_parse_response,
+    .settings = jup_settings,
+    .setting_size = sizeof(tc_setting_def),
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &jupiter_source; }

@@ -97,6 +97,15 @@ static tc_status tpl_parse_response(void *self, const char *const *addrs, size_t
     return TC_OK;
 }
 
+/* Every key the plugin reads: the host checks a key's type (and range for
+ * numbers) before create(), rejects keys listed nowhere, and prints this
+ * table in --config-help. Host keys such as base_url may be listed to give
+ * their meaning and default for this plugin. End with {NULL}. */
+static const tc_setting_def tpl_settings[] = {
+    {"base_url", TC_SETTING_STRING, NULL, "the upstream's base URL (required: this example has no default)", 1, 0},
+    {NULL, 0, NULL, NULL, 0, 0},
+};
+
 static const tc_source template_source = {
     .abi_major = TC_ABI_MAJOR, /* the host refuses another major */
     .abi_minor = TC_ABI_MINOR,
@@ -105,11 +114,13 @@ static const tc_source template_source = {
     .version = "1.0.0",
     .description = "Example plugin: GET {base_url}/prices?ids=a,b -> {addr:{price}}",
     .max_chunk = 50,           /* the upstream's documented hard limit */
-    .config_keys = NULL,       /* extra keys: a static const char *const[] ending in NULL */
+    .config_keys = NULL,       /* ABI 1.0's bare name list: superseded by .settings */
     .create = tpl_create,
     .destroy = tpl_destroy,
     .build_request = tpl_build_request,
     .parse_response = tpl_parse_response,
+    .settings = tpl_settings,  /* ABI 1.1 */
+    .setting_size = sizeof(tc_setting_def),
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &template_source; }
