@@ -11,8 +11,8 @@
  *   tc_util_lower     ASCII lower-case copy
  *   tc_util_strtod_exact  a decimal number in a string, whole string, finite
  *   tc_outcome_set / tc_util_check_status
- *                     outcome messages; the non-2xx policy shared by the
- *                     bundled plugins (429, 408, 5xx -> TC_RETRY, else TC_FATAL)
+ *                     outcome messages; a non-2xx that reaches the plugin is
+ *                     TC_FATAL (the host keeps 408, 429 and 5xx to itself)
  *   tc_addr_index_*   address -> chunk position hash (open addressing)
  *   TC_HAS_MEMBER     does a sized ABI struct carry a given member
  *
@@ -211,17 +211,15 @@ static inline void tc_util_sanitize(char *dst, const char *s, size_t len, size_t
     dst[i] = '\0';
 }
 
-/* The bundled plugins' status policy. Returns TC_OK for 2xx. Otherwise fills
- * OUTCOME with "HTTP <status>: <first 100 bytes of the body, sanitized>" and
- * returns TC_RETRY for 408, 429 and 5xx (normally handled by the host before
- * the plugin sees them) and TC_FATAL for anything else. */
+/* Returns TC_OK for 2xx. Otherwise fills OUTCOME with "HTTP <status>: <first
+ * 100 bytes of the body, sanitized>" and returns TC_FATAL. The host handles
+ * 408, 429 and 5xx itself and never passes them to parse_response, so any
+ * non-2xx that reaches a plugin is one the same request would get again. */
 static inline tc_status tc_util_check_status(const tc_response *res, tc_outcome *o) {
     if (res->status >= 200 && res->status <= 299) return TC_OK;
     char snippet[101];
     tc_util_sanitize(snippet, res->body, res->body ? res->body_len : 0, 100);
     tc_outcome_set(o, -1, "HTTP %ld: %s", res->status, snippet);
-    if (res->status == 408 || res->status == 429 || (res->status >= 500 && res->status <= 599))
-        return TC_RETRY;
     return TC_FATAL;
 }
 

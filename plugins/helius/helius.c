@@ -21,7 +21,7 @@
  *    prefix>". The body carries no
  *    per-id information, so reporting TC_OK would mark the whole chunk
  *    "unknown to helius" on the strength of possibly one bad id.
- *  - 408/429/5xx: TC_RETRY (normally handled by the host first).
+ *  - 408/429/5xx never get here: the host retries them itself.
  *  - truncated/malformed JSON: TC_RETRY, nothing emitted.
  *
  * token_info.supply is a raw u64 and may exceed 2^53, where a double (what

@@ -72,7 +72,7 @@ static tc_status tpl_parse_response(void *self, const char *const *addrs, size_t
                                     const tc_response *res, const tc_emit *out,
                                     tc_outcome *outcome) {
     (void)self;
-    /* Non-2xx: TC_FATAL, or TC_RETRY for 408/429/5xx, with "HTTP <code>: ...". */
+    /* Non-2xx: TC_FATAL with "HTTP <code>: ..." (the host keeps 408/429/5xx). */
     tc_status st = tc_util_check_status(res, outcome);
     if (st != TC_OK) return st;
     /* Truncated or malformed JSON is transient: TC_RETRY, nothing emitted. */
