@@ -1,10 +1,13 @@
 /*
  * tokencollector source plugin ABI.
  *
- * This is the only header a plugin author needs. A plugin is a shared object
- * that exports one function, tc_source_entry(), returning a constant
- * descriptor (struct tc_source). The host checks the descriptor's ABI version
- * and size before it calls anything else.
+ * This is the ABI and the only header a plugin author needs. The SDK
+ * (tokencollector/sdk.h and sdk/), optional and header-only, holds helpers
+ * a plugin may compile in; it is not part of this interface.
+ *
+ * A plugin is a shared object that exports one function, tc_source_entry(),
+ * returning a constant descriptor (struct tc_source). The host checks the
+ * descriptor's ABI version and size before it calls anything else.
  *
  * A plugin is pure translation: it turns a chunk of token addresses into one
  * HTTP request, and turns the HTTP response into per-address fields. It does

@@ -26,9 +26,9 @@
  * solana addresses are matched case-insensitively (EVM hex addresses come
  * back checksummed); base58 is case-sensitive.
  */
-#define TC_PLUGIN_UTIL_CJSON
 #include <tokencollector/plugin.h>
-#include <tokencollector/plugin_util.h>
+#include <tokencollector/sdk.h>
+#include <tokencollector/sdk/json.h>
 
 #define DEX_MAX_CHUNK 30
 #define DEX_DEFAULT_BASE "https://api.dexscreener.com"
@@ -69,7 +69,7 @@ static int dex_create(const tc_host *host, const tc_settings *settings, void **s
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (tc_util_base_url(host, settings, DEX_DEFAULT_BASE, &d->base_url, err, errlen) != 0) {
+    if (tc_setting_base_url(host, settings, DEX_DEFAULT_BASE, &d->base_url, err, errlen) != 0) {
         free(d);
         return -1;
     }
@@ -146,13 +146,13 @@ static void emit_social(const tc_emit *out, const char *addr, const cJSON *s) {
     char label[48];
     const char *type = tc_json_str(s, "type"), *url = tc_json_str(s, "url");
     if (type && url) { /* what the API really sends */
-        tc_util_lower(label, sizeof label, type);
+        tc_text_lower(label, sizeof label, type);
         out->link(out->ctx, addr, TC_LINK_SOCIAL, label, url);
         return;
     }
     const char *platform = tc_json_str(s, "platform"), *handle = tc_json_str(s, "handle");
     if (!platform || !handle) return;
-    tc_util_lower(label, sizeof label, platform);
+    tc_text_lower(label, sizeof label, platform);
     const char *prefix = NULL;
     if (strncmp(handle, "https://", 8) != 0 && strncmp(handle, "http://", 7) != 0) {
         if (strcmp(label, "twitter") == 0 || strcmp(label, "x") == 0) prefix = "https://x.com/";
@@ -177,7 +177,7 @@ static void emit_base_pair(const tc_emit *out, const char *addr, const cJSON *p)
     out->known(out->ctx, addr);
     emit_name_symbol(out, addr, tc_json_obj(p, "baseToken"));
     const char *price = tc_json_str(p, "priceUsd");
-    if (price && tc_util_strtod_exact(price, &v) == 0) out->num(out->ctx, addr, TC_PRICE_USD, v);
+    if (price && tc_text_strtod_exact(price, &v) == 0) out->num(out->ctx, addr, TC_PRICE_USD, v);
     emit_num(out, addr, TC_MARKET_CAP, p, "marketCap");
     emit_num(out, addr, TC_FDV, p, "fdv");
     emit_num(out, addr, TC_LIQUIDITY_USD, tc_json_obj(p, "liquidity"), "usd");
@@ -192,7 +192,7 @@ static void emit_base_pair(const tc_emit *out, const char *addr, const cJSON *p)
         const char *url = tc_json_str(it, "url"), *lab = tc_json_str(it, "label");
         char label[48];
         if (!url) continue;
-        tc_util_lower(label, sizeof label, lab ? lab : "website");
+        tc_text_lower(label, sizeof label, lab ? lab : "website");
         out->link(out->ctx, addr, TC_LINK_WEBSITE, label, url);
     }
     cJSON_ArrayForEach(it, tc_json_arr(info, "socials")) emit_social(out, addr, it);
@@ -205,7 +205,7 @@ static void emit_quote_pair(const tc_emit *out, const char *addr, const cJSON *p
     const char *su = tc_json_str(p, "priceUsd"), *sn = tc_json_str(p, "priceNative");
     /* priceUsd is the base token's USD price, priceNative its price in quote
      * tokens, so one quote token is worth priceUsd / priceNative USD. */
-    if (su && sn && tc_util_strtod_exact(su, &usd) == 0 && tc_util_strtod_exact(sn, &native) == 0 &&
+    if (su && sn && tc_text_strtod_exact(su, &usd) == 0 && tc_text_strtod_exact(sn, &native) == 0 &&
         native > 0 && isfinite(usd / native))
         out->num(out->ctx, addr, TC_PRICE_USD, usd / native);
     emit_num(out, addr, TC_LIQUIDITY_USD, tc_json_obj(p, "liquidity"), "usd");
@@ -221,7 +221,7 @@ static tc_status dex_parse_response(void *self, const char *const *addrs, size_t
         tc_outcome_set(outcome, -1, "bad arguments");
         return TC_FATAL;
     }
-    tc_status st = tc_util_check_status(res, outcome);
+    tc_status st = tc_outcome_reject_non_2xx(res, outcome);
     if (st != TC_OK) return st;
 
     cJSON *root = tc_json_parse(res, outcome);

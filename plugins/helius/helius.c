@@ -21,7 +21,7 @@
  *    prefix>". The body carries no
  *    per-id information, so reporting TC_OK would mark the whole chunk
  *    "unknown to helius" on the strength of possibly one bad id.
- *  - 408/429/5xx: TC_RETRY (normally handled by the host first).
+ *  - 408/429/5xx never get here: the host retries them itself.
  *  - truncated/malformed JSON: TC_RETRY, nothing emitted.
  *
  * token_info.supply is a raw u64 and may exceed 2^53, where a double (what
@@ -31,9 +31,9 @@
  * cross-checked against cJSON's double; on any disagreement the plugin falls
  * back to "%.0f" of the double and logs a warning.
  */
-#define TC_PLUGIN_UTIL_CJSON
 #include <tokencollector/plugin.h>
-#include <tokencollector/plugin_util.h>
+#include <tokencollector/sdk.h>
+#include <tokencollector/sdk/json.h>
 
 #define HEL_MAX_CHUNK 1000
 #define HEL_DEFAULT_BASE "https://mainnet.helius-rpc.com"
@@ -58,7 +58,7 @@ static int hel_create(const tc_host *host, const tc_settings *settings, void **s
         return -1;
     }
     char *base = NULL;
-    if (tc_util_base_url(host, settings, HEL_DEFAULT_BASE, &base, err, errlen) != 0) return -1;
+    if (tc_setting_base_url(host, settings, HEL_DEFAULT_BASE, &base, err, errlen) != 0) return -1;
     helius *h = calloc(1, sizeof *h);
     tc_sb url;
     tc_sb_init(&url);
@@ -305,7 +305,7 @@ static int describe_rpc_error(const cJSON *error, const char *prefix, tc_outcome
     const char *msg = cJSON_IsString(error) ? error->valuestring : tc_json_str(error, "message");
     if (!msg) msg = "(no message)";
     char safe[161];
-    tc_util_sanitize(safe, msg, strlen(msg), 160);
+    tc_text_sanitize(safe, msg, strlen(msg), 160);
     int has_code = tc_json_num(error, "code", &code);
     if (has_code)
         tc_outcome_set(outcome, -1, "%sJSON-RPC error %.0f: %s", prefix, code, safe);
@@ -338,7 +338,7 @@ static tc_status hel_parse_response(void *self, const char *const *addrs, size_t
         tc_outcome_set(outcome, -1, "bad arguments");
         return TC_FATAL;
     }
-    tc_status st = tc_util_check_status(res, outcome);
+    tc_status st = tc_outcome_reject_non_2xx(res, outcome);
     if (st != TC_OK) {
         refine_http_error(res, outcome);
         return st;

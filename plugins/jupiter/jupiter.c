@@ -9,9 +9,9 @@
  * null or absent are not emitted. totalSupply/circSupply are UI amounts (not
  * the raw integer supply), so TC_SUPPLY is never emitted.
  */
-#define TC_PLUGIN_UTIL_CJSON
 #include <tokencollector/plugin.h>
-#include <tokencollector/plugin_util.h>
+#include <tokencollector/sdk.h>
+#include <tokencollector/sdk/json.h>
 
 #define JUP_MAX_CHUNK 100
 #define JUP_DEFAULT_BASE "https://api.jup.ag"
@@ -41,7 +41,7 @@ static int jup_create(const tc_host *host, const tc_settings *settings, void **s
         return -1;
     }
     j->host = host;
-    if (tc_util_base_url(host, settings, JUP_DEFAULT_BASE, &j->base_url, err, errlen) != 0) {
+    if (tc_setting_base_url(host, settings, JUP_DEFAULT_BASE, &j->base_url, err, errlen) != 0) {
         free(j);
         return -1;
     }
@@ -142,7 +142,7 @@ static tc_status jup_parse_response(void *self, const char *const *addrs, size_t
         tc_outcome_set(outcome, -1, "bad arguments");
         return TC_FATAL;
     }
-    tc_status st = tc_util_check_status(res, outcome);
+    tc_status st = tc_outcome_reject_non_2xx(res, outcome);
     if (st != TC_OK) return st;
 
     cJSON *root = tc_json_parse(res, outcome);

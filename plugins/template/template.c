@@ -14,12 +14,14 @@
  *  - parse the whole body before emitting anything;
  *  - keep no per-request state in the instance: several requests are in
  *    flight at once and their responses come back in any order.
- * plugin_util.h is optional; it saves rewriting URL building, the status
- * policy and JSON parsing. CONTRIBUTING.md walks through build, load, test.
+ * plugin.h is the ABI and the only required header; the SDK headers
+ * (tokencollector/sdk.h, sdk/json.h) are optional and save rewriting URL
+ * building, the base_url rules, outcome messages and JSON parsing.
+ * CONTRIBUTING.md walks through build, load, test.
  */
-#define TC_PLUGIN_UTIL_CJSON /* also pull in the cJSON helpers */
-#include <tokencollector/plugin.h>
-#include <tokencollector/plugin_util.h>
+#include <tokencollector/plugin.h>      /* the ABI: the one required header */
+#include <tokencollector/sdk.h>         /* optional helpers */
+#include <tokencollector/sdk/json.h>    /* optional cJSON helpers (-lcjson) */
 
 /* One instance per [source ...] section; the same .so may have several. */
 typedef struct tpl {
@@ -36,8 +38,8 @@ static int tpl_create(const tc_host *host, const tc_settings *settings, void **s
     }
     t->host = host;
     /* This imaginary API has no public default, so base_url is required:
-     * an empty default makes tc_util_base_url report a clear error. */
-    if (tc_util_base_url(host, settings, "", &t->base_url, err, errlen) != 0) {
+     * an empty default makes tc_setting_base_url report a clear error. */
+    if (tc_setting_base_url(host, settings, "", &t->base_url, err, errlen) != 0) {
         free(t);
         return -1;
     }
@@ -72,8 +74,8 @@ static tc_status tpl_parse_response(void *self, const char *const *addrs, size_t
                                     const tc_response *res, const tc_emit *out,
                                     tc_outcome *outcome) {
     (void)self;
-    /* Non-2xx: TC_FATAL, or TC_RETRY for 408/429/5xx, with "HTTP <code>: ...". */
-    tc_status st = tc_util_check_status(res, outcome);
+    /* Non-2xx: TC_FATAL with "HTTP <code>: ..." (the host keeps 408/429/5xx). */
+    tc_status st = tc_outcome_reject_non_2xx(res, outcome);
     if (st != TC_OK) return st;
     /* Truncated or malformed JSON is transient: TC_RETRY, nothing emitted. */
     cJSON *root = tc_json_parse(res, outcome);

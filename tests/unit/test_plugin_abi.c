@@ -154,7 +154,8 @@ static void test_template_plugin(void **state) {
     assert_int_equal(ph_parse(in, addrs, 4, 200, "{\"a\":", 5, &c, &o), TC_RETRY);
     assert_true(ph_empty(&c));
     ph_collect_free(&c);
-    assert_int_equal(ph_parse(in, addrs, 4, 502, "bad gateway", 11, &c, &o), TC_RETRY);
+    /* the host retries 5xx itself and never passes one on: one that gets here is fatal */
+    assert_int_equal(ph_parse(in, addrs, 4, 502, "bad gateway", 11, &c, &o), TC_FATAL);
     assert_string_equal(o.message, "HTTP 502: bad gateway");
     ph_collect_free(&c);
     ph_destroy(in);

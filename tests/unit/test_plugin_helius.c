@@ -303,9 +303,10 @@ static void test_rpc_errors(void **state) {
     assert_true(ph_empty(&c));
     ph_collect_free(&c);
 
-    /* the same rate-limit body with HTTP 429 */
+    /* the same rate-limit body with HTTP 429 (the host never passes 429/408/5xx
+     * on; one that gets here is fatal like any other non-2xx) */
     assert_int_equal(ph_parse_fixture(in, batch, NBATCH, 429, "helius/rpc_error_rate_limit.json", &c, &o),
-                     TC_RETRY);
+                     TC_FATAL);
     assert_string_equal(o.message, "HTTP 429: JSON-RPC error -32005: Rate limit exceeded");
     ph_collect_free(&c);
     const char *plain404 = "{\"error\":\"not found\"}";
@@ -315,7 +316,7 @@ static void test_rpc_errors(void **state) {
     assert_int_equal(ph_parse(in, batch, NBATCH, 403, "<html>Forbidden</html>", 22, &c, &o), TC_FATAL);
     assert_string_equal(o.message, "HTTP 403: <html>Forbidden</html>");
     ph_collect_free(&c);
-    assert_int_equal(ph_parse(in, batch, NBATCH, 500, "oops", 4, &c, &o), TC_RETRY);
+    assert_int_equal(ph_parse(in, batch, NBATCH, 500, "oops", 4, &c, &o), TC_FATAL);
     assert_string_equal(o.message, "HTTP 500: oops");
     ph_collect_free(&c);
     ph_destroy(in);

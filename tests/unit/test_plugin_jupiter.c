@@ -321,11 +321,12 @@ static void test_http_status(void **state) {
     assert_int_equal(strlen(o.message), strlen("HTTP 404: ") + 100);
     ph_collect_free(&c);
 
+    /* 429/408/5xx are the host's and never passed on: one that gets here is fatal */
     const char *b429 = "{\"message\":\"Rate limit exceeded\"}";
-    assert_int_equal(ph_parse(in, batch, NBATCH, 429, b429, strlen(b429), &c, &o), TC_RETRY);
+    assert_int_equal(ph_parse(in, batch, NBATCH, 429, b429, strlen(b429), &c, &o), TC_FATAL);
     assert_string_equal(o.message, "HTTP 429: {\"message\":\"Rate limit exceeded\"}");
     ph_collect_free(&c);
-    assert_int_equal(ph_parse(in, batch, NBATCH, 503, "", 0, &c, &o), TC_RETRY);
+    assert_int_equal(ph_parse(in, batch, NBATCH, 503, "", 0, &c, &o), TC_FATAL);
     assert_string_equal(o.message, "HTTP 503: ");
     ph_collect_free(&c);
     /* a 2xx other than 200 is parsed normally */
