@@ -2,12 +2,13 @@
 #   make            build the host, the plugins, the fake upstream and the test tools
 #   make demo       install missing packages, build, run the 15,371-token demo
 #   make check      unit tests (cmocka) + end-to-end tests
+#   make docs       regenerate the configuration tables in the READMEs
 #   make asan-check unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libcurl libcjson inih sqlite3 libpq
+PKGS     := libcurl libcjson sqlite3 libpq
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
@@ -37,7 +38,7 @@ TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
 BENCH_STORE := $(BUILD)/bench/store_write_bench
 
 .SECONDARY:
-.PHONY: all clean check unit e2e demo bench bench-store asan-check deps
+.PHONY: all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
 all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
 
 $(BUILD)/obj/%.o: %.c
@@ -85,6 +86,14 @@ $(BENCH_STORE): $(BUILD)/obj/bench/store_write_bench.o $(BUILD)/libtccore.a
 deps:
 	@sh tests/install-deps.sh
 
+# The configuration tables of README.md and plugins/*/README.md, printed by
+# the binary from the config map and each plugin's settings.
+docs: $(BUILD)/tokencollector $(PLUGIN_SO)
+	@bash tests/doc-tables.sh $(BUILD)
+
+docs-check: $(BUILD)/tokencollector $(PLUGIN_SO)
+	@bash tests/doc-tables.sh $(BUILD) --check && echo "docs: configuration tables are current"
+
 unit: $(UNIT_BIN) $(PLUGIN_SO) $(TPLUG_SO)
 	@sh tests/run-unit.sh $(BUILD)
 
@@ -96,6 +105,7 @@ e2e: all
 
 check: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory docs-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 

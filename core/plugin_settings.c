@@ -133,8 +133,10 @@ void plugin_settings_print(const tc_source *vt, FILE *out, int markdown)
         char type[64];
         range_text(d, type, sizeof type);
         const char *def = d->default_value ? d->default_value : "none";
+        const char *tick = d->default_value ? "`" : "";
         if (markdown)
-            fprintf(out, "| `%s` | %s | `%s` | %s |\n", d->name, type, def, d->description ? d->description : "");
+            fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", d->name, type, tick, def, tick,
+                    d->description ? d->description : "");
         else
             fprintf(out, "  %s = %s    (%s)\n      %s\n", d->name, def, type, d->description ? d->description : "");
     }

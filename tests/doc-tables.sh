@@ -15,12 +15,12 @@ replace() {
     local file=$1
     shift
     local table new
+    grep -q '<!-- config-table -->' "$file" || { echo "$file: no <!-- config-table --> marker" >&2; exit 1; }
     table=$("$@")
-    new=$(awk -v table="$table" '
-        /<!-- config-table -->/ { print; print table; skip = 1; next }
+    new=$(TABLE="$table" awk '
+        /<!-- config-table -->/ { print; print ENVIRON["TABLE"]; skip = 1; next }
         /<!-- \/config-table -->/ { skip = 0 }
         !skip { print }' "$file")
-    grep -q '<!-- config-table -->' "$file" || { echo "$file: no <!-- config-table --> marker" >&2; exit 1; }
     if [ "$new" != "$(cat "$file")" ]; then
         if [ "$MODE" = --check ]; then
             echo "$file: configuration table is out of date (run: make docs)" >&2
@@ -36,6 +36,6 @@ replace README.md "$TC" --config-help --markdown
 for dir in plugins/*/; do
     name=$(basename "$dir")
     [ -f "$BUILD/plugins/$name.so" ] || continue
-    replace "$dir/README.md" "$TC" --config-help --markdown --plugin "$BUILD/plugins/$name.so"
+    replace "${dir%/}/README.md" "$TC" --config-help --markdown --plugin "$BUILD/plugins/$name.so"
 done
 exit $stale

@@ -2,7 +2,7 @@
 # Installs the Debian packages tokencollector needs to build, test and run the
 # demo, when any is missing. Safe to run again: it does nothing when all are there.
 set -eu
-PACKAGES="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev libinih-dev libcmocka-dev
+PACKAGES="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev libcmocka-dev
 libsqlite3-dev libmicrohttpd-dev sqlite3 curl jq postgresql"
 missing=""
 for p in $PACKAGES; do

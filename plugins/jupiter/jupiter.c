@@ -18,8 +18,8 @@
 
 /* The keys this plugin reads, for --config-help (both are host keys). */
 static const tc_setting_def jup_settings[] = {
-    {"base_url", TC_SETTING_STRING, JUP_DEFAULT_BASE, "the API's base URL (lite-api.jup.ag for the keyless tier)", 1, 0},
-    {"api_key", TC_SETTING_STRING, NULL, "sent as x-api-key when set; keyless otherwise", 1, 0},
+    {"base_url", TC_SETTING_STRING, JUP_DEFAULT_BASE, "the API's base URL; a trailing / is stripped (lite-api.jup.ag is legacy)", 1, 0},
+    {"api_key", TC_SETTING_STRING, NULL, "sent as x-api-key only when non-empty; keyless = 30 requests/min", 1, 0},
     {NULL, 0, NULL, NULL, 0, 0},
 };
 

@@ -53,9 +53,15 @@ static void test_descriptor(void **state) {
     const tc_source *s = plugin.src;
     assert_string_equal(s->name, "dexscreener");
     assert_int_equal(s->max_chunk, 30);
-    assert_non_null(s->config_keys);
-    assert_string_equal(s->config_keys[0], "chain");
-    assert_null(s->config_keys[1]);
+    /* Its one own key, declared with type and default (ABI 1.1). */
+    assert_null(s->config_keys);
+    assert_non_null(s->settings);
+    assert_int_equal(s->setting_size, sizeof(tc_setting_def));
+    assert_string_equal(s->settings[0].name, "chain");
+    assert_int_equal(s->settings[0].type, TC_SETTING_STRING);
+    assert_string_equal(s->settings[0].default_value, "solana");
+    assert_string_equal(s->settings[1].name, "base_url");
+    assert_null(s->settings[2].name);
 }
 
 static void test_request(void **state) {
