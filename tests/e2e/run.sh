@@ -83,6 +83,20 @@ printf '[core]\nplugin_dir = %s/plugins\n[source dex]\nplugin = dexscreener.so\n
 expect "key unknown to host and plugin: FILE:LINE" "$(grep -c "^$WORK/bad4.ini:5: .*\"foo\"" "$WORK/bad4.err")" 1
 "$TC" -c "$WORK/main.ini" --check-config >/dev/null 2>&1
 expect "valid config: --check-config exit code" $? 0
+printf '[core]\nplugin_dir = %s/plugins\n[source dex]\nplugin = dexscreener.so\n[source dex]\nplugin = jupiter.so\n' "$BUILD" >"$WORK/bad5.ini"
+"$TC" -c "$WORK/bad5.ini" --check-config >/dev/null 2>"$WORK/bad5.err"
+expect "a source defined twice: exit code" $? 2
+expect "a source defined twice: both lines named" "$(grep -c "^$WORK/bad5.ini:5: .*defined again (first at line 3)" "$WORK/bad5.err")" 1
+: >"$WORK/not-a-dir"
+sed "s|^store = .*|store = sqlite:$WORK/not-a-dir/tokens.db|" "$WORK/main.ini" >"$WORK/bad6.ini"
+"$TC" -c "$WORK/bad6.ini" --check-config >/dev/null 2>"$WORK/bad6.err"
+expect "--check-config refuses a store that cannot be written" $? 2
+expect "the store error names the path" "$(grep -c "not-a-dir is not a writable directory" "$WORK/bad6.err")" 1
+printf '[core]\nstore = sqlite:%s/migrate-only.db\n[source j]\nplugin = jupiter.so\napi_key = ${TC_E2E_SURELY_UNSET}\n' "$WORK" >"$WORK/migrate.ini"
+"$TC" -c "$WORK/migrate.ini" migrate >/dev/null 2>"$WORK/migrate.err"
+expect "migrate needs only [core] (a source's unset \${VAR} is no error)" $? 0
+"$TC" -c "$WORK/migrate.ini" --check-config >/dev/null 2>&1
+expect "... while --check-config still reports it" $? 2
 
 # ---------------------------------------------------------------------------
 echo "# 5. import: bad lines reported by number, the rest imported, duplicates ignored"

@@ -144,6 +144,117 @@ static void missing_file(void **state)
     assert_non_null(strstr(err, "/nonexistent/tc.ini: cannot open"));
 }
 
+/* Loads TEXT with FLAGS, expects success. */
+static void load_ok(const char *text, unsigned flags, config *cfg)
+{
+    write_ini(text);
+    char err[1024];
+    if (config_load_ex(path, cfg, flags, err, sizeof err) != 0)
+        fail_msg("%s", err);
+}
+
+/* A key or a named section written twice is an error naming both lines,
+ * instead of the second silently winning or merging. */
+static void repeats_name_both_lines(void **state)
+{
+    (void)state;
+    expect_error("[core]\nbatch_size = 5\nbatch_size = 6\n" MINIMAL, 3,
+                 "[core] batch_size is set again (first at line 2)");
+    expect_error("[source jupiter]\nplugin = jupiter.so\n[source dex]\nplugin = dexscreener.so\n"
+                 "[source jupiter]\nplugin = dexscreener.so\n",
+                 5, "[source jupiter] is defined again (first at line 1)");
+    expect_error(MINIMAL "chunk_size = 3\nchunk_size = 4\n", 4, "chunk_size is set again (first at line 3)");
+    expect_error("[limiter l]\nrate = 1/s\n[limiter l]\nburst = 2\n" MINIMAL, 3, "[limiter l] is defined again");
+    /* Plain sections may be split; their keys still count once. */
+    config cfg;
+    load_ok("[core]\nbatch_size = 5\n" MINIMAL "[core]\nlease_seconds = 60\n", 0, &cfg);
+    assert_int_equal(cfg.batch_size, 5);
+    assert_int_equal(cfg.lease_seconds, 60);
+    config_free(&cfg);
+    unlink(path);
+}
+
+/* TC_SOURCE_<NAME>_<KEY> picks the longest section name that matches, so
+ * names with '_' can be reached; an override naming no section is an error
+ * that names the variable, not FILE:0. */
+static void env_overrides_find_their_section(void **state)
+{
+    (void)state;
+    config cfg;
+    setenv("TC_SOURCE_JUPITER_BACKUP_CHUNK_SIZE", "7", 1);
+    setenv("TC_SOURCE_JUPITER_CHUNK_SIZE", "9", 1);
+    load_ok("[source jupiter]\nplugin = jupiter.so\n[source jupiter_backup]\nplugin = jupiter.so\n", 0, &cfg);
+    assert_string_equal(cfg.sources[0].name, "jupiter");
+    assert_int_equal(cfg.sources[0].chunk_size, 9);
+    assert_int_equal(cfg.sources[1].chunk_size, 7);
+    /* The origin of an overridden key is the variable. */
+    char where[256];
+    cfg_source_key_where(cfg.path, &cfg.sources[1], "chunk_size", where, sizeof where);
+    assert_string_equal(where, "environment TC_SOURCE_JUPITER_BACKUP_CHUNK_SIZE: ");
+    config_free(&cfg);
+    unsetenv("TC_SOURCE_JUPITER_BACKUP_CHUNK_SIZE");
+    unsetenv("TC_SOURCE_JUPITER_CHUNK_SIZE");
+
+    setenv("TC_SOURCE_NOPE_CHUNK_SIZE", "3", 1);
+    write_ini(MINIMAL);
+    char err[1024];
+    assert_int_equal(config_load(path, &cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "environment TC_SOURCE_NOPE_CHUNK_SIZE: no [source NAME] section matches"));
+    assert_non_null(strstr(err, "[source a] is TC_SOURCE_A_<KEY>"));
+    unsetenv("TC_SOURCE_NOPE_CHUNK_SIZE");
+
+    setenv("TC_CORE_BATCH_SIZE", "lots", 1);
+    assert_int_equal(config_load(path, &cfg, err, sizeof err), -1);
+    assert_true(strncmp(err, "environment TC_CORE_BATCH_SIZE: [core] batch_size: expected", 59) == 0);
+    assert_null(strstr(err, ":0:"));
+    unsetenv("TC_CORE_BATCH_SIZE");
+
+    setenv("TC_SCHEDULER_MIN_INTERVAL", "30s", 1);
+    setenv("TC_MERGE_PRICE_USD", "a", 1);
+    load_ok(MINIMAL, 0, &cfg);
+    assert_int_equal(cfg.sched.min_interval_ns, INT64_C(30000000000));
+    assert_int_equal(cfg.merge[TC_PRICE_USD].n, 1);
+    assert_string_equal(cfg.merge[TC_PRICE_USD].sources[0], "a");
+    config_free(&cfg);
+    unsetenv("TC_SCHEDULER_MIN_INTERVAL");
+    unsetenv("TC_MERGE_PRICE_USD");
+    unlink(path);
+}
+
+/* inih refused lines of 199 characters and more. */
+static void long_lines_are_read(void **state)
+{
+    (void)state;
+    char url[1200] = "http://127.0.0.1:1/";
+    while (strlen(url) < 1000)
+        strcat(url, "segment/");
+    char text[1400];
+    snprintf(text, sizeof text, MINIMAL "base_url = %s\n", url);
+    config cfg;
+    load_ok(text, 0, &cfg);
+    assert_string_equal(cfg_source_get(&cfg.sources[0], "base_url"), url);
+    config_free(&cfg);
+    unlink(path);
+}
+
+/* migrate and import read only [core]: a source's unset ${VAR} and its
+ * unchecked keys do not stop them, while [core] is still checked. */
+static void store_only_ignores_sources(void **state)
+{
+    (void)state;
+    const char *text = "[core]\nstore = sqlite:/tmp/x.db\n[source a]\nplugin = a.so\napi_key = ${TC_TEST_SURELY_UNSET}\n";
+    config cfg;
+    load_ok(text, CONFIG_STORE_ONLY, &cfg);
+    assert_string_equal(cfg.store, "sqlite:/tmp/x.db");
+    config_free(&cfg);
+    expect_error(text, 5, "TC_TEST_SURELY_UNSET is not set");
+    write_ini("[core]\nbatch_size = none\n[source a]\nplugin = a.so\n");
+    char err[512];
+    assert_int_equal(config_load_ex(path, &cfg, CONFIG_STORE_ONLY, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":2: [core] batch_size"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +263,10 @@ int main(void)
         cmocka_unit_test(errors_name_file_and_line),
         cmocka_unit_test(rate_units),
         cmocka_unit_test(missing_file),
+        cmocka_unit_test(repeats_name_both_lines),
+        cmocka_unit_test(env_overrides_find_their_section),
+        cmocka_unit_test(long_lines_are_read),
+        cmocka_unit_test(store_only_ignores_sources),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

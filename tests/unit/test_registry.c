@@ -131,6 +131,68 @@ static void chunk_above_max_and_unknown_keys(void **state)
     unlink(ini);
 }
 
+/* Opens section 0 of SECTIONS; NEEDLE NULL: must load, else must be
+ * refused with NEEDLE in the message. */
+static void open_expect(const char *sections, const char *needle)
+{
+    config cfg;
+    load_config(&cfg, sections);
+    char err[1024] = "";
+    source_instance *inst = registry_open(cfg.path, cfg.plugin_dir, &cfg.sources[0], err, sizeof err);
+    if (!needle && !inst)
+        fail_msg("refused: %s", err);
+    if (needle && (inst || !strstr(err, needle)))
+        fail_msg("%s: got \"%s\", want \"%s\"", sections, inst ? "(loaded)" : err, needle);
+    source_unref(inst);
+    config_free(&cfg);
+    unlink(ini);
+}
+
+/* A plugin built for ABI 1.0 (bare names, shorter descriptor) keeps loading:
+ * the host never reads the members it does not have. */
+static void abi_10_plugin_with_key_names_loads(void **state)
+{
+    (void)state;
+    open_expect("[source s]\nplugin = abi10.so\nregion = eu\n", NULL);
+    open_expect("[source s]\nplugin = abi10.so\nzone = eu\n", ":5: [source s] unknown key \"zone\"");
+}
+
+/* Typed settings (ABI 1.1) are checked by the host before create(), with
+ * the key's line; entries larger than the host's are stepped by size. */
+static void typed_settings_are_checked(void **state)
+{
+    (void)state;
+    open_expect("[source s]\nplugin = typed_settings.so\ndepth = 10\nratio = 0.5\nfast = yes\nlabel = x\n", NULL);
+    open_expect("[source s]\nplugin = typed_settings.so\ndepth = 11\n",
+                ":5: [source s] depth: expected a whole number 1..10, got \"11\"");
+    open_expect("[source s]\nplugin = typed_settings.so\ndepth = 2.5\n", "depth: expected a whole number");
+    open_expect("[source s]\nplugin = typed_settings.so\nratio = lots\n", ":5: [source s] ratio: expected a number 0..1");
+    open_expect("[source s]\nplugin = typed_settings.so\nfast = maybe\n", "fast: expected true/false");
+    open_expect("[source s]\nplugin = typed_settings.so\ndepht = 3\n", "unknown key \"depht\"");
+}
+
+/* --config-help's plugin part: every declared key with its default. */
+static void describe_lists_settings(void **state)
+{
+    (void)state;
+    char path[600], err[256], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/typed_settings.so", dir);
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(registry_describe(path, out, 1, err, sizeof err), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "| `depth` | integer 1..10 | `3` | levels to look at |"));
+    assert_non_null(strstr(text, "| `ratio` | number 0..1 | none |"));
+    assert_non_null(strstr(text, "| `label` | text |"));
+    free(text);
+    snprintf(path, sizeof path, "%s/no_entry.so", dir);
+    out = open_memstream(&text, &len);
+    assert_int_equal(registry_describe(path, out, 0, err, sizeof err), -1);
+    fclose(out);
+    free(text);
+    assert_non_null(strstr(err, "does not export"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +200,9 @@ int main(void)
         cmocka_unit_test(two_instances_share_one_module),
         cmocka_unit_test(plugin_refusing_settings_is_reported),
         cmocka_unit_test(chunk_above_max_and_unknown_keys),
+        cmocka_unit_test(abi_10_plugin_with_key_names_loads),
+        cmocka_unit_test(typed_settings_are_checked),
+        cmocka_unit_test(describe_lists_settings),
     };
     return cmocka_run_group_tests_name("registry", tests, setup, NULL);
 }

@@ -1,0 +1,50 @@
+/* Test plugin as built against ABI 1.0: minor 0, a descriptor that ends
+ * after parse_response, its keys as a bare name list. The members ABI 1.1
+ * appended hold garbage here, so a host that read past struct_size would
+ * crash instead of passing the test. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tokencollector/plugin.h"
+
+static const char *const keys[] = {"region", NULL};
+
+static int create(const tc_host *host, const tc_settings *settings, void **self, char *err, size_t errlen)
+{
+    (void)host, (void)settings, (void)err, (void)errlen;
+    *self = malloc(1);
+    return 0;
+}
+
+static void destroy(void *self) { free(self); }
+
+static int build(void *self, const char *const *addrs, size_t n, tc_request *req)
+{
+    (void)self, (void)addrs, (void)n, (void)req;
+    return -1;
+}
+
+static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_response *res, const tc_emit *out,
+                       tc_outcome *outcome)
+{
+    (void)self, (void)addrs, (void)n, (void)res, (void)out, (void)outcome;
+    return TC_FATAL;
+}
+
+static const tc_source desc = {.abi_major = 1,
+                               .abi_minor = 0,
+                               .struct_size = (uint32_t)offsetof(tc_source, settings),
+                               .name = "abi10",
+                               .version = "1.0.0",
+                               .description = "a plugin built for ABI 1.0",
+                               .max_chunk = 10,
+                               .config_keys = keys,
+                               .create = create,
+                               .destroy = destroy,
+                               .build_request = build,
+                               .parse_response = parse,
+                               .settings = (const tc_setting_def *)(uintptr_t)0x10,
+                               .setting_size = 0xdead};
+
+TC_EXPORT const tc_source *tc_source_entry(void) { return &desc; }
