@@ -103,7 +103,8 @@ typedef struct tc_host {
     /* Value of KEY in the plugin instance's config section, with ${VAR}
      * already expanded, or NULL when the key is not set. Keys a plugin may
      * read: the host's own (base_url, api_key, timeout_ms, ...) plus those
-     * listed in tc_source.config_keys. Valid until destroy(). */
+     * declared in tc_source.settings (or, ABI 1.0, config_keys); declared
+     * typed keys arrive already checked. Valid until destroy(). */
     const char *(*setting)(const tc_settings *settings, const char *key);
 
     /* Request builders, used inside build_request(). The host copies every
