@@ -19,7 +19,10 @@
 
 extern char **environ;
 
-int cfg_is_host_source_key(const char *key) { return cfg_key_find(CFG_SEC_SOURCE, key) != NULL; }
+int cfg_is_host_source_key(const char *key)
+{
+    return cfg_key_find(CFG_SEC_SOURCE, key) != NULL;
+}
 
 /* A key or a section header seen in the file, for "set again" errors. */
 typedef struct seen {
@@ -45,9 +48,9 @@ static int fail(parse_state *st, int line, const char *fmt, ...)
     if (st->failed)
         return -1;
     st->failed = 1;
-    int n = st->env_var  ? snprintf(st->err, st->errlen, "environment %s: ", st->env_var)
-            : line > 0 ? snprintf(st->err, st->errlen, "%s:%d: ", st->cfg->path, line)
-                       : snprintf(st->err, st->errlen, "%s: ", st->cfg->path);
+    int n = st->env_var ? snprintf(st->err, st->errlen, "environment %s: ", st->env_var)
+            : line > 0  ? snprintf(st->err, st->errlen, "%s:%d: ", st->cfg->path, line)
+                        : snprintf(st->err, st->errlen, "%s: ", st->cfg->path);
     if (n < 0 || (size_t)n >= st->errlen)
         n = 0;
     va_list ap;
@@ -118,8 +121,11 @@ static int section_kind(const char *section, const char **name)
         const char *word;
         cfg_section_kind kind;
         int named;
-    } kinds[] = {{"core", CFG_SEC_CORE, 0},        {"scheduler", CFG_SEC_SCHEDULER, 0}, {"merge", CFG_SEC_MERGE, 0},
-                 {"limiter", CFG_SEC_LIMITER, 1}, {"source", CFG_SEC_SOURCE, 1}};
+    } kinds[] = {{"core", CFG_SEC_CORE, 0},
+                 {"scheduler", CFG_SEC_SCHEDULER, 0},
+                 {"merge", CFG_SEC_MERGE, 0},
+                 {"limiter", CFG_SEC_LIMITER, 1},
+                 {"source", CFG_SEC_SOURCE, 1}};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
         size_t n = strlen(kinds[i].word);
         if (strncmp(section, kinds[i].word, n) != 0)
@@ -160,8 +166,10 @@ static int on_section(void *user, const char *section, int line)
     const char *name;
     int kind = section_kind(section, &name);
     if (kind < 0)
-        return fail(st, line, "unknown section [%s] (known: [core], [scheduler], [merge], [limiter NAME], "
-                    "[source NAME]; NAME is letters, digits, _ and -)", section);
+        return fail(st, line,
+                    "unknown section [%s] (known: [core], [scheduler], [merge], [limiter NAME], "
+                    "[source NAME]; NAME is letters, digits, _ and -)",
+                    section);
     const seen *before = find_seen(st, section, NULL);
     /* A named section twice is two definitions of one instance (a copy and
      * paste gone wrong): refuse it instead of merging the two. */
@@ -306,8 +314,8 @@ static int validate_sources(parse_state *st)
         if (!s->plugin)
             return fail(st, s->line, "[source %s] needs a plugin = FILE.so key", s->name);
         if (s->limiter && !find_limiter_mut(cfg, s->limiter))
-            return fail(st, cfg_source_key_line(s, "limiter"), "[source %s] limiter: no [limiter %s] section",
-                        s->name, s->limiter);
+            return fail(st, cfg_source_key_line(s, "limiter"), "[source %s] limiter: no [limiter %s] section", s->name,
+                        s->limiter);
         enabled += s->enabled != 0;
     }
     if (enabled == 0)

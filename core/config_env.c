@@ -83,8 +83,7 @@ static const char *longest_name(const char *rest, const char *const *names, size
     return best;
 }
 
-static void no_section(const char *var, const char *kind, const char *const *names, size_t n, char *why,
-                       size_t whylen)
+static void no_section(const char *var, const char *kind, const char *const *names, size_t n, char *why, size_t whylen)
 {
     char ukind[16];
     upper_ident(kind, ukind, sizeof ukind);
@@ -136,8 +135,8 @@ int env_override_target(const config *cfg, const char *var, char *section, size_
     const char **names = xcalloc(n + 1, sizeof *names);
     for (size_t i = 0; i < n; i++)
         names[i] = is_source ? cfg->sources[i].name : cfg->limiters[i].name;
-    int rc = named_target(var, var + (is_source ? 10 : 11), is_source ? "source" : "limiter", names, n, section,
-                          seclen, key, keylen, why, whylen);
+    int rc = named_target(var, var + (is_source ? 10 : 11), is_source ? "source" : "limiter", names, n, section, seclen,
+                          key, keylen, why, whylen);
     free(names);
     return rc;
 }

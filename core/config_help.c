@@ -11,16 +11,28 @@ static void type_text(const cfg_key_def *d, char *buf, size_t len)
 {
     const char *off = d->flags & CFG_OFF_ZERO ? ", 0: off" : "";
     switch (d->type) {
-    case CFG_STRING: snprintf(buf, len, "text"); return;
-    case CFG_INT: snprintf(buf, len, "integer %ld..%ld", (long)d->min, (long)d->max); return;
-    case CFG_NUMBER: snprintf(buf, len, "number %g..%g", d->min, d->max); return;
-    case CFG_BOOL: snprintf(buf, len, "boolean"); return;
-    case CFG_RATE: snprintf(buf, len, "rate (N/s, N/min, N/h%s)", off); return;
+    case CFG_STRING:
+        snprintf(buf, len, "text");
+        return;
+    case CFG_INT:
+        snprintf(buf, len, "integer %ld..%ld", (long)d->min, (long)d->max);
+        return;
+    case CFG_NUMBER:
+        snprintf(buf, len, "number %g..%g", d->min, d->max);
+        return;
+    case CFG_BOOL:
+        snprintf(buf, len, "boolean");
+        return;
+    case CFG_RATE:
+        snprintf(buf, len, "rate (N/s, N/min, N/h%s)", off);
+        return;
     case CFG_DURATION:
         snprintf(buf, len, "duration %g s..%g s (bare number: %s%s)", d->min, d->max,
                  d->unit_ns == NS_PER_MS ? "ms" : "s", off);
         return;
-    case CFG_LOG_LEVEL: snprintf(buf, len, "error, warn, info, debug"); return;
+    case CFG_LOG_LEVEL:
+        snprintf(buf, len, "error, warn, info, debug");
+        return;
     }
     snprintf(buf, len, "?");
 }
@@ -41,8 +53,8 @@ static void print_key(FILE *out, const cfg_key_def *d, int markdown, int first_o
         char sec[32] = "";
         if (first_of_section)
             snprintf(sec, sizeof sec, "`[%s]`", cfg_section_label(d->section));
-        fprintf(out, "| %s | `%s` | %s | %s%s%s | %s%s |\n", sec, d->name, type, d->def ? "`" : "",
-                default_text(d), d->def ? "`" : "", d->help, restart);
+        fprintf(out, "| %s | `%s` | %s | %s%s%s | %s%s |\n", sec, d->name, type, d->def ? "`" : "", default_text(d),
+                d->def ? "`" : "", d->help, restart);
     } else
         fprintf(out, "  %s = %s    (%s)\n      %s%s\n", d->name, default_text(d), type, d->help, restart);
 }

@@ -12,7 +12,10 @@
 
 static const char *const section_labels[CFG_SEC_COUNT] = {"core", "scheduler", "limiter NAME", "source NAME", "merge"};
 
-const char *cfg_section_label(cfg_section_kind kind) { return section_labels[kind]; }
+const char *cfg_section_label(cfg_section_kind kind)
+{
+    return section_labels[kind];
+}
 
 const cfg_key_def *cfg_key_find(cfg_section_kind kind, const char *name)
 {
@@ -134,7 +137,10 @@ static int why_f(char *why, size_t whylen, const char *fmt, ...)
     return -1;
 }
 
-static int is_off(const char *v) { return !*v || !strcmp(v, "0") || !strcmp(v, "off"); }
+static int is_off(const char *v)
+{
+    return !*v || !strcmp(v, "0") || !strcmp(v, "off");
+}
 
 static int set_duration(const cfg_key_def *d, const char *v, int64_t *out, char *why, size_t whylen)
 {
@@ -166,8 +172,9 @@ static int set_rate(const cfg_key_def *d, const char *v, double *out, char *why,
     }
     if (parse_rate(v, out) == 0)
         return 0;
-    return why_f(why, whylen, "%s: expected requests per second such as 30, 30/s, 1800/min or 3600/h (N > 0)%s, got \"%s\"",
-                 d->name, d->flags & CFG_OFF_ZERO ? ", or 0/off for none" : "", v);
+    return why_f(why, whylen,
+                 "%s: expected requests per second such as 30, 30/s, 1800/min or 3600/h (N > 0)%s, got \"%s\"", d->name,
+                 d->flags & CFG_OFF_ZERO ? ", or 0/off for none" : "", v);
 }
 
 static int set_string(const cfg_key_def *d, const char *v, char **out, char *why, size_t whylen)
@@ -288,15 +295,30 @@ void cfg_key_format(const cfg_key_def *d, const void *obj, char *buf, size_t len
         snprintf(buf, len, "%s", s ? s : "");
         return;
     }
-    case CFG_INT: memcpy(&l, p, sizeof l); snprintf(buf, len, "%ld", l); return;
-    case CFG_NUMBER: memcpy(&x, p, sizeof x); snprintf(buf, len, "%g", x); return;
-    case CFG_BOOL: memcpy(&b, p, sizeof b); snprintf(buf, len, "%s", b ? "true" : "false"); return;
-    case CFG_RATE: memcpy(&x, p, sizeof x); snprintf(buf, len, x > 0 ? "%g/s" : "0", x); return;
+    case CFG_INT:
+        memcpy(&l, p, sizeof l);
+        snprintf(buf, len, "%ld", l);
+        return;
+    case CFG_NUMBER:
+        memcpy(&x, p, sizeof x);
+        snprintf(buf, len, "%g", x);
+        return;
+    case CFG_BOOL:
+        memcpy(&b, p, sizeof b);
+        snprintf(buf, len, "%s", b ? "true" : "false");
+        return;
+    case CFG_RATE:
+        memcpy(&x, p, sizeof x);
+        snprintf(buf, len, x > 0 ? "%g/s" : "0", x);
+        return;
     case CFG_DURATION:
         memcpy(&ns, p, sizeof ns);
         snprintf(buf, len, "%g%s", (double)ns / (double)d->unit_ns, d->unit_ns == NS_PER_MS ? "ms" : "s");
         return;
-    case CFG_LOG_LEVEL: memcpy(&b, p, sizeof b); snprintf(buf, len, "%s", log_level_name(b)); return;
+    case CFG_LOG_LEVEL:
+        memcpy(&b, p, sizeof b);
+        snprintf(buf, len, "%s", log_level_name(b));
+        return;
     }
     snprintf(buf, len, "?");
 }
@@ -308,10 +330,10 @@ int cfg_key_equal(const cfg_key_def *d, const void *a, const void *b)
         return 1; /* compared through the section's key list */
     if (d->type != CFG_STRING)
         return !memcmp((const char *)a + d->offset, (const char *)b + d->offset,
-                       d->type == CFG_INT ? sizeof(long)
+                       d->type == CFG_INT                                ? sizeof(long)
                        : d->type == CFG_BOOL || d->type == CFG_LOG_LEVEL ? sizeof(int)
-                       : d->type == CFG_DURATION                          ? sizeof(int64_t)
-                                                                          : sizeof(double));
+                       : d->type == CFG_DURATION                         ? sizeof(int64_t)
+                                                                         : sizeof(double));
     cfg_key_format(d, a, x, sizeof x);
     cfg_key_format(d, b, y, sizeof y);
     return !strcmp(x, y);

@@ -20,7 +20,8 @@ const tc_setting_def *plugin_setting_at(const tc_source *vt, size_t i)
     if (!has_settings(vt))
         return NULL;
     for (size_t k = 0;; k++) {
-        const tc_setting_def *d = (const tc_setting_def *)(const void *)((const char *)vt->settings + k * vt->setting_size);
+        const tc_setting_def *d =
+            (const tc_setting_def *)(const void *)((const char *)vt->settings + k * vt->setting_size);
         if (!d->name)
             return NULL;
         if (k == i)
@@ -48,11 +49,16 @@ static int listed_name(const tc_source *vt, const char *key)
 static const char *type_name(uint32_t type)
 {
     switch (type) {
-    case TC_SETTING_STRING: return "text";
-    case TC_SETTING_INT: return "integer";
-    case TC_SETTING_NUMBER: return "number";
-    case TC_SETTING_BOOL: return "boolean";
-    default: return "?";
+    case TC_SETTING_STRING:
+        return "text";
+    case TC_SETTING_INT:
+        return "integer";
+    case TC_SETTING_NUMBER:
+        return "number";
+    case TC_SETTING_BOOL:
+        return "boolean";
+    default:
+        return "?";
     }
 }
 
@@ -79,8 +85,8 @@ static const char *value_problem(const tc_setting_def *d, const char *value)
     }
 }
 
-static int check_key(const tc_source *vt, const char *cfg_path, const cfg_source *src, const cfg_kv *kv,
-                     char *err, size_t errlen)
+static int check_key(const tc_source *vt, const char *cfg_path, const cfg_source *src, const cfg_kv *kv, char *err,
+                     size_t errlen)
 {
     char where[512];
     cfg_source_key_where(cfg_path, src, kv->key, where, sizeof where);
@@ -94,20 +100,18 @@ static int check_key(const tc_source *vt, const char *cfg_path, const cfg_source
     if (!problem)
         return 0;
     if (d->min <= d->max && (d->type == TC_SETTING_INT || d->type == TC_SETTING_NUMBER))
-        snprintf(err, errlen, "%s[source %s] %s: expected %s %g..%g, got \"%s\"", where, src->name, kv->key,
-                 problem, d->min, d->max, kv->value);
+        snprintf(err, errlen, "%s[source %s] %s: expected %s %g..%g, got \"%s\"", where, src->name, kv->key, problem,
+                 d->min, d->max, kv->value);
     else
         snprintf(err, errlen, "%s[source %s] %s: expected %s, got \"%s\"", where, src->name, kv->key, problem,
                  kv->value);
     return -1;
 }
 
-int plugin_settings_check(const tc_source *vt, const char *cfg_path, const cfg_source *src, char *err,
-                          size_t errlen)
+int plugin_settings_check(const tc_source *vt, const char *cfg_path, const cfg_source *src, char *err, size_t errlen)
 {
     for (size_t i = 0; i < src->n_keys; i++)
-        if (!cfg_is_host_source_key(src->keys[i].key) &&
-            check_key(vt, cfg_path, src, &src->keys[i], err, errlen) != 0)
+        if (!cfg_is_host_source_key(src->keys[i].key) && check_key(vt, cfg_path, src, &src->keys[i], err, errlen) != 0)
             return -1;
     return 0;
 }
@@ -125,8 +129,8 @@ void plugin_settings_print(const tc_source *vt, FILE *out, int markdown)
     const tc_setting_def *d;
     if (!markdown)
         fprintf(out, "plugin %s %s (ABI %u.%u): %s\n  at most %zu addresses per request\n", vt->name,
-                vt->version ? vt->version : "?", vt->abi_major, vt->abi_minor,
-                vt->description ? vt->description : "", vt->max_chunk);
+                vt->version ? vt->version : "?", vt->abi_major, vt->abi_minor, vt->description ? vt->description : "",
+                vt->max_chunk);
     else
         fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
     for (size_t i = 0; (d = plugin_setting_at(vt, i)); i++) {
@@ -141,6 +145,7 @@ void plugin_settings_print(const tc_source *vt, FILE *out, int markdown)
             fprintf(out, "  %s = %s    (%s)\n      %s\n", d->name, def, type, d->description ? d->description : "");
     }
     for (const char *const *k = vt->config_keys; !has_settings(vt) && k && *k; k++)
-        fprintf(out, markdown ? "| `%s` | text | | (declared by name only, ABI 1.0) |\n" : "  %s (ABI 1.0: name only)\n",
+        fprintf(out,
+                markdown ? "| `%s` | text | | (declared by name only, ABI 1.0) |\n" : "  %s (ABI 1.0: name only)\n",
                 *k);
 }

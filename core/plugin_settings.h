@@ -17,8 +17,7 @@ const tc_setting_def *plugin_setting_at(const tc_source *vt, size_t i);
 /* Checks every key of SRC the host does not know against VT. 0, or -1 with
  * "WHERE[source NAME] KEY: ..." in ERR (WHERE: the key's FILE:LINE or the
  * environment variable). */
-int plugin_settings_check(const tc_source *vt, const char *cfg_path, const cfg_source *src, char *err,
-                          size_t errlen);
+int plugin_settings_check(const tc_source *vt, const char *cfg_path, const cfg_source *src, char *err, size_t errlen);
 
 /* The plugin's name, version, limits and keys: as text, or as Markdown (the
  * table of its README). */

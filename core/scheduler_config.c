@@ -15,7 +15,10 @@ void scheduler_config_default(scheduler_config *c)
     cfg_section_defaults(CFG_SEC_SCHEDULER, c);
 }
 
-int scheduler_config_is_key(const char *key) { return cfg_key_find(CFG_SEC_SCHEDULER, key) != NULL; }
+int scheduler_config_is_key(const char *key)
+{
+    return cfg_key_find(CFG_SEC_SCHEDULER, key) != NULL;
+}
 
 int scheduler_config_set(scheduler_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -46,11 +49,11 @@ static int failf(char *err, size_t errlen, const char *fmt, ...)
 int scheduler_config_validate(const scheduler_config *c, char *err, size_t errlen)
 {
     if (c->max_interval_ns < c->min_interval_ns)
-        return failf(err, errlen, "max_interval (%g s) is below min_interval (%g s)",
-                     (double)c->max_interval_ns / 1e9, (double)c->min_interval_ns / 1e9);
+        return failf(err, errlen, "max_interval (%g s) is below min_interval (%g s)", (double)c->max_interval_ns / 1e9,
+                     (double)c->min_interval_ns / 1e9);
     if (c->max_wait_ns < c->max_interval_ns)
-        return failf(err, errlen, "max_wait (%g s) is below max_interval (%g s)",
-                     (double)c->max_wait_ns / 1e9, (double)c->max_interval_ns / 1e9);
+        return failf(err, errlen, "max_wait (%g s) is below max_interval (%g s)", (double)c->max_wait_ns / 1e9,
+                     (double)c->max_interval_ns / 1e9);
     return 0;
 }
 
