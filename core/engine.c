@@ -15,6 +15,7 @@
 #include "merge.h"
 #include "metrics.h"
 #include "registry.h"
+#include "str_index.h"
 #include "util.h"
 
 /* Backoff for transient failures: full jitter, U(0, min(cap, base * 2^k)). */
@@ -617,47 +618,26 @@ static void release_open_batches(engine *e)
 
 typedef struct emit_ctx {
     chunk *c;
-    size_t *slots; /* open-addressing table of chunk indexes + 1 */
-    size_t mask;
+    str_index index; /* address -> the chunk's token */
     uint64_t rejected;
 } emit_ctx;
 
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-    return h;
-}
+static const char *chunk_addr(const void *c, size_t i) { return ((const chunk *)c)->addrs[i]; }
 
 static void emit_index_build(emit_ctx *x, chunk *c)
 {
-    size_t cap = 16;
-    while (cap < c->n * 2)
-        cap *= 2;
     x->c = c;
-    x->mask = cap - 1;
-    x->slots = xcalloc(cap, sizeof *x->slots);
-    for (size_t i = 0; i < c->n; i++) {
-        size_t h = (size_t)str_hash(c->addrs[i]) & x->mask;
-        while (x->slots[h])
-            h = (h + 1) & x->mask;
-        x->slots[h] = i + 1;
-    }
+    str_index_init(&x->index, c->n * 2, chunk_addr, c);
+    for (size_t i = 0; i < c->n; i++)
+        str_index_add(&x->index, i);
 }
 
 static tc_values *emit_target(emit_ctx *x, const char *addr)
 {
-    if (!addr)
-        return NULL;
-    size_t h = (size_t)str_hash(addr) & x->mask;
-    while (x->slots[h]) {
-        size_t i = x->slots[h] - 1;
-        if (!strcmp(x->c->addrs[i], addr))
-            return &x->c->tokens[i]->values[x->c->src->index];
-        h = (h + 1) & x->mask;
-    }
-    x->rejected++;
+    size_t i = addr ? str_index_find(&x->index, addr) : SIZE_MAX;
+    if (i != SIZE_MAX)
+        return &x->c->tokens[i]->values[x->c->src->index];
+    x->rejected += addr != NULL;
     return NULL;
 }
 
@@ -889,7 +869,7 @@ static void on_response(void *user, const http_result *r)
                    .known = emit_known};
     tc_outcome outcome = {.struct_size = sizeof outcome, .retry_after_ms = -1};
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, &outcome);
-    free(x.slots);
+    str_index_free(&x.index);
     if (x.rejected)
         LOG_DEBUG(s->inst->name, "%llu values rejected (unknown address or wrong field type)",
                   (unsigned long long)x.rejected);
