@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str_index.h"
 #include "util.h"
 
 /* ---- parameters ---- */
@@ -271,57 +272,16 @@ struct sched {
         int by_deadline; /* 0: a tier's heap on due time; 1: the deadline heap */
     } heap[SCHED_TIERS], urgent;
     size_t queued;
-    size_t *index; /* open addressing, slot + 1; 0: empty */
-    size_t index_cap;
+    str_index index; /* address -> slot */
     size_t count;
     uint64_t seq;
 };
 
-static uint64_t hash_str(const char *s)
+/* The index reads addresses through the scheduler, not a copy of s->e:
+ * new_slot() moves the entries when it grows them. */
+static const char *entry_address(const void *sched_, size_t slot)
 {
-    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-    return h;
-}
-
-static size_t *index_find(const sched *s, const char *addr)
-{
-    size_t mask = s->index_cap - 1;
-    for (size_t i = hash_str(addr) & mask;; i = (i + 1) & mask) {
-        if (s->index[i] == 0 || strcmp(s->e[s->index[i] - 1].address, addr) == 0)
-            return &s->index[i];
-    }
-}
-
-static void index_grow(sched *s)
-{
-    size_t old_cap = s->index_cap;
-    size_t *old = s->index;
-    s->index_cap = old_cap ? old_cap * 2 : 64;
-    s->index = xcalloc(s->index_cap, sizeof *s->index);
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i])
-            *index_find(s, s->e[old[i] - 1].address) = old[i];
-    free(old);
-}
-
-/* Backward-shift deletion keeps linear probing free of tombstones. */
-static void index_delete(sched *s, size_t *cell)
-{
-    size_t mask = s->index_cap - 1;
-    size_t i = (size_t)(cell - s->index);
-    s->index[i] = 0;
-    for (size_t j = (i + 1) & mask; s->index[j]; j = (j + 1) & mask) {
-        size_t home = hash_str(s->e[s->index[j] - 1].address) & mask;
-        /* Move j into the hole at i unless its home lies cyclically in (i, j]. */
-        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-            s->index[i] = s->index[j];
-            s->index[j] = 0;
-            i = j;
-        }
-    }
+    return ((const sched *)sched_)->e[slot].address;
 }
 
 /* Longest stretched interval: max_wait less the margin kept for lag. */
@@ -465,7 +425,7 @@ sched *sched_new(const sched_params *p)
     for (int t = 0; t < SCHED_TIERS; t++)
         s->stretch[t] = 1.0;
     s->urgent.by_deadline = 1;
-    index_grow(s);
+    str_index_init(&s->index, 64, entry_address, s);
     return s;
 }
 
@@ -480,7 +440,7 @@ void sched_free(sched *s)
     for (int t = 0; t < SCHED_TIERS; t++)
         free(s->heap[t].a);
     free(s->urgent.a);
-    free(s->index);
+    str_index_free(&s->index);
     free(s);
 }
 
@@ -503,13 +463,13 @@ int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t d
 {
     if (!addr || !*addr || !sig)
         return -1;
-    size_t *cell = index_find(s, addr);
+    size_t *cell = str_index_cell(&s->index, addr);
     double score = s->p.prioritization ? sched_score(sig) : 0;
     sched_tier tier = sched_tier_of(&s->p, sig, score);
     if (*cell == 0) {
-        if (2 * (s->count + 1) > s->index_cap) {
-            index_grow(s);
-            cell = index_find(s, addr);
+        if (2 * (s->count + 1) > s->index.cap) {
+            str_index_grow(&s->index);
+            cell = str_index_cell(&s->index, addr);
         }
         size_t slot = new_slot(s);
         entry *x = &s->e[slot];
@@ -551,13 +511,13 @@ int sched_remove(sched *s, const char *addr)
 {
     if (!addr)
         return 0;
-    size_t *cell = index_find(s, addr);
+    size_t *cell = str_index_cell(&s->index, addr);
     if (*cell == 0)
         return 0;
     size_t slot = *cell - 1;
     if (is_queued(&s->e[slot]))
         dequeue(s, slot);
-    index_delete(s, cell);
+    str_index_delete(&s->index, cell);
     free(s->e[slot].address);
     s->e[slot].address = NULL;
     s->free_slots[s->n_free++] = slot;
@@ -569,10 +529,10 @@ int sched_get(const sched *s, const char *addr, sched_token *out)
 {
     if (!addr)
         return -1;
-    size_t cell = *index_find(s, addr);
-    if (cell == 0)
+    size_t slot = str_index_find(&s->index, addr);
+    if (slot == SIZE_MAX)
         return -1;
-    const entry *x = &s->e[cell - 1];
+    const entry *x = &s->e[slot];
     *out = (sched_token){.score = x->score, .tier = x->tier, .interval_ns = x->interval_ns,
                          .effective_ns = effective(s, x), .due_ns = x->due_ns,
                          .last_done_ns = x->anchor_ns, .queued = is_queued(x)};
@@ -675,10 +635,9 @@ int sched_done(sched *s, const char *addr, int64_t now, sched_outcome o)
 {
     if (!addr)
         return -1;
-    size_t cell = *index_find(s, addr);
-    if (cell == 0)
+    size_t slot = str_index_find(&s->index, addr);
+    if (slot == SIZE_MAX)
         return -1;
-    size_t slot = cell - 1;
     entry *x = &s->e[slot];
     if (is_queued(x))
         return -1;

@@ -16,6 +16,14 @@ int64_t now_mono_ns(void)
 
 int64_t now_wall_s(void) { return (int64_t)time(NULL); }
 
+uint64_t xorshift64_star(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * UINT64_C(2685821657736338717);
+}
+
 static void out_of_memory(size_t n)
 {
     fprintf(stderr, "error out of memory allocating %zu bytes\n", n);

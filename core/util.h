@@ -10,6 +10,10 @@ int64_t now_mono_ns(void);
 /* Wall clock in unix seconds: for what is stored. */
 int64_t now_wall_s(void);
 
+/* xorshift64*: advances *STATE (never 0) and returns the next number. Only for
+ * jitter and unique-enough ids, never for anything secret. */
+uint64_t xorshift64_star(uint64_t *state);
+
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
 

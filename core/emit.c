@@ -1,0 +1,87 @@
+/* The plugin's setters for one chunk (emit.h). Must not touch anything but
+ * the chunk's tokens' values for the one source. */
+#include "emit.h"
+
+#include <math.h>
+
+#include "record.h"
+
+static const char *token_addr(const void *x, size_t i) { return ((const emit_ctx *)x)->tokens[i]->addr; }
+
+/* The values ADDR's token gets from this source; NULL (counted as rejected)
+ * for an address the chunk did not ask about. */
+static tc_values *emit_target(emit_ctx *x, const char *addr)
+{
+    size_t i = addr ? str_index_find(&x->index, addr) : SIZE_MAX;
+    if (i != SIZE_MAX)
+        return &x->tokens[i]->values[x->src];
+    x->rejected += addr != NULL;
+    return NULL;
+}
+
+static int emit_str(void *ctx, const char *addr, tc_field field, const char *value)
+{
+    emit_ctx *x = ctx;
+    tc_values *v = emit_target(x, addr);
+    if (!v || field <= 0 || field >= TC_FIELD_COUNT_V1 || !field_is_string(field) || !value) {
+        x->rejected += v != NULL;
+        return -1;
+    }
+    values_set_str(v, field, value);
+    return 0;
+}
+
+static int emit_num(void *ctx, const char *addr, tc_field field, double value)
+{
+    emit_ctx *x = ctx;
+    tc_values *v = emit_target(x, addr);
+    if (!v || field <= 0 || field >= TC_FIELD_COUNT_V1 || field_is_string(field) || !isfinite(value)) {
+        x->rejected += v != NULL;
+        return -1;
+    }
+    values_set_num(v, field, value);
+    return 0;
+}
+
+static int emit_link(void *ctx, const char *addr, tc_link_kind kind, const char *label, const char *url)
+{
+    emit_ctx *x = ctx;
+    tc_values *v = emit_target(x, addr);
+    if (!v || (kind != TC_LINK_WEBSITE && kind != TC_LINK_SOCIAL) || !url || !*url) {
+        x->rejected += v != NULL;
+        return -1;
+    }
+    values_add_link(v, kind, label, url);
+    return 0;
+}
+
+static int emit_known(void *ctx, const char *addr)
+{
+    tc_values *v = emit_target(ctx, addr);
+    if (!v)
+        return -1;
+    v->known = 1;
+    return 0;
+}
+
+void emit_open(emit_ctx *x, token_state **tokens, size_t n, size_t src, tc_emit *out)
+{
+    *x = (emit_ctx){.tokens = tokens, .n = n, .src = src};
+    str_index_init(&x->index, n * 2, token_addr, x);
+    for (size_t i = 0; i < n; i++)
+        str_index_add(&x->index, i);
+    *out = (tc_emit){.struct_size = sizeof *out,
+                     .ctx = x,
+                     .str = emit_str,
+                     .num = emit_num,
+                     .link = emit_link,
+                     .known = emit_known};
+}
+
+void emit_close(emit_ctx *x) { str_index_free(&x->index); }
+
+void emit_discard(token_state **tokens, size_t n, size_t src)
+{
+    for (size_t i = 0; i < n; i++)
+        values_clear(&tokens[i]->values[src]);
+}

@@ -1,0 +1,218 @@
+/* The end of the batch pipeline: a finished batch is merged with the stored
+ * records of the sources not answered this pass, given its next refresh
+ * times and committed in one transaction; a batch left open when the engine
+ * stops goes back to the store unchanged. Must not claim, queue or settle
+ * tokens (engine.c) nor send anything (the source runtimes). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_pipeline.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+/* Stored per-source records of the tokens of one batch being committed. */
+typedef struct stored_records {
+    engine *e;
+    batch *b;
+    tc_values *v; /* [b->n * n_src] */
+} stored_records;
+
+static void on_stored_record(void *ctx, const char *addr, const char *source, const char *json)
+{
+    stored_records *r = ctx;
+    for (size_t i = 0; i < r->b->n; i++) {
+        if (strcmp(r->b->tokens[i].addr, addr) != 0)
+            continue;
+        for (size_t s = 0; s < r->e->n_src; s++)
+            if (!strcmp(r->e->src_names[s], source) &&
+                values_from_json(&r->v[i * r->e->n_src + s], json) != 0)
+                LOG_WARN("store", "token %s: stored %s record is not valid JSON; ignored", addr, source);
+        return;
+    }
+}
+
+static int needs_stored(const token_state *t, size_t n_src)
+{
+    for (size_t s = 0; s < n_src; s++)
+        if (t->outcomes[s] != OUTCOME_FOUND && t->outcomes[s] != OUTCOME_MISSING)
+            return 1;
+    return 0;
+}
+
+/* Loads the stored records of the tokens some source did not answer for
+ * (REC->v stays NULL when none needs them). */
+static void load_stored(engine *e, batch *b, stored_records *rec)
+{
+    *rec = (stored_records){.e = e, .b = b, .v = NULL};
+    const char **want = xmalloc(b->n * sizeof *want);
+    size_t n_want = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (needs_stored(&b->tokens[i], e->n_src))
+            want[n_want++] = b->tokens[i].addr;
+    if (n_want) {
+        char err[512];
+        rec->v = xcalloc(b->n * e->n_src, sizeof *rec->v);
+        if (store_load_sources(e->st, want, n_want, on_stored_record, rec, err, sizeof err) != 0)
+            LOG_WARN("store", "%s (merging without the stored records of unanswered sources)", err);
+    }
+    free(want);
+}
+
+static void free_stored(const engine *e, stored_records *rec)
+{
+    if (!rec->v)
+        return;
+    for (size_t i = 0; i < rec->b->n * e->n_src; i++)
+        values_clear(&rec->v[i]);
+    free(rec->v);
+}
+
+/* Sources not answered this pass (kept, failed, skipped) contribute their
+ * stored record, so the merge sees every source's latest data. */
+static token_status merge_with_stored(engine *e, const token_state *t, const tc_values *stored, tc_values *merged)
+{
+    size_t n = e->n_src;
+    tc_values *eff = xcalloc(n, sizeof *eff);
+    source_outcome *eff_o = xcalloc(n, sizeof *eff_o);
+    int found = 0, answered = 0;
+    for (size_t s = 0; s < n; s++) {
+        source_outcome o = t->outcomes[s];
+        if (o == OUTCOME_FOUND) {
+            eff[s] = t->values[s];
+            eff_o[s] = OUTCOME_FOUND;
+        } else if (o != OUTCOME_MISSING && stored && stored[s].known) {
+            eff[s] = stored[s];
+            eff_o[s] = OUTCOME_FOUND;
+        } else
+            eff_o[s] = OUTCOME_MISSING;
+        found |= eff_o[s] == OUTCOME_FOUND;
+        answered |= o == OUTCOME_MISSING || o == OUTCOME_KEPT;
+    }
+    merge_token(&e->plan, eff, eff_o, n, merged);
+    free(eff); /* shallow copies: the values belong to the token and STORED */
+    free(eff_o);
+    if (found)
+        return STATUS_ENRICHED;
+    /* failed only when no source answered at all */
+    return answered ? STATUS_NO_DATA : STATUS_FAILED;
+}
+
+/* When a token owed by some sources is tried again: doubling from
+ * outstanding_retry_min_s up to outstanding_retry_max_s. */
+static int64_t outstanding_retry_at(const engine *e, int attempts, int64_t now)
+{
+    int64_t delay = e->cfg->outstanding_retry_min_s;
+    for (int i = 1; i < attempts && delay < e->cfg->outstanding_retry_max_s; i++)
+        delay *= 2;
+    if (delay > e->cfg->outstanding_retry_max_s)
+        delay = e->cfg->outstanding_retry_max_s;
+    return now + (delay > 0 ? delay : 1);
+}
+
+/* What is committed for token T: its merged record, every source's outcome,
+ * and when it is due again (the scheduler's choice, or sooner while some
+ * source still owes it). */
+static void fill_result(engine *e, token_state *t, const tc_values *stored, int64_t now, token_result *res)
+{
+    res->address = t->addr;
+    res->status = merge_with_stored(e, t, stored, &res->merged);
+    res->n_sources = e->n_src;
+    res->source_names = e->src_names;
+    res->outcomes = t->outcomes;
+    res->per_source = t->values;
+    res->errors = t->errors;
+    res->priority_score = NAN;
+    int owed = 0;
+    size_t answered = 0;
+    for (size_t s = 0; s < e->n_src; s++) {
+        owed |= t->outcomes[s] == OUTCOME_FAILED || t->outcomes[s] == OUTCOME_SKIPPED;
+        answered += t->outcomes[s] == OUTCOME_FOUND || t->outcomes[s] == OUTCOME_MISSING;
+    }
+    if (e->hooks.next_refresh) {
+        double after = values_has(&res->merged, TC_PRICE_USD) ? res->merged.num[TC_PRICE_USD] : NAN;
+        res->next_refresh_at = e->hooks.next_refresh(e->hooks.ctx, t->addr, res->status, answered, t->price_before,
+                                                     after, &res->refresh_interval_s, &res->priority_score);
+    }
+    if (owed) {
+        res->outstanding_attempts = t->outstanding_attempts + 1;
+        int64_t retry = outstanding_retry_at(e, res->outstanding_attempts, now);
+        if (!res->next_refresh_at || retry < res->next_refresh_at)
+            res->next_refresh_at = retry;
+    }
+}
+
+/* One transaction for the batch; on failure nothing of it is written. */
+static void store_results(engine *e, batch *b, token_result *res, int64_t now)
+{
+    char err[512];
+    size_t fenced = 0;
+    if (store_commit(e->st, res, b->n, now, b->claim_id, &fenced, err, sizeof err) != 0) {
+        /* The transaction rolled back: these tokens stay pending and are
+         * picked up by the next pass. Nothing half-written. */
+        LOG_ERROR("store", "%s", err);
+        e->commit_failures += b->n;
+        return;
+    }
+    e->committed += b->n - fenced;
+    e->fenced += fenced;
+    if (e->env.m) {
+        metrics_count(e->env.m, METRICS_ALL, MC_TOKENS, b->n - fenced);
+        metrics_count(e->env.m, METRICS_ALL, MC_BATCHES, 1);
+        metrics_latency(e->env.m, METRICS_ALL, now_mono_ns() - b->opened_ns);
+    }
+    if (fenced)
+        LOG_WARN("store", "%zu tokens of a batch were claimed by another collector after our lease "
+                 "ran out; their newer data was left alone", fenced);
+}
+
+static void commit_batch(engine *e, batch *b)
+{
+    int64_t now = now_wall_s();
+    token_result *res = xcalloc(b->n, sizeof *res);
+    stored_records rec;
+    load_stored(e, b, &rec);
+    for (size_t i = 0; i < b->n; i++)
+        fill_result(e, &b->tokens[i], rec.v ? &rec.v[i * e->n_src] : NULL, now, &res[i]);
+    store_results(e, b, res, now);
+    for (size_t i = 0; i < b->n; i++)
+        values_clear(&res[i].merged);
+    free_stored(e, &rec);
+    free(res);
+}
+
+void engine_commit_finished(engine *e)
+{
+    for (batch **p = &e->open_batches; *p;) {
+        batch *b = *p;
+        if (b->left == 0) {
+            *p = b->next;
+            commit_batch(e, b);
+            e->tokens_open -= b->n;
+            engine_free_batch(e, b);
+        } else
+            p = &b->next;
+    }
+}
+
+/* Stopping early: batches not fully answered go back to the store untouched,
+ * so another run (or collector) takes them at once instead of after the lease. */
+void engine_release_open(engine *e)
+{
+    while (e->open_batches) {
+        batch *b = e->open_batches;
+        e->open_batches = b->next;
+        const char **addrs = xmalloc(b->n * sizeof *addrs);
+        for (size_t i = 0; i < b->n; i++)
+            addrs[i] = b->tokens[i].addr;
+        char err[512];
+        if (store_release(e->st, addrs, b->n, b->claim_id, err, sizeof err) != 0)
+            LOG_WARN("store", "%s (the claims will expire by themselves)", err);
+        for (size_t i = 0; e->hooks.not_refreshed && i < b->n; i++)
+            e->hooks.not_refreshed(e->hooks.ctx, addrs[i]);
+        free(addrs);
+        e->tokens_open -= b->n;
+        engine_free_batch(e, b);
+    }
+}
