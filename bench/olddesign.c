@@ -6,7 +6,7 @@
  *   olddesign pertoken  URL TOKENS_FILE N SCALE
  *   olddesign batchplan URL TOKENS_FILE N SCALE
  *
- * pertoken   the old single-token path (reference/upstream-apis.md 4.2): for
+ * pertoken   the old single-token path (docs/upstream-apis.md, "The old service"): for
  *            each token, one Jupiter call, sleep 100 ms, one Helius call,
  *            sleep 100 ms, one DexScreener call, sleep 500 ms. Sequential.
  * batchplan  the old "batch plan": 50-token batches, one after another; in a

@@ -45,7 +45,7 @@ SEED_N=15371           # the original problem's token set
 OLD_PERTOKEN_N=300     # subset for the old one-call-per-token design
 OLD_BATCHPLAN_N=1000   # subset for the old batch plan (20 batches of 50)
 OVERHEAD_N=100000
-# Published limits the fake upstream enforces, as L/W ms (reference/upstream-apis.md).
+# Published limits the fake upstream enforces, as L/W ms (docs/upstream-apis.md).
 # Jupiter: keyless, which is what the shipped config's limiter is sized for.
 declare -A PUB_LIMIT=([jupiter]=30 [helius]=2 [dexscreener]=300)
 declare -A PUB_WINDOW_MS=([jupiter]=60000 [helius]=1000 [dexscreener]=60000)

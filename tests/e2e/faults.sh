@@ -28,9 +28,9 @@ new_case() {
     DB="$WORK/$CASE.db"
     curl -sf -X POST "$URL/_reset" >/dev/null
     fault "source=all&clear=1"
-    CORE_EXTRA=$'outstanding_retry_min_s = 1\noutstanding_retry_max_s = 1' \
+    CORE_EXTRA=$'outstanding_retry_min_s = 1\noutstanding_retry_max_s = 1' TIMEOUT_MS=800 \
         write_config "$WORK/$CASE.ini" "$DB" 100 1000 30 \
-        $'breaker_open_s = 1\nbreaker_open_max_s = 2\ntimeout_ms = 800'
+        $'breaker_open_s = 1\nbreaker_open_max_s = 2'
     "$TC" -c "$WORK/$CASE.ini" import "$WORK/tokens.txt" >/dev/null || not_ok "$CASE: import"
     echo "# $CASE"
 }

@@ -66,7 +66,7 @@ static void full_config_parses(void **state)
     assert_string_equal(cfg_source_get(&cfg.sources[0], "extra"), "fallback");
     assert_int_equal(cfg_source_key_line(&cfg.sources[0], "chunk_size"), 11);
     assert_int_equal(cfg.merge[TC_PRICE_USD].n, 1);
-    /* Defaults from DESIGN.md for fields [merge] did not set. */
+    /* Defaults (config_merge.c) for fields [merge] did not set. */
     assert_int_equal(cfg.merge[TC_NAME].n, 3);
     assert_string_equal(cfg.merge[TC_NAME].sources[0], "helius");
     config_free(&cfg);
