@@ -76,9 +76,19 @@ static void once_sends_ceil_n_over_chunk_and_commits_every_token(void **state)
 #define ONE_AT_A_TIME "concurrency = 1\nmax_attempts = 10\nbreaker_window = 100\nbreaker_min_calls = 100"
 #define FAULT_SEED 9
 
+typedef struct dex_run {
+    engine *e;
+    const source_stats *st; /* the engine's account */
+    fake_source_stats f;    /* the fake's */
+    uint64_t chunks;        /* ceil(n / 30) */
+    int64_t took_ns;
+} dex_run;
+
 /* A --once pass over N tokens (addresses of SEED) with DexScreener only,
- * one request at a time, under FAULTS; *TOOK_NS: how long it ran. */
-static engine *dex_only_once(live *L, size_t n, uint64_t seed, const char *faults, int64_t *took_ns)
+ * one request at a time, under FAULTS. Whatever the faults, in the end both
+ * accounts agree, every chunk got one good answer, and every token was
+ * committed as served. */
+static dex_run dex_only_once(live *L, size_t n, uint64_t seed, const char *faults)
 {
     fake_server_options o;
     live_fake_defaults(&o);
@@ -87,33 +97,32 @@ static engine *dex_only_once(live *L, size_t n, uint64_t seed, const char *fault
     live_config(L, NULL, "dexscreener", ONE_AT_A_TIME, NULL);
     live_import(L, n, seed);
     live_faults(L, faults);
-    engine *e = live_engine(L);
+    dex_run r = {.e = live_engine(L), .chunks = live_chunks(n, 30)};
     int64_t t0 = now_mono_ns();
-    assert_int_equal(engine_run_once(e, NULL), 0);
-    *took_ns = now_mono_ns() - t0;
-    assert_int_equal(engine_tokens_committed(e), n);
-    return e;
+    assert_int_equal(engine_run_once(r.e, NULL), 0);
+    r.took_ns = now_mono_ns() - t0;
+    r.st = engine_source_stats(r.e, 0);
+    r.f = live_fake_stats(L, FAKE_DEXSCREENER);
+    assert_int_equal(r.f.requests, r.st->requests);
+    assert_int_equal(r.f.ok, r.chunks);
+    assert_int_equal(r.st->ok, r.chunks);
+    assert_int_equal(r.st->chunks_failed, 0);
+    assert_int_equal(engine_tokens_committed(r.e), n);
+    live_check_committed(L, DEX_ONLY);
+    assert_int_equal(live_sql_int(L, "SELECT count(*) FROM tokens WHERE outstanding_sources IS NOT NULL"), 0);
+    return r;
 }
 
 static void once_retries_chunks_answered_5xx(void **state)
 {
     (void)state;
     live L;
-    int64_t took;
-    engine *e = dex_only_once(&L, 90, 22, "source=dexscreener&error_rate=0.5", &took);
-    const source_stats *st = engine_source_stats(e, 0);
-    fake_source_stats f = live_fake_stats(&L, FAKE_DEXSCREENER);
-    uint64_t chunks = live_chunks(90, 30);
-    assert_true(f.status_5xx >= 1);
-    assert_int_equal(st->fail_5xx, f.status_5xx);
-    assert_int_equal(st->retries, f.status_5xx); /* every 5xx was sent again */
-    assert_int_equal(st->chunks_failed, 0);
-    assert_int_equal(st->requests, chunks + st->retries);
-    assert_int_equal(f.requests, st->requests);
-    assert_int_equal(f.ok, chunks);
-    live_check_committed(&L, DEX_ONLY);
-    assert_int_equal(live_sql_int(&L, "SELECT count(*) FROM tokens WHERE outstanding_sources IS NOT NULL"), 0);
-    engine_free(e);
+    dex_run r = dex_only_once(&L, 90, 22, "source=dexscreener&error_rate=0.5");
+    assert_true(r.f.status_5xx >= 1);
+    assert_int_equal(r.st->fail_5xx, r.f.status_5xx);
+    assert_int_equal(r.st->retries, r.f.status_5xx); /* every 5xx was sent again */
+    assert_int_equal(r.st->requests, r.chunks + r.st->retries);
+    engine_free(r.e);
     live_stop(&L);
 }
 
@@ -121,24 +130,17 @@ static void once_resends_after_injected_429(void **state)
 {
     (void)state;
     live L;
-    int64_t took;
-    engine *e = dex_only_once(&L, 60, 23, "source=dexscreener&rate429=0.4&retry_after=1", &took);
-    const source_stats *st = engine_source_stats(e, 0);
-    fake_source_stats f = live_fake_stats(&L, FAKE_DEXSCREENER);
-    uint64_t chunks = live_chunks(60, 30);
-    assert_true(f.status_429 >= 1);
-    assert_int_equal(f.faults_injected, f.status_429);
-    assert_int_equal(st->throttled, f.status_429);
-    assert_int_equal(st->retries, 0); /* a 429 is not a failed attempt */
-    assert_int_equal(st->requests, chunks + st->throttled);
-    assert_int_equal(f.requests, st->requests);
-    assert_int_equal(f.ok, chunks);
+    dex_run r = dex_only_once(&L, 60, 23, "source=dexscreener&rate429=0.4&retry_after=1");
+    assert_true(r.f.status_429 >= 1);
+    assert_int_equal(r.f.faults_injected, r.f.status_429);
+    assert_int_equal(r.st->throttled, r.f.status_429);
+    assert_int_equal(r.st->retries, 0); /* a 429 is not a failed attempt */
+    assert_int_equal(r.st->requests, r.chunks + r.st->throttled);
     /* Each resend waited for the Retry-After of 1 s. */
-    if (took < (int64_t)st->throttled * NS_PER_S * 95 / 100)
+    if (r.took_ns < (int64_t)r.st->throttled * NS_PER_S * 95 / 100)
         fail_msg("%llu 429s answered in %.2f s: a resend did not wait for Retry-After",
-                 (unsigned long long)st->throttled, (double)took / 1e9);
-    live_check_committed(&L, DEX_ONLY);
-    engine_free(e);
+                 (unsigned long long)r.st->throttled, (double)r.took_ns / 1e9);
+    engine_free(r.e);
     live_stop(&L);
 }
 
@@ -295,6 +297,12 @@ static int nothing_open(engine *e, void *ctx)
     return engine_tokens_open(e) == 0;
 }
 
+static int nothing_in_flight(engine *e, void *ctx)
+{
+    (void)ctx;
+    return engine_requests_in_flight(e) == 0;
+}
+
 static void daemon_submit_step_commit(void **state)
 {
     (void)state;
@@ -337,12 +345,6 @@ static int others_answered(engine *e, void *ctx)
     const source_stats *j = engine_source_stats(e, b->jup), *h = engine_source_stats(e, b->hel);
     return j->tokens_found + j->tokens_missing == b->L->n && h->tokens_found + h->tokens_missing == b->L->n &&
            live_fake_stats(b->L, FAKE_DEXSCREENER).requests == live_chunks(b->L->n, 30);
-}
-
-static int nothing_in_flight(engine *e, void *ctx)
-{
-    (void)ctx;
-    return engine_requests_in_flight(e) == 0;
 }
 
 /* Stopping as daemon_run does: nothing new goes out, what is on the wire
