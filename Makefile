@@ -27,6 +27,10 @@ PLUGINS    := $(notdir $(wildcard plugins/*))
 PLUGIN_SO  := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 FAKE_SRC   := $(wildcard tests/fakeapi/*.c)
 FAKE_OBJ   := $(FAKE_SRC:%.c=$(BUILD)/obj/%.o)
+# The data and renderers (checkers); with the server too (in-process tests).
+FAKE_DATA_OBJ := $(BUILD)/obj/tests/fakeapi/fake_data.o $(BUILD)/obj/tests/fakeapi/fake_render.o
+FAKE_LIB_OBJ  := $(filter-out %/fakeapi.o,$(FAKE_OBJ))
+FAKE_LIBS     := $(shell pkg-config --libs libmicrohttpd libcjson 2>/dev/null) -lm -lpthread
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -68,13 +72,13 @@ $(BUILD)/test-plugins/%.so: tests/plugins/%.c include/tokencollector/plugin.h
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $<
 
 $(BUILD)/fakeapi: $(FAKE_OBJ)
-	$(CC) $(SAN) -o $@ $^ $(shell pkg-config --libs libmicrohttpd libcjson) -lm -lpthread
+	$(CC) $(SAN) -o $@ $^ $(FAKE_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(BUILD)/libtccore.a $(FAKE_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS)
+	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS) $(FAKE_LIBS)
 
-$(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
+$(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(FAKE_DATA_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 
