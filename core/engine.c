@@ -135,7 +135,9 @@ void engine_free(engine *e)
 {
     if (!e)
         return;
-    http_engine_free(e->env.http); /* in-flight chunks are abandoned with the process */
+    /* Requests still on the wire after the grace period: their chunks (and
+     * the plugin instances they hold) are freed unanswered. */
+    http_engine_free(e->env.http, source_rt_abandon_chunk);
     while (e->open_batches) {
         batch *b = e->open_batches;
         e->open_batches = b->next;
@@ -442,7 +444,11 @@ double engine_source_rate(const engine *e, size_t i, int current) { return sourc
 
 size_t engine_source_count(const engine *e) { return e->n_src; }
 const char *engine_source_name(const engine *e, size_t i) { return e->src[i].inst->name; }
-const source_stats *engine_source_stats(const engine *e, size_t i) { return &e->src[i].stats; }
+const source_stats *engine_source_stats(const engine *e, size_t i)
+{
+    source_rt_sync_stats(&e->src[i]);
+    return &e->src[i].stats;
+}
 size_t engine_source_chunk_size(const engine *e, size_t i) { return e->src[i].inst->chunk_size; }
 uint64_t engine_tokens_committed(const engine *e) { return e->committed; }
 uint64_t engine_commit_failures(const engine *e) { return e->commit_failures; }

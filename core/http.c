@@ -234,13 +234,15 @@ int http_poll(http_engine *e, int timeout_ms)
 
 size_t http_in_flight(const http_engine *e) { return e->in_flight; }
 
-void http_engine_free(http_engine *e)
+void http_engine_free(http_engine *e, void (*abandon)(void *user))
 {
     if (!e)
         return;
-    /* Abandon what is still in flight (shutdown path): no callbacks. */
+    /* Abandon what is still in flight (shutdown path): no completion. */
     while (e->active) {
         transfer *t = e->active;
+        if (abandon)
+            abandon(t->user);
         curl_multi_remove_handle(e->multi, t->easy);
         unlink_transfer(e, t);
         transfer_free(t);

@@ -36,7 +36,10 @@ typedef void (*http_done_fn)(void *user, const http_result *res);
 typedef struct http_engine http_engine;
 
 http_engine *http_engine_new(long connect_timeout_ms);
-void http_engine_free(http_engine *e);
+/* Frees E. Requests still in flight are abandoned without their DONE
+ * callback; ABANDON (may be NULL) is called with each one's USER instead,
+ * so its owner can free what it had attached. */
+void http_engine_free(http_engine *e, void (*abandon)(void *user));
 
 /* Starts REQ (copied). DONE is called from a later http_poll(). */
 int http_submit(http_engine *e, const tc_request *req, long timeout_ms, http_done_fn done, void *user);

@@ -83,6 +83,19 @@ static token_state *queue_pop(source_rt *s)
 
 /* ---- a chunk's fate ------------------------------------------------------------ */
 
+void source_rt_abandon_chunk(void *user)
+{
+    chunk *c = user;
+    c->src->in_flight--;
+    chunk_free(c);
+}
+
+void source_rt_sync_stats(source_rt *s)
+{
+    s->stats.breaker_opened = s->brk.opened;
+    s->stats.breaker_transitions = s->brk.transitions;
+}
+
 void chunk_free(chunk *c)
 {
     request_reset(&c->req);

@@ -74,6 +74,13 @@ int source_rt_retry_pending(const source_rt *s);
 /* 1 when the queue holds a full chunk. */
 int source_rt_has_full_chunk(const source_rt *s);
 
+/* The HTTP engine's abandon callback for a chunk still in flight when the
+ * engine is freed: frees it and drops its instance reference. */
+void source_rt_abandon_chunk(void *chunk);
+
+/* Copies the breaker's own counters into S's stats. */
+void source_rt_sync_stats(source_rt *s);
+
 /* Requests/s S may send (see engine_source_rate). */
 double source_rt_rate(const source_rt *s, int current);
 

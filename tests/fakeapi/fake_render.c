@@ -1,6 +1,6 @@
 /*
  * Renders the fake upstream's JSON responses from fake_data.c's values, in
- * the real APIs' shapes (reference/upstream-apis.md sections 1-3). Pure
+ * the real APIs' shapes (docs/upstream-apis.md). Pure
  * functions: no I/O, no global state; deterministic for given addresses.
  *
  * cJSON escapes strings correctly and prints doubles so that strtod gives

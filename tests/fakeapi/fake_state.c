@@ -374,7 +374,7 @@ void fake_server_options_default(fake_server_options *o)
 {
     memset(o, 0, sizeof *o);
     fake_profile_default(&o->profile);
-    /* Published free-tier limits (reference/upstream-apis.md). */
+    /* Published free-tier limits (docs/upstream-apis.md). */
     o->limit[FAKE_JUPITER] = 60;
     o->window_ms[FAKE_JUPITER] = 60000;
     o->limit[FAKE_HELIUS] = 2;
