@@ -52,472 +52,12 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_pg_array.h"
 #include "store_pg_schema.h"
+#include "store_pg_sql.h"
 #include "util.h"
 
-/* ---- statements ------------------------------------------------------------ */
-
-enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT_PLAN,
-       PS_COMMIT, PS_COMMIT_ROWS, PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_N };
-
-static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
-                                         "tc_claim_mine",    "tc_release",      "tc_import",
-                                         "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
-                                         "tc_commit_done",
-                                         "tc_load_sources",
-                                         "tc_scan",          "tc_count"};
-
-/* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
- * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
- * two collectors claiming at once each get other tokens, neither waits. */
-#define CLAIM_SQL(COND)                                                                                      \
-    "WITH c AS (SELECT address FROM tokens WHERE " COND                                                      \
-    " AND (lease_until IS NULL OR lease_until <= to_timestamp($3::bigint))"                                  \
-    " ORDER BY next_refresh_at, address LIMIT $5::bigint FOR UPDATE SKIP LOCKED)"                            \
-    " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"                                       \
-    " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"                \
-    " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts"
-
-/* The commit's time, sent as timestamptz text (utc_text): a plain parameter,
- * not a function call per use. */
-#define NOW "$2::timestamptz"
-/* The commit's observation is not older than what the token holds. */
-#define FRESH "(t.last_refresh_attempt IS NULL OR t.last_refresh_attempt <= " NOW ")"
-
-/* A commit is one transaction of two statements, sent in pipeline mode in
- * two round trips (commit_attempt): tc_commit_plan (planner settings for
- * this transaction, see there) and A, then B and the Sync that commits.
- *
- * A, "tc_commit": updates `tokens` with the claim fence and returns, for each
- * token it wrote, what is stored of it in the other tables (one index probe
- * per table, under the row lock that A holds until the commit). The client
- * compares that with the new values and builds B from the difference.
- * B, "tc_commit_rows": writes those rows, each of its parts joining one array
- * to one table by its key. Rows already as wanted cost nothing: an unchanged
- * link set writes nothing, an existing price or source row is updated in
- * place (UPDATE, no ON CONFLICT lock-then-update), a new row is a plain
- * INSERT.
- *
- * What A read is what B finds: only the holder of a token's claim writes the
- * token's rows (the fence), and A holds the row lock. (A writer outside that
- * rule inserting the same key in between would make B fail with a unique
- * violation: a permanent error; the batch is rolled back whole, its tokens
- * are claimed again after the lease, and A then reads the row.)
- *
- * A: $1 claim id, $2 now (timestamptz text); then binary arrays $3..$22:
- *   address, status, name, symbol, decimals, image_url, description, supply,
- *   refresh_metadata, refresh_interval_s, price_usd, market_cap, fdv,
- *   liquidity_usd, volume_24h, change_24h, next_refresh_at (unix s, 0: now +
- *   interval), outstanding_sources, outstanding_attempts, priority_score
- *   (NULL: keep).
- * Returns per written token: address; relink (a fresh, successful refresh:
- * its link sets are replaced); has_price (a token_prices row exists); when
- * relink, the stored socials and websites; the stored source names. Sets are
- * sent as "LEN:BYTES" fields (octet length), a NULL label as "-". */
-static const char commit_tokens_sql[] =
-    "WITH u AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
-    " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
-    " $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::text[], $21::int[],"
-    " $22::float8[]) AS u(address, status, name, symbol, decimals, image_url, description, supply, meta,"
-    " interval_s, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_at, outstanding,"
-    " out_attempts, priority))"
-    /* A failed refresh does not demote a token that has data; unknown fields
-     * keep the last known value. */
-    " UPDATE tokens t SET"
-    " status = CASE WHEN NOT " FRESH " OR (u.status = 'failed' AND t.status IN ('enriched','no_data'))"
-    "  THEN t.status ELSE u.status END,"
-    " name = CASE WHEN " FRESH " THEN COALESCE(u.name, t.name) ELSE t.name END,"
-    " symbol = CASE WHEN " FRESH " THEN COALESCE(u.symbol, t.symbol) ELSE t.symbol END,"
-    " decimals = CASE WHEN " FRESH " THEN COALESCE(u.decimals, t.decimals) ELSE t.decimals END,"
-    " image_url = CASE WHEN " FRESH " THEN COALESCE(u.image_url, t.image_url) ELSE t.image_url END,"
-    " description = CASE WHEN " FRESH " THEN COALESCE(u.description, t.description) ELSE t.description END,"
-    " supply = CASE WHEN " FRESH " THEN COALESCE(u.supply, t.supply) ELSE t.supply END,"
-    " enrichment_attempts = t.enrichment_attempts + 1,"
-    " last_refresh_attempt = GREATEST(t.last_refresh_attempt, " NOW "),"
-    " last_refresh_success = CASE WHEN " FRESH " AND u.status IN ('enriched','no_data') THEN " NOW
-    "  ELSE t.last_refresh_success END,"
-    " last_price_change = CASE WHEN " FRESH " AND u.price_usd IS NOT NULL"
-    "  AND u.price_usd IS DISTINCT FROM p.price_usd AND (p.updated_at IS NULL OR p.updated_at <= " NOW ")"
-    "  THEN " NOW " ELSE t.last_price_change END,"
-    " refresh_metadata = CASE WHEN " FRESH " THEN u.meta::jsonb ELSE t.refresh_metadata END,"
-    " refresh_interval_seconds = CASE WHEN " FRESH " AND u.interval_s > 0 THEN u.interval_s"
-    "  ELSE t.refresh_interval_seconds END,"
-    /* token_result.next_refresh_at when the engine gave one, else
-     * now + the (new or stored) interval. */
-    " next_refresh_at = CASE WHEN NOT " FRESH " THEN t.next_refresh_at"
-    "  WHEN u.next_at > 0 THEN to_timestamp(u.next_at)"
-    "  ELSE " NOW " + make_interval(secs =>"
-    "  CASE WHEN u.interval_s > 0 THEN u.interval_s ELSE t.refresh_interval_seconds END) END,"
-    " outstanding_sources = CASE WHEN " FRESH " THEN u.outstanding ELSE t.outstanding_sources END,"
-    " outstanding_attempts = CASE WHEN " FRESH " THEN u.out_attempts ELSE t.outstanding_attempts END,"
-    " priority_score = CASE WHEN " FRESH " THEN COALESCE(u.priority, t.priority_score) ELSE t.priority_score END,"
-    " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
-    " FROM u LEFT JOIN token_prices p ON p.address = u.address"
-    " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
-    " RETURNING t.address, t.last_refresh_attempt = " NOW " AND u.status = 'enriched',"
-    " p.address IS NOT NULL,"
-    " CASE WHEN t.last_refresh_attempt = " NOW " AND u.status = 'enriched' THEN"
-    "  (SELECT string_agg(octet_length(s.type) || ':' || s.type || octet_length(s.url) || ':' || s.url, '')"
-    "  FROM token_socials s WHERE s.address = t.address) END,"
-    " CASE WHEN t.last_refresh_attempt = " NOW " AND u.status = 'enriched' THEN"
-    "  (SELECT string_agg(octet_length(w.url) || ':' || w.url"
-    "  || COALESCE(octet_length(w.label) || ':' || w.label, '-'), '')"
-    "  FROM token_websites w WHERE w.address = t.address) END,"
-    " (SELECT string_agg(octet_length(ts.source) || ':' || ts.source, '')"
-    "  FROM token_sources ts WHERE ts.address = t.address)";
-
-#define COMMIT_NPARAMS 22
-
-/* B: $1 now (timestamptz text); binary arrays:
- * prices $2..$9: address, stored (update, else insert), price_usd,
- *   market_cap, fdv, liquidity_usd, volume_24h, change_24h (NULL: keep);
- * socials $10..$13: address, type, url, op (0 delete, 2 insert);
- * websites $14..$17: address, url, label, op (0 delete, 1 set label, 2 insert);
- * sources $18..$21: address, source, data, op (0 delete (MISSING), 1 update,
- *   2 insert (FOUND)).
- * The newest observation wins whatever the commit order: a price or source
- * row written by a later observation is left alone. */
-static const char commit_rows_sql[] =
-    "WITH px AS MATERIALIZED (SELECT * FROM unnest($2::text[], $3::bool[], $4::float8[], $5::float8[],"
-    " $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS x(address, stored, price_usd, market_cap, fdv,"
-    " liquidity_usd, volume_24h, change_24h)),"
-    " pu AS (UPDATE token_prices tp SET price_usd = COALESCE(px.price_usd, tp.price_usd),"
-    " market_cap = COALESCE(px.market_cap, tp.market_cap), fdv = COALESCE(px.fdv, tp.fdv),"
-    " liquidity_usd = COALESCE(px.liquidity_usd, tp.liquidity_usd),"
-    " volume_24h = COALESCE(px.volume_24h, tp.volume_24h),"
-    " change_24h = COALESCE(px.change_24h, tp.change_24h), updated_at = $1::timestamptz"
-    " FROM px WHERE px.stored AND tp.address = px.address AND tp.updated_at <= $1::timestamptz),"
-    " pi AS (INSERT INTO token_prices (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
-    " change_24h, updated_at) SELECT address, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h,"
-    " $1::timestamptz FROM px WHERE NOT px.stored),"
-    " sx AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int[])"
-    " AS x(address, type, url, op)),"
-    " sd AS (DELETE FROM token_socials s USING sx WHERE sx.op = 0 AND s.address = sx.address"
-    " AND s.type = sx.type AND s.url = sx.url),"
-    " si AS (INSERT INTO token_socials (address, type, url) SELECT address, type, url FROM sx WHERE sx.op = 2),"
-    " wx AS MATERIALIZED (SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::int[])"
-    " AS x(address, url, label, op)),"
-    " wd AS (DELETE FROM token_websites w USING wx WHERE wx.op = 0 AND w.address = wx.address"
-    " AND w.url = wx.url),"
-    " wu AS (UPDATE token_websites w SET label = wx.label FROM wx WHERE wx.op = 1 AND w.address = wx.address"
-    " AND w.url = wx.url),"
-    " wi AS (INSERT INTO token_websites (address, label, url) SELECT address, label, url FROM wx"
-    " WHERE wx.op = 2),"
-    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[])"
-    " AS x(address, source, data, op)),"
-    " fd AS (DELETE FROM token_sources ts USING fx WHERE fx.op = 0 AND ts.address = fx.address"
-    " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz),"
-    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz FROM fx"
-    " WHERE fx.op = 1 AND ts.address = fx.address AND ts.source = fx.source"
-    " AND ts.fetched_at <= $1::timestamptz),"
-    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at)"
-    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2)"
-    " SELECT 1";
-
-#define ROWS_NPARAMS 21
-
-
-static const char *const ps_sql[PS_N] = {
-    [PS_CLAIM_PENDING] = CLAIM_SQL("(status = 'pending' OR (outstanding_sources IS NOT NULL"
-                                   " AND next_refresh_at <= to_timestamp($3::bigint)))"),
-    [PS_CLAIM_DUE] = CLAIM_SQL("next_refresh_at <= to_timestamp($3::bigint)"),
-    /* The daemon's choice ($5: addresses), whatever their status or due
-     * time, when their lease has ended; with the stored price. */
-    [PS_CLAIM_ADDRESSES] =
-        "WITH c AS (SELECT t.address FROM tokens t WHERE t.address = ANY($5::text[])"
-        " AND (t.lease_until IS NULL OR t.lease_until <= to_timestamp($3::bigint))"
-        " AND ($6::bigint = 0 OR t.status = 'pending' OR t.next_refresh_at <= to_timestamp($6::bigint))"
-        " ORDER BY t.address FOR UPDATE SKIP LOCKED)"
-        " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"
-        " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"
-        " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts,"
-        " (SELECT p.price_usd FROM token_prices p WHERE p.address = t.address)",
-    /* After a lost reply: what that attempt of this claim already took. */
-    [PS_CLAIM_MINE] = "SELECT t.address, t.outstanding_sources, t.outstanding_attempts, p.price_usd FROM tokens t"
-                      " LEFT JOIN token_prices p ON p.address = t.address WHERE t.claim_id = $1::text",
-    [PS_RELEASE] = "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = NULL"
-                   " WHERE address = ANY($1::text[]) AND claim_id = $2::text",
-    [PS_IMPORT] = "INSERT INTO tokens (address) SELECT a FROM unnest($1::text[]) AS a ORDER BY a"
-                  " ON CONFLICT (address) DO NOTHING",
-    /* Runs first in a commit's transaction (until its end): A and B join
-     * small arrays to large tables by their keys, which only an index nested
-     * loop does well. Their plans are generic (prepared), so planned once
-     * per connection, possibly while a table was still nearly empty (a new
-     * store: a hash join over a sequential scan looks cheapest then, and
-     * would stay until the next ANALYZE while the table grows). */
-    [PS_COMMIT_PLAN] = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),"
-                       " set_config('enable_mergejoin', 'off', true)",
-    [PS_COMMIT] = commit_tokens_sql,
-    [PS_COMMIT_ROWS] = commit_rows_sql,
-    /* Before a commit is retried: its tokens that an earlier attempt wrote
-     * (the reply was lost): claim ended at exactly this commit's time. */
-    [PS_COMMIT_DONE] = "SELECT count(*) FROM tokens WHERE address = ANY($1::text[]) AND claim_id IS NULL"
-                       " AND last_refresh_attempt = $2::timestamptz",
-    [PS_LOAD_SOURCES] = "SELECT address, source, data::text FROM token_sources WHERE address = ANY($1::text[])"
-                        " ORDER BY address, source",
-    /* One page of the scan: $1 since (unix s), $2 the last address of the
-     * previous page ('' first), $3 the page size. */
-    [PS_SCAN] = "SELECT t.address, t.status, extract(epoch FROM t.next_refresh_at)::bigint,"
-                " t.refresh_interval_seconds, t.in_contest::int, extract(epoch FROM t.created_at)::bigint,"
-                " p.price_usd, p.market_cap, p.volume_24h, p.change_24h"
-                " FROM tokens t LEFT JOIN token_prices p ON p.address = t.address"
-                " WHERE t.created_at >= to_timestamp($1::bigint) AND t.address > $2::text"
-                " ORDER BY t.address LIMIT $3::int",
-    [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
-};
-
-/* ---- text array literals ------------------------------------------------------ */
-
-/* "{…}" literal with every element double-quoted (backslash before " and \)
- * or an unquoted NULL: correct for any text, commas, braces and UTF-8. */
-typedef struct pgarr {
-    strbuf b;
-    size_t n;
-} pgarr;
-
-static void arr_reset(pgarr *a)
-{
-    a->b.len = 0;
-    a->n = 0;
-    sb_append(&a->b, "{", 1);
-}
-
-static void arr_sep(pgarr *a)
-{
-    if (a->n++)
-        sb_append(&a->b, ",", 1);
-}
-
-/* Length of the valid UTF-8 sequence at S (1..4), or 0 when S does not start
- * one (stray continuation byte, overlong form, surrogate, above U+10FFFF,
- * cut short). */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if ((c & 0xE0) == 0xC0)
-        n = 2, min = 0x80, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-        n = 3, min = 0x800, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-        n = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/* One element. PostgreSQL refuses text that is not valid UTF-8 (SQLSTATE
- * 22021, a permanent error that would fail the whole batch every time): an
- * invalid byte from an upstream is stored as U+FFFD instead. */
-static void arr_str(pgarr *a, const char *str)
-{
-    arr_sep(a);
-    if (!str) {
-        sb_append(&a->b, "NULL", 4);
-        return;
-    }
-    const unsigned char *s = (const unsigned char *)str;
-    sb_append(&a->b, "\"", 1);
-    while (*s) {
-        const unsigned char *run = s;
-        while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
-            s++;
-        sb_append(&a->b, (const char *)run, (size_t)(s - run));
-        if (!*s)
-            break;
-        if (*s == '"' || *s == '\\') {
-            char esc[2] = {'\\', (char)*s++};
-            sb_append(&a->b, esc, 2);
-        } else {
-            size_t n = utf8_seq(s);
-            if (n) {
-                sb_append(&a->b, (const char *)s, n);
-                s += n;
-            } else {
-                sb_append(&a->b, "\xEF\xBF\xBD", 3);
-                s++;
-            }
-        }
-    }
-    sb_append(&a->b, "\"", 1);
-}
-
-static const char *arr_end(pgarr *a)
-{
-    sb_append(&a->b, "}", 1);
-    return a->b.data;
-}
-
-/* ---- binary arrays (the commit's parameters) ------------------------------------ */
-
-/* A one-dimensional array in PostgreSQL's binary format (array_recv): a
- * header (ndim, has-nulls flag, element type oid, length, lower bound), then
- * per element its length (-1: NULL) and its bytes in the type's binary
- * form, big-endian. Numbers go as their 4 or 8 bytes: no formatting here,
- * no parsing on the server, and a float8 arrives bit for bit. */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701 };
-
-typedef struct pgbin {
-    strbuf b;
-    uint32_t n;
-    int hasnull;
-} pgbin;
-
-static void put_u32(strbuf *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    sb_append(b, (const char *)c, 4);
-}
-
-static void put_u64(strbuf *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)(v >> 32));
-    put_u32(b, (uint32_t)v);
-}
-
-static void patch_u32(strbuf *b, size_t at, uint32_t v)
-{
-    unsigned char *c = (unsigned char *)b->data + at;
-    c[0] = (unsigned char)(v >> 24);
-    c[1] = (unsigned char)(v >> 16);
-    c[2] = (unsigned char)(v >> 8);
-    c[3] = (unsigned char)v;
-}
-
-static void bin_reset(pgbin *a, uint32_t elem_oid)
-{
-    a->b.len = 0;
-    a->n = 0;
-    a->hasnull = 0;
-    put_u32(&a->b, 1);        /* ndim */
-    put_u32(&a->b, 0);        /* has nulls: patched by bin_end */
-    put_u32(&a->b, elem_oid);
-    put_u32(&a->b, 0);        /* length: patched by bin_end */
-    put_u32(&a->b, 1);        /* lower bound */
-}
-
-static void bin_null(pgbin *a)
-{
-    put_u32(&a->b, 0xFFFFFFFFu);
-    a->hasnull = 1;
-    a->n++;
-}
-
-/* Text: the bytes as they are, except that what is not valid UTF-8 becomes
- * U+FFFD (as arr_str; the server refuses invalid UTF-8 in binary input too). */
-static void bin_text(pgbin *a, const char *str)
-{
-    if (!str) {
-        bin_null(a);
-        return;
-    }
-    size_t at = a->b.len;
-    put_u32(&a->b, 0); /* length: patched below */
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        const unsigned char *run = s;
-        while (*s && *s < 0x80)
-            s++;
-        sb_append(&a->b, (const char *)run, (size_t)(s - run));
-        if (!*s)
-            break;
-        size_t n = utf8_seq(s);
-        if (n) {
-            sb_append(&a->b, (const char *)s, n);
-            s += n;
-        } else {
-            sb_append(&a->b, "\xEF\xBF\xBD", 3);
-            s++;
-        }
-    }
-    patch_u32(&a->b, at, (uint32_t)(a->b.len - at - 4));
-    a->n++;
-}
-
-static void bin_f8(pgbin *a, int has, double d)
-{
-    if (!has || !isfinite(d)) { /* NaN/inf: unknown, as in the JSON record */
-        bin_null(a);
-        return;
-    }
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    put_u32(&a->b, 8);
-    put_u64(&a->b, bits);
-    a->n++;
-}
-
-static void bin_i4(pgbin *a, int has, int32_t v)
-{
-    if (!has) {
-        bin_null(a);
-        return;
-    }
-    put_u32(&a->b, 4);
-    put_u32(&a->b, (uint32_t)v);
-    a->n++;
-}
-
-static void bin_i8(pgbin *a, int64_t v)
-{
-    put_u32(&a->b, 8);
-    put_u64(&a->b, (uint64_t)v);
-    a->n++;
-}
-
-static void bin_bool(pgbin *a, int v)
-{
-    put_u32(&a->b, 1);
-    sb_append(&a->b, v ? "\1" : "\0", 1);
-    a->n++;
-}
-
-static void bin_end(pgbin *a)
-{
-    if (a->n == 0) { /* an empty array has no dimensions */
-        patch_u32(&a->b, 0, 0);
-        a->b.len = 12;
-        return;
-    }
-    patch_u32(&a->b, 4, a->hasnull ? 1 : 0);
-    patch_u32(&a->b, 12, a->n);
-}
-
 /* ---- connection ---------------------------------------------------------------- */
-
-/* The binary arrays of the commit: A_* for statement A (tokens), B_* for
- * statement B (the other tables). */
-enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY, A_META, A_INTERVAL,
-       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS, A_PRIORITY,
-       B_P_ADDR, B_P_STORED, B_P_PRICE, B_P_MCAP, B_P_FDV, B_P_LIQ, B_P_VOL, B_P_CHG,
-       B_S_ADDR, B_S_TYPE, B_S_URL, B_S_OP, B_W_ADDR, B_W_URL, B_W_LABEL, B_W_OP,
-       B_F_ADDR, B_F_SOURCE, B_F_DATA, B_F_OP, ARR_N };
-#define A_FIRST A_ADDR
-#define A_END (A_PRIORITY + 1)
-#define B_FIRST B_P_ADDR
-#define B_END ARR_N
-
-/* The element type of each array (as cast in the SQL); text when not listed. */
-static const uint32_t arr_oid[ARR_N] = {
-    [A_DECIMALS] = OID_INT4,  [A_INTERVAL] = OID_INT4,  [A_OUT_ATTEMPTS] = OID_INT4, [A_NEXT_AT] = OID_INT8,
-    [A_PRICE] = OID_FLOAT8,   [A_MCAP] = OID_FLOAT8,    [A_FDV] = OID_FLOAT8,        [A_LIQ] = OID_FLOAT8,
-    [A_VOL] = OID_FLOAT8,     [A_CHG] = OID_FLOAT8,     [A_PRIORITY] = OID_FLOAT8,   [B_P_STORED] = OID_BOOL,
-    [B_P_PRICE] = OID_FLOAT8, [B_P_MCAP] = OID_FLOAT8,  [B_P_FDV] = OID_FLOAT8,      [B_P_LIQ] = OID_FLOAT8,
-    [B_P_VOL] = OID_FLOAT8,   [B_P_CHG] = OID_FLOAT8,   [B_S_OP] = OID_INT4,         [B_W_OP] = OID_INT4,
-    [B_F_OP] = OID_INT4,
-};
 
 typedef struct pg_store {
     PGconn *conn;
@@ -681,7 +221,7 @@ static PGconn *pg_connect(const char *uri)
 static int prepare_all(pg_store *s, char *err, size_t errlen)
 {
     for (int i = 0; i < PS_N; i++) {
-        PGresult *r = PQprepare(s->conn, ps_name[i], ps_sql[i], 0, NULL);
+        PGresult *r = PQprepare(s->conn, pg_ps_name[i], pg_ps_sql[i], 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             format_error(s, r, "prepare", err, errlen);
             PQclear(r);
@@ -748,7 +288,7 @@ static int run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepar
 static int exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
                          PGresult **out)
 {
-    PGresult *r = PQexecPrepared(s->conn, ps_name[ps], n, vals, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(s->conn, pg_ps_name[ps], n, vals, NULL, NULL, 0);
     *out = r;
     return PQresultStatus(r) == want ? 0 : -1;
 }
@@ -899,29 +439,6 @@ static void pg_close(void *be) { pg_free(be); }
 
 /* ---- operations ------------------------------------------------------------------- */
 
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* ADDRS as a PostgreSQL text[] literal, sorted and de-duplicated: every
- * statement then locks rows in one order, so concurrent writers cannot
- * deadlock, and a repeated address counts once. */
-static char *sorted_addr_array(const char *const *addrs, size_t n)
-{
-    const char **v = xmalloc((n ? n : 1) * sizeof *v);
-    memcpy(v, addrs, n * sizeof *v);
-    qsort(v, n, sizeof *v, compare_strings);
-    pgarr a = {0};
-    arr_reset(&a);
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(v[i - 1], v[i]))
-            arr_str(&a, v[i]);
-    arr_end(&a);
-    free(v);
-    return a.b.data;
-}
-
 typedef struct simple_ctx {
     int ps;
     int n;
@@ -959,7 +476,7 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     *inserted = 0;
     if (n == 0)
         return 0;
-    char *arr = sorted_addr_array(addrs, n);
+    char *arr = pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
     PGresult *r = run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
     free(arr);
@@ -1069,7 +586,7 @@ static int pg_claim_addresses(void *be, const claim_request *rq, const char *con
         *out = xcalloc(1, sizeof **out);
         return 0;
     }
-    char *arr = sorted_addr_array(addrs, n);
+    char *arr = pg_sorted_addr_array(addrs, n);
     claimed_token *got;
     size_t m;
     int rc = run_claim(s, rq, PS_CLAIM_ADDRESSES, arr, &got, &m, err, errlen);
@@ -1157,7 +674,7 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     pg_store *s = be;
     if (n == 0)
         return 0;
-    char *arr = sorted_addr_array(addrs, n);
+    char *arr = pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
     PGresult *r = run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
     free(arr);
@@ -1175,7 +692,7 @@ static int pg_release(void *be, const char *const *addrs, size_t n, const char *
     pg_store *s = be;
     if (n == 0)
         return 0;
-    char *arr = sorted_addr_array(addrs, n);
+    char *arr = pg_sorted_addr_array(addrs, n);
     const char *vals[2] = {arr, claim_id};
     PGresult *r = run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
     free(arr);
@@ -1313,59 +830,34 @@ static void build_token_arrays(pg_store *s, const token_result *const *v, size_t
 {
     pgbin *a = s->arr;
     for (int i = A_FIRST; i < A_END; i++)
-        bin_reset(&a[i], arr_oid[i] ? arr_oid[i] : OID_TEXT);
+        pgbin_reset(&a[i], pg_arr_oid[i] ? pg_arr_oid[i] : OID_TEXT);
     for (size_t i = 0; i < k; i++) {
         const token_result *t = v[i];
         const tc_values *m = &t->merged;
-        bin_text(&a[A_ADDR], t->address);
-        bin_text(&a[A_STATUS], status_name(t->status));
+        pgbin_text(&a[A_ADDR], t->address);
+        pgbin_text(&a[A_STATUS], status_name(t->status));
         static const int str_fields[] = {TC_NAME, TC_SYMBOL, TC_IMAGE_URL, TC_DESCRIPTION, TC_SUPPLY};
         static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
         for (int f = 0; f < 5; f++)
-            bin_text(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
+            pgbin_text(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
         int has_dec = values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) &&
                       fabs(m->num[TC_DECIMALS]) < 2147483647.0;
-        bin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
+        pgbin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
         s->tmp.len = 0;
         json_refresh_metadata(&s->tmp, t);
-        bin_text(&a[A_META], s->tmp.data);
-        bin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
+        pgbin_text(&a[A_META], s->tmp.data);
+        pgbin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
         for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            bin_f8(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
-        bin_i8(&a[A_NEXT_AT], t->next_refresh_at > 0 ? (int64_t)t->next_refresh_at : 0);
+            pgbin_f8(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+        pgbin_i8(&a[A_NEXT_AT], t->next_refresh_at > 0 ? (int64_t)t->next_refresh_at : 0);
         char *outstanding = store_outstanding_sources(t);
-        bin_text(&a[A_OUTSTANDING], outstanding);
-        bin_i4(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
+        pgbin_text(&a[A_OUTSTANDING], outstanding);
+        pgbin_i4(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
         free(outstanding);
-        bin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
+        pgbin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
     }
     for (int i = A_FIRST; i < A_END; i++)
-        bin_end(&a[i]);
-}
-
-/* STR as the server stores it (bin_text: invalid UTF-8 as U+FFFD): STR
- * itself when valid, else a copy in *OWN (freed by the caller). */
-static const char *stored_form(const char *str, char **own)
-{
-    *own = NULL;
-    if (!str)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)str;
-    while (*p) {
-        size_t n = *p < 0x80 ? 1 : utf8_seq(p);
-        if (!n)
-            break;
-        p += n;
-    }
-    if (!*p)
-        return str;
-    pgbin tmp = {0};
-    bin_text(&tmp, str); /* length word, then the bytes */
-    *own = xmalloc(tmp.b.len - 4 + 1);
-    memcpy(*own, tmp.b.data + 4, tmp.b.len - 4);
-    (*own)[tmp.b.len - 4] = '\0';
-    sb_free(&tmp.b);
-    return *own;
+        pgbin_end(&a[i]);
 }
 
 /* One field of a set returned by A: "LEN:BYTES", or "-" for NULL. */
@@ -1406,13 +898,7 @@ static int field_eq(const set_field *f, const char *str)
 
 static void bin_field(pgbin *a, const set_field *f)
 {
-    if (!f->p) {
-        bin_null(a);
-        return;
-    }
-    put_u32(&a->b, (uint32_t)f->len);
-    sb_append(&a->b, f->p, f->len);
-    a->n++;
+    pgbin_bytes(a, f->p, f->len);
 }
 
 /* A link of the new set, in stored form. */
@@ -1432,8 +918,8 @@ static size_t new_links(const tc_values *m, int kind, new_link **out)
         if (lr->kind != kind || !lr->url)
             continue;
         new_link c;
-        c.url = stored_form(lr->url, &c.own_url);
-        c.label = stored_form(kind == TC_LINK_SOCIAL && !lr->label ? "" : lr->label, &c.own_label);
+        c.url = pg_stored_form(lr->url, &c.own_url);
+        c.label = pg_stored_form(kind == TC_LINK_SOCIAL && !lr->label ? "" : lr->label, &c.own_label);
         int dup = 0;
         for (size_t j = 0; j < n && !dup; j++)
             dup = !strcmp(l[j].url, c.url) && (kind == TC_LINK_WEBSITE || !strcmp(l[j].label, c.label));
@@ -1473,17 +959,17 @@ static void diff_socials(pgbin *a, const char *address, const tc_values *m, cons
             keep[j] = 1;
             continue;
         }
-        bin_text(&a[B_S_ADDR], address);
+        pgbin_text(&a[B_S_ADDR], address);
         bin_field(&a[B_S_TYPE], &type);
         bin_field(&a[B_S_URL], &url);
-        bin_i4(&a[B_S_OP], 1, 0);
+        pgbin_i4(&a[B_S_OP], 1, 0);
     }
     for (size_t j = 0; j < n; j++)
         if (!keep[j]) {
-            bin_text(&a[B_S_ADDR], address);
-            bin_text(&a[B_S_TYPE], l[j].label);
-            bin_text(&a[B_S_URL], l[j].url);
-            bin_i4(&a[B_S_OP], 1, 2);
+            pgbin_text(&a[B_S_ADDR], address);
+            pgbin_text(&a[B_S_TYPE], l[j].label);
+            pgbin_text(&a[B_S_URL], l[j].url);
+            pgbin_i4(&a[B_S_OP], 1, 2);
         }
     free(keep);
     free_links(l, n);
@@ -1506,23 +992,23 @@ static void diff_websites(pgbin *a, const char *address, const tc_values *m, con
             keep[j] = 1;
             if (field_eq(&label, l[j].label))
                 continue;
-            bin_text(&a[B_W_ADDR], address);
+            pgbin_text(&a[B_W_ADDR], address);
             bin_field(&a[B_W_URL], &url);
-            bin_text(&a[B_W_LABEL], l[j].label);
-            bin_i4(&a[B_W_OP], 1, 1);
+            pgbin_text(&a[B_W_LABEL], l[j].label);
+            pgbin_i4(&a[B_W_OP], 1, 1);
             continue;
         }
-        bin_text(&a[B_W_ADDR], address);
+        pgbin_text(&a[B_W_ADDR], address);
         bin_field(&a[B_W_URL], &url);
-        bin_null(&a[B_W_LABEL]);
-        bin_i4(&a[B_W_OP], 1, 0);
+        pgbin_null(&a[B_W_LABEL]);
+        pgbin_i4(&a[B_W_OP], 1, 0);
     }
     for (size_t j = 0; j < n; j++)
         if (!keep[j]) {
-            bin_text(&a[B_W_ADDR], address);
-            bin_text(&a[B_W_URL], l[j].url);
-            bin_text(&a[B_W_LABEL], l[j].label);
-            bin_i4(&a[B_W_OP], 1, 2);
+            pgbin_text(&a[B_W_ADDR], address);
+            pgbin_text(&a[B_W_URL], l[j].url);
+            pgbin_text(&a[B_W_LABEL], l[j].label);
+            pgbin_i4(&a[B_W_OP], 1, 2);
         }
     free(keep);
     free_links(l, n);
@@ -1556,10 +1042,10 @@ static void add_token_rows(pg_store *s, const token_result *t, const char *json,
     int relink = PQgetvalue(r, row, 1)[0] == 't';
     int has_price = PQgetvalue(r, row, 2)[0] == 't';
     if (has_market_data(m)) {
-        bin_text(&a[B_P_ADDR], t->address);
-        bin_bool(&a[B_P_STORED], has_price);
+        pgbin_text(&a[B_P_ADDR], t->address);
+        pgbin_bool(&a[B_P_STORED], has_price);
         for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            bin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+            pgbin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
     }
     if (relink) {
         diff_socials(a, t->address, m, PQgetisnull(r, row, 3) ? "" : PQgetvalue(r, row, 3));
@@ -1574,15 +1060,15 @@ static void add_token_rows(pg_store *s, const token_result *t, const char *json,
         if (dup)
             continue;
         if (t->outcomes[j] == OUTCOME_FOUND) {
-            bin_text(&a[B_F_ADDR], t->address);
-            bin_text(&a[B_F_SOURCE], t->source_names[j]);
-            bin_text(&a[B_F_DATA], json + off[j]);
-            bin_i4(&a[B_F_OP], 1, source_stored(sources, t->source_names[j]) ? 1 : 2);
+            pgbin_text(&a[B_F_ADDR], t->address);
+            pgbin_text(&a[B_F_SOURCE], t->source_names[j]);
+            pgbin_text(&a[B_F_DATA], json + off[j]);
+            pgbin_i4(&a[B_F_OP], 1, source_stored(sources, t->source_names[j]) ? 1 : 2);
         } else if (t->outcomes[j] == OUTCOME_MISSING && source_stored(sources, t->source_names[j])) {
-            bin_text(&a[B_F_ADDR], t->address);
-            bin_text(&a[B_F_SOURCE], t->source_names[j]);
-            bin_null(&a[B_F_DATA]);
-            bin_i4(&a[B_F_OP], 1, 0);
+            pgbin_text(&a[B_F_ADDR], t->address);
+            pgbin_text(&a[B_F_SOURCE], t->source_names[j]);
+            pgbin_null(&a[B_F_DATA]);
+            pgbin_i4(&a[B_F_OP], 1, 0);
         }
     }
 }
@@ -1623,7 +1109,7 @@ static void build_row_arrays(pg_store *s, PGresult *r, const token_result *const
                              const size_t *off, const size_t *base)
 {
     for (int i = B_FIRST; i < B_END; i++)
-        bin_reset(&s->arr[i], arr_oid[i] ? arr_oid[i] : OID_TEXT);
+        pgbin_reset(&s->arr[i], pg_arr_oid[i] ? pg_arr_oid[i] : OID_TEXT);
     for (int row = 0; row < PQntuples(r); row++) {
         token_result key = {.address = PQgetvalue(r, row, 0)};
         const token_result *kp = &key;
@@ -1631,7 +1117,7 @@ static void build_row_arrays(pg_store *s, PGresult *r, const token_result *const
         if (!hit) /* an address stored in another form (invalid UTF-8 replaced) */
             for (size_t i = 0; i < k && !hit; i++) {
                 char *own;
-                if (!strcmp(stored_form(v[i]->address, &own), key.address))
+                if (!strcmp(pg_stored_form(v[i]->address, &own), key.address))
                     hit = &v[i];
                 free(own);
             }
@@ -1639,7 +1125,7 @@ static void build_row_arrays(pg_store *s, PGresult *r, const token_result *const
             add_token_rows(s, *hit, json, off + base[hit - v], r, row);
     }
     for (int i = B_FIRST; i < B_END; i++)
-        bin_end(&s->arr[i]);
+        pgbin_end(&s->arr[i]);
 }
 
 typedef struct commit_ctx {
@@ -1696,7 +1182,7 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
     if (c->attempts++ > 0) {
         const char *v[2] = {c->vals[2 + A_ADDR], c->vals[1]};
         const int lens[2] = {c->lens[2 + A_ADDR], 0}, fmts[2] = {1, 0};
-        r = PQexecPrepared(s->conn, ps_name[PS_COMMIT_DONE], 2, v, lens, fmts, 0);
+        r = PQexecPrepared(s->conn, pg_ps_name[PS_COMMIT_DONE], 2, v, lens, fmts, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             *out = r;
             return -1;
@@ -1710,8 +1196,8 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
      * it all back). */
     if (!PQenterPipelineMode(s->conn))
         return -1;
-    if (!PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT_PLAN], 0, NULL, NULL, NULL, 0) ||
-        !PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT], COMMIT_NPARAMS, c->vals, c->lens, c->fmts, 0) ||
+    if (!PQsendQueryPrepared(s->conn, pg_ps_name[PS_COMMIT_PLAN], 0, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(s->conn, pg_ps_name[PS_COMMIT], COMMIT_NPARAMS, c->vals, c->lens, c->fmts, 0) ||
         !PQsendFlushRequest(s->conn) || PQflush(s->conn) != 0) {
         if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
             pipeline_end(s, out);
@@ -1747,7 +1233,7 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
             lens[1 + i - B_FIRST] = (int)s->arr[i].b.len;
             fmts[1 + i - B_FIRST] = 1;
         }
-        sent = PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT_ROWS], ROWS_NPARAMS, vals, lens, fmts, 0);
+        sent = PQsendQueryPrepared(s->conn, pg_ps_name[PS_COMMIT_ROWS], ROWS_NPARAMS, vals, lens, fmts, 0);
     }
     PQclear(r);
     if (!sent || !PQpipelineSync(s->conn)) {
