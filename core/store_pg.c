@@ -51,163 +51,9 @@
 
 #include "config.h"
 #include "log.h"
-#include "store.h"
-#include "store_pg_array.h"
+#include "store_pg_internal.h"
 #include "store_pg_schema.h"
-#include "store_pg_sql.h"
 #include "util.h"
-
-/* ---- connection ---------------------------------------------------------------- */
-
-typedef struct pg_store {
-    PGconn *conn;
-    char *uri;     /* as given: libpq needs it, it may hold a password */
-    char *display; /* the URI with any password removed: for messages */
-    int prepared;
-    int max_attempts;
-    int backoff_first_ms, backoff_max_ms;
-    uint64_t jitter; /* xorshift state */
-    pgbin arr[ARR_N]; /* reused by every commit */
-    strbuf tmp;        /* scratch for commits */
-    strbuf json;       /* the JSON records of a commit */
-} pg_store;
-
-/* The URI without its password: "postgresql://user:secret@h/db?password=x"
- * becomes "postgresql://user@h/db?password=***". Also for key=value strings. */
-char *store_pg_redact(const char *uri)
-{
-    strbuf b = {0};
-    const char *p = uri;
-    const char *scheme = strstr(uri, "://");
-    if (scheme) {
-        const char *auth = scheme + 3;
-        const char *auth_end = auth + strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (const char *q = auth; q < auth_end; q++)
-            if (*q == '@')
-                at = q;
-        sb_append(&b, uri, (size_t)(auth - uri));
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            sb_append(&b, auth, (size_t)((colon ? colon : at) - auth));
-            p = at;
-        } else
-            p = auth;
-    }
-    /* password=VALUE anywhere after that (query parameter or key=value). */
-    while (*p) {
-        const char *hit = strstr(p, "password");
-        if (!hit) {
-            sb_appends(&b, p);
-            break;
-        }
-        const char *q = hit + 8;
-        while (*q == ' ')
-            q++;
-        int at_key_start = hit == uri || strchr("?& \t", hit[-1]) != NULL;
-        if (*q != '=' || !at_key_start) {
-            sb_append(&b, p, (size_t)(hit + 8 - p));
-            p = hit + 8;
-            continue;
-        }
-        q++;
-        sb_append(&b, p, (size_t)(q - p));
-        sb_appends(&b, "***");
-        while (*q == ' ')
-            q++;
-        if (*q == '\'') {
-            for (q++; *q && *q != '\''; q++)
-                if (*q == '\\' && q[1])
-                    q++;
-            if (*q)
-                q++;
-        } else
-            q += strcspn(q, scheme ? "&#" : " \t");
-        p = q;
-    }
-    if (!b.data)
-        sb_append(&b, "", 0);
-    return b.data;
-}
-
-static uint64_t jitter_next(pg_store *s)
-{
-    uint64_t x = s->jitter;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return s->jitter = x;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-/* libpq's messages span lines: one line, single spaces. */
-static void one_line(char *s)
-{
-    char *w = s;
-    int space = 0;
-    for (const char *r = s; *r; r++) {
-        if (*r == '\n' || *r == '\t' || *r == ' ' || *r == '\r') {
-            space = w != s;
-            continue;
-        }
-        if (space)
-            *w++ = ' ';
-        space = 0;
-        *w++ = *r;
-    }
-    *w = '\0';
-}
-
-/* "store postgresql URI: WHAT: SQLSTATE xxxxx: message (detail; hint)". */
-static void format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen)
-{
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
-    const char *hint = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) : NULL;
-    char msg[512];
-    if (primary)
-        snprintf(msg, sizeof msg, "%s", primary);
-    else if (r && *PQresultErrorMessage(r))
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-    else
-        snprintf(msg, sizeof msg, "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
-    one_line(msg);
-    snprintf(err, errlen, "store postgresql %s: %s: %s%s%s%s%s%s%s", s->display, what, state ? "SQLSTATE " : "",
-             state ? state : "", state ? ": " : "", msg, detail ? " (" : "", detail ? detail : "",
-             detail ? ")" : "");
-    if (hint) {
-        size_t l = strlen(err);
-        snprintf(err + l, errlen > l ? errlen - l : 0, "; hint: %s", hint);
-    }
-}
-
-/* 1 when running the same statement again may succeed. */
-static int retryable(pg_store *s, PGresult *r)
-{
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
-        return 1;
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    if (!state)
-        return r == NULL;
-    return !strncmp(state, "08", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") ||
-           !strcmp(state, "57P01") || !strcmp(state, "57P02") || !strcmp(state, "57P03");
-}
-
-/* The connection is unusable after these even if libpq has not noticed yet. */
-static int needs_reset(pg_store *s, PGresult *r)
-{
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
-        return 1;
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    return state && (!strncmp(state, "08", 2) || !strncmp(state, "57P0", 4));
-}
 
 static PGconn *pg_connect(const char *uri)
 {
@@ -216,81 +62,6 @@ static PGconn *pg_connect(const char *uri)
                                 NULL};
     const char *const vals[] = {"10", "tokencollector", uri, "UTF8", NULL};
     return PQconnectdbParams(keys, vals, 1);
-}
-
-static int prepare_all(pg_store *s, char *err, size_t errlen)
-{
-    for (int i = 0; i < PS_N; i++) {
-        PGresult *r = PQprepare(s->conn, pg_ps_name[i], pg_ps_sql[i], 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            format_error(s, r, "prepare", err, errlen);
-            PQclear(r);
-            return -1;
-        }
-        PQclear(r);
-    }
-    s->prepared = 1;
-    return 0;
-}
-
-/* ---- retry loop ---------------------------------------------------------------- */
-
-/* One attempt of an operation on s->conn. Returns 0, or -1 with *res_out (may
- * be NULL) describing the failure for classification. */
-typedef int (*pg_attempt)(pg_store *s, void *ctx, PGresult **res_out, const char **what);
-
-static int run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
-{
-    int delay = s->backoff_first_ms;
-    for (int attempt = 1;; attempt++) {
-        int retry = 1;
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-            PQreset(s->conn);
-            s->prepared = 0;
-        }
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-            format_error(s, NULL, "connect", err, errlen);
-        } else if (need_prepared && !s->prepared && prepare_all(s, err, errlen) != 0) {
-            retry = PQstatus(s->conn) != CONNECTION_OK;
-        } else {
-            PGresult *r = NULL;
-            const char *what = "query";
-            if (fn(s, ctx, &r, &what) == 0)
-                return 0;
-            format_error(s, r, what, err, errlen);
-            retry = retryable(s, r);
-            int reset = needs_reset(s, r);
-            PQclear(r);
-            if (!retry)
-                return -1;
-            if (reset) {
-                /* Force a fresh session before the next attempt. */
-                PQreset(s->conn);
-                s->prepared = 0;
-            }
-        }
-        if (!retry)
-            return -1;
-        if (attempt >= s->max_attempts) {
-            size_t l = strlen(err);
-            snprintf(err + l, errlen > l ? errlen - l : 0, " (gave up after %d attempts)", attempt);
-            return -1;
-        }
-        /* Equal jitter: half the step plus a random half, so collectors that
-         * lost the same server do not all come back at the same instant. */
-        int wait = delay / 2 + (int)(jitter_next(s) % (uint64_t)(delay / 2 + 1));
-        LOG_WARN("store", "%s; retrying in %d ms (attempt %d of %d)", err, wait, attempt + 1, s->max_attempts);
-        sleep_ms(wait);
-        delay = delay * 2 > s->backoff_max_ms ? s->backoff_max_ms : delay * 2;
-    }
-}
-
-static int exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
-                         PGresult **out)
-{
-    PGresult *r = PQexecPrepared(s->conn, pg_ps_name[ps], n, vals, NULL, NULL, 0);
-    *out = r;
-    return PQresultStatus(r) == want ? 0 : -1;
 }
 
 /* ---- migrations ------------------------------------------------------------------ */
@@ -360,7 +131,7 @@ fail:
 static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
 {
     migrate_ctx m = {0, 0};
-    if (run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
+    if (pg_run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
         return -1;
     if (m.from > PG_SCHEMA_VERSION)
         LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
@@ -406,7 +177,7 @@ static pg_store *pg_open(const char *uri, char *err, size_t errlen)
         s->jitter = 1;
     s->conn = pg_connect(uri);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
-        format_error(s, NULL, "connect", err, errlen);
+        pg_format_error(s, NULL, "connect", err, errlen);
         pg_free(s);
         return NULL;
     }
@@ -418,7 +189,7 @@ void *store_pg_open(const char *uri, char *err, size_t errlen)
     pg_store *s = pg_open(uri, err, errlen);
     if (!s)
         return NULL;
-    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || prepare_all(s, err, errlen) != 0) {
+    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || pg_prepare_all(s, err, errlen) != 0) {
         pg_free(s);
         return NULL;
     }
@@ -439,37 +210,6 @@ static void pg_close(void *be) { pg_free(be); }
 
 /* ---- operations ------------------------------------------------------------------- */
 
-typedef struct simple_ctx {
-    int ps;
-    int n;
-    const char *const *vals;
-    ExecStatusType want;
-    const char *what;
-    PGresult *res; /* kept on success */
-} simple_ctx;
-
-static int simple_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
-{
-    simple_ctx *c = vctx;
-    *what = c->what;
-    PGresult *r;
-    if (exec_prepared(s, c->ps, c->n, c->vals, c->want, &r) != 0) {
-        *out = r;
-        return -1;
-    }
-    c->res = r;
-    return 0;
-}
-
-static PGresult *run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
-                            const char *what, char *err, size_t errlen)
-{
-    simple_ctx c = {ps, n, vals, want, what, NULL};
-    if (run_with_retry(s, simple_attempt, &c, 1, err, errlen) != 0)
-        return NULL;
-    return c.res;
-}
-
 static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen)
 {
     pg_store *s = be;
@@ -478,7 +218,7 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
         return 0;
     char *arr = pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
-    PGresult *r = run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
+    PGresult *r = pg_run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -511,7 +251,7 @@ static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **w
          * its tokens carry this claim id, unique to this claim. Take them
          * rather than leave them stranded until the lease ends. */
         const char *id[1] = {c->rq->claim_id};
-        if (exec_prepared(s, PS_CLAIM_MINE, 1, id, PGRES_TUPLES_OK, &r) != 0) {
+        if (pg_exec_prepared(s, PS_CLAIM_MINE, 1, id, PGRES_TUPLES_OK, &r) != 0) {
             *out = r;
             return -1;
         }
@@ -523,7 +263,7 @@ static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **w
         }
         PQclear(r);
     }
-    if (exec_prepared(s, c->ps, c->nvals, c->vals, PGRES_TUPLES_OK, &r) != 0) {
+    if (pg_exec_prepared(s, c->ps, c->nvals, c->vals, PGRES_TUPLES_OK, &r) != 0) {
         *out = r;
         return -1;
     }
@@ -546,7 +286,7 @@ static int run_claim(pg_store *s, const claim_request *rq, int ps, const char *a
     const char *vals[6] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease,
                            ps == PS_CLAIM_ADDRESSES ? addr_array : max, due_before};
     claim_ctx c = {rq, ps, ps == PS_CLAIM_ADDRESSES ? 6 : 5, vals, 0, NULL};
-    if (run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
+    if (pg_run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
         return -1;
     PGresult *r = c.res;
     size_t count = (size_t)PQntuples(r);
@@ -565,7 +305,7 @@ static int run_claim(pg_store *s, const claim_request *rq, int ps, const char *a
     return 0;
 }
 
-static int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
+int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
 {
     pg_store *s = be;
     if (run_claim(s, rq, rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, NULL, out, n, err, errlen) != 0)
@@ -576,7 +316,7 @@ static int pg_claim(void *be, const claim_request *rq, claimed_token **out, size
     return 0;
 }
 
-static int pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
+int pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
                               claimed_token **out, size_t *n_out, char *err, size_t errlen)
 {
     pg_store *s = be;
@@ -633,7 +373,7 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
     char *last = xstrdup("");
     for (;;) {
         const char *vals[3] = {since_s, last, page_s};
-        PGresult *r = run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
+        PGresult *r = pg_run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
         if (!r) {
             free(last);
             return -1;
@@ -676,7 +416,7 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
         return 0;
     char *arr = pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
-    PGresult *r = run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
+    PGresult *r = pg_run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -686,7 +426,7 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     return 0;
 }
 
-static int pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err,
+int pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err,
                       size_t errlen)
 {
     pg_store *s = be;
@@ -694,7 +434,7 @@ static int pg_release(void *be, const char *const *addrs, size_t n, const char *
         return 0;
     char *arr = pg_sorted_addr_array(addrs, n);
     const char *vals[2] = {arr, claim_id};
-    PGresult *r = run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
+    PGresult *r = pg_run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -1247,7 +987,7 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
     return 0;
 }
 
-static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
+int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
                      size_t *fenced, char *err, size_t errlen)
 {
     pg_store *s = be;
@@ -1280,15 +1020,13 @@ static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now
         fmts[2 + i] = 1;
     }
     commit_ctx c = {vals, lens, fmts, v, k, s->json, NULL, NULL, 0, 0, 0};
-    int rc = run_with_retry(s, commit_attempt, &c, 1, err, errlen);
+    int rc = pg_run_with_retry(s, commit_attempt, &c, 1, err, errlen);
     s->json = c.json; /* the buffer is kept for the next commit */
     free(c.json_off);
     free(c.json_base);
     free(v);
     if (rc != 0) {
-        size_t l = strlen(err);
-        snprintf(err + l, errlen > l ? errlen - l : 0, " (batch of %zu rolled back; its tokens stay claimed until "
-                 "the lease ends)", n);
+        pg_err_append(err, errlen, " (batch of %zu rolled back; its tokens stay claimed until the lease ends)", n);
         return -1;
     }
     size_t written = c.written + c.already;
@@ -1300,7 +1038,7 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
 {
     pg_store *s = be;
     memset(counts, 0, STATUS_COUNT * sizeof *counts);
-    PGresult *r = run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
+    PGresult *r = pg_run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
