@@ -317,8 +317,7 @@ static void utc_text(int64_t t, char *out, size_t outlen)
 static void build_token_arrays(pg_store *s, const token_result *const *v, size_t k)
 {
     pgbin *a = s->arr;
-    for (int i = A_FIRST; i < A_END; i++)
-        pgbin_reset(&a[i], pg_arr_oid[i] ? pg_arr_oid[i] : OID_TEXT);
+    pgbin_reset_all(a, pg_arr_oid, A_FIRST, A_END);
     for (size_t i = 0; i < k; i++) {
         const token_result *t = v[i];
         const tc_values *m = &t->merged;
@@ -344,251 +343,7 @@ static void build_token_arrays(pg_store *s, const token_result *const *v, size_t
         free(outstanding);
         pgbin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
     }
-    for (int i = A_FIRST; i < A_END; i++)
-        pgbin_end(&a[i]);
-}
-
-/* One field of a set returned by A: "LEN:BYTES", or "-" for NULL. */
-typedef struct set_field {
-    const char *p; /* NULL: SQL NULL */
-    size_t len;
-} set_field;
-
-/* Reads the next field at *AT; 0 at the end (or on anything malformed). */
-static int next_field(const char **at, set_field *f)
-{
-    const char *q = *at;
-    if (!q || !*q)
-        return 0;
-    if (*q == '-') {
-        f->p = NULL;
-        f->len = 0;
-        *at = q + 1;
-        return 1;
-    }
-    char *end;
-    unsigned long long len = strtoull(q, &end, 10);
-    if (end == q || *end != ':' || strnlen(end + 1, (size_t)len) != (size_t)len)
-        return 0;
-    f->p = end + 1;
-    f->len = (size_t)len;
-    *at = f->p + len;
-    return 1;
-}
-
-/* A stored value (NULL or bytes) equals a C string (NULL or text). */
-static int field_eq(const set_field *f, const char *str)
-{
-    if (!f->p || !str)
-        return !f->p && !str;
-    return strlen(str) == f->len && !memcmp(f->p, str, f->len);
-}
-
-static void bin_field(pgbin *a, const set_field *f)
-{
-    pgbin_bytes(a, f->p, f->len);
-}
-
-/* A link of the new set, in stored form. */
-typedef struct new_link {
-    const char *label, *url;
-    char *own_label, *own_url;
-} new_link;
-
-/* The new set of KIND (TC_LINK_SOCIAL: unique (type, url) pairs, the type ""
- * when unlabeled; TC_LINK_WEBSITE: the first link of each url). */
-static size_t new_links(const tc_values *m, int kind, new_link **out)
-{
-    new_link *l = xmalloc((m->n_links ? m->n_links : 1) * sizeof *l);
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_links; i++) {
-        const link_rec *lr = &m->links[i];
-        if (lr->kind != kind || !lr->url)
-            continue;
-        new_link c;
-        c.url = pg_stored_form(lr->url, &c.own_url);
-        c.label = pg_stored_form(kind == TC_LINK_SOCIAL && !lr->label ? "" : lr->label, &c.own_label);
-        int dup = 0;
-        for (size_t j = 0; j < n && !dup; j++)
-            dup = !strcmp(l[j].url, c.url) && (kind == TC_LINK_WEBSITE || !strcmp(l[j].label, c.label));
-        if (dup) {
-            free(c.own_url);
-            free(c.own_label);
-            continue;
-        }
-        l[n++] = c;
-    }
-    *out = l;
-    return n;
-}
-
-static void free_links(new_link *l, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(l[i].own_url);
-        free(l[i].own_label);
-    }
-    free(l);
-}
-
-/* Socials of a relinked token: STORED ("LEN:type LEN:url" pairs) against the
- * new set: what is gone is deleted (op 0), what is new inserted (op 2). */
-static void diff_socials(pgbin *a, const char *address, const tc_values *m, const char *stored)
-{
-    new_link *l;
-    size_t n = new_links(m, TC_LINK_SOCIAL, &l);
-    char *keep = xcalloc(n ? n : 1, 1);
-    set_field type, url;
-    for (const char *at = stored; next_field(&at, &type) && next_field(&at, &url);) {
-        size_t j = 0;
-        while (j < n && !(field_eq(&type, l[j].label) && field_eq(&url, l[j].url)))
-            j++;
-        if (j < n) {
-            keep[j] = 1;
-            continue;
-        }
-        pgbin_text(&a[B_S_ADDR], address);
-        bin_field(&a[B_S_TYPE], &type);
-        bin_field(&a[B_S_URL], &url);
-        pgbin_i4(&a[B_S_OP], 1, 0);
-    }
-    for (size_t j = 0; j < n; j++)
-        if (!keep[j]) {
-            pgbin_text(&a[B_S_ADDR], address);
-            pgbin_text(&a[B_S_TYPE], l[j].label);
-            pgbin_text(&a[B_S_URL], l[j].url);
-            pgbin_i4(&a[B_S_OP], 1, 2);
-        }
-    free(keep);
-    free_links(l, n);
-}
-
-/* Websites of a relinked token (STORED: "LEN:url LEN:label" or "LEN:url -"):
- * a url gone is deleted (op 0), a url whose label changed relabeled (op 1),
- * a new url inserted (op 2). */
-static void diff_websites(pgbin *a, const char *address, const tc_values *m, const char *stored)
-{
-    new_link *l;
-    size_t n = new_links(m, TC_LINK_WEBSITE, &l);
-    char *keep = xcalloc(n ? n : 1, 1);
-    set_field url, label;
-    for (const char *at = stored; next_field(&at, &url) && next_field(&at, &label);) {
-        size_t j = 0;
-        while (j < n && !field_eq(&url, l[j].url))
-            j++;
-        if (j < n) {
-            keep[j] = 1;
-            if (field_eq(&label, l[j].label))
-                continue;
-            pgbin_text(&a[B_W_ADDR], address);
-            bin_field(&a[B_W_URL], &url);
-            pgbin_text(&a[B_W_LABEL], l[j].label);
-            pgbin_i4(&a[B_W_OP], 1, 1);
-            continue;
-        }
-        pgbin_text(&a[B_W_ADDR], address);
-        bin_field(&a[B_W_URL], &url);
-        pgbin_null(&a[B_W_LABEL]);
-        pgbin_i4(&a[B_W_OP], 1, 0);
-    }
-    for (size_t j = 0; j < n; j++)
-        if (!keep[j]) {
-            pgbin_text(&a[B_W_ADDR], address);
-            pgbin_text(&a[B_W_URL], l[j].url);
-            pgbin_text(&a[B_W_LABEL], l[j].label);
-            pgbin_i4(&a[B_W_OP], 1, 2);
-        }
-    free(keep);
-    free_links(l, n);
-}
-
-/* 1 when source NAME is in STORED ("LEN:name" fields). */
-static int source_stored(const char *stored, const char *name)
-{
-    set_field f;
-    for (const char *at = stored; next_field(&at, &f);)
-        if (field_eq(&f, name))
-            return 1;
-    return 0;
-}
-
-static int has_market_data(const tc_values *m)
-{
-    for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-        if (values_has(m, f) && isfinite(m->num[f]))
-            return 1;
-    return 0;
-}
-
-/* Statement B's rows for one written token T, given what A returned of it
- * (row ROW of R). JSON + OFF[j]: its source j's record (json_records). */
-static void add_token_rows(pg_store *s, const token_result *t, const char *json, const size_t *off, PGresult *r,
-                           int row)
-{
-    pgbin *a = s->arr;
-    const tc_values *m = &t->merged;
-    int relink = PQgetvalue(r, row, 1)[0] == 't';
-    int has_price = PQgetvalue(r, row, 2)[0] == 't';
-    if (has_market_data(m)) {
-        pgbin_text(&a[B_P_ADDR], t->address);
-        pgbin_bool(&a[B_P_STORED], has_price);
-        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            pgbin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
-    }
-    if (relink) {
-        diff_socials(a, t->address, m, PQgetisnull(r, row, 3) ? "" : PQgetvalue(r, row, 3));
-        diff_websites(a, t->address, m, PQgetisnull(r, row, 4) ? "" : PQgetvalue(r, row, 4));
-    }
-    const char *sources = PQgetisnull(r, row, 5) ? "" : PQgetvalue(r, row, 5);
-    for (size_t j = 0; j < t->n_sources; j++) {
-        int dup = 0; /* one row per (address, source) */
-        for (size_t q = 0; q < j && !dup; q++)
-            dup = !strcmp(t->source_names[q], t->source_names[j]) &&
-                  (t->outcomes[q] == OUTCOME_FOUND || t->outcomes[q] == OUTCOME_MISSING);
-        if (dup)
-            continue;
-        if (t->outcomes[j] == OUTCOME_FOUND) {
-            pgbin_text(&a[B_F_ADDR], t->address);
-            pgbin_text(&a[B_F_SOURCE], t->source_names[j]);
-            pgbin_text(&a[B_F_DATA], json + off[j]);
-            pgbin_i4(&a[B_F_OP], 1, source_stored(sources, t->source_names[j]) ? 1 : 2);
-        } else if (t->outcomes[j] == OUTCOME_MISSING && source_stored(sources, t->source_names[j])) {
-            pgbin_text(&a[B_F_ADDR], t->address);
-            pgbin_text(&a[B_F_SOURCE], t->source_names[j]);
-            pgbin_null(&a[B_F_DATA]);
-            pgbin_i4(&a[B_F_OP], 1, 0);
-        }
-    }
-}
-
-static int compare_results(const void *a, const void *b)
-{
-    return strcmp((*(const token_result *const *)a)->address, (*(const token_result *const *)b)->address);
-}
-
-/* Statement B's arrays from A's result R; V: the batch's unique tokens,
- * sorted by address; JSON, BASE: json_records. */
-static void build_row_arrays(pg_store *s, PGresult *r, const token_result *const *v, size_t k, const char *json,
-                             const size_t *off, const size_t *base)
-{
-    for (int i = B_FIRST; i < B_END; i++)
-        pgbin_reset(&s->arr[i], pg_arr_oid[i] ? pg_arr_oid[i] : OID_TEXT);
-    for (int row = 0; row < PQntuples(r); row++) {
-        token_result key = {.address = PQgetvalue(r, row, 0)};
-        const token_result *kp = &key;
-        const token_result *const *hit = bsearch(&kp, v, k, sizeof *v, compare_results);
-        if (!hit) /* an address stored in another form (invalid UTF-8 replaced) */
-            for (size_t i = 0; i < k && !hit; i++) {
-                char *own;
-                if (!strcmp(pg_stored_form(v[i]->address, &own), key.address))
-                    hit = &v[i];
-                free(own);
-            }
-        if (hit)
-            add_token_rows(s, *hit, json, off + base[hit - v], r, row);
-    }
-    for (int i = B_FIRST; i < B_END; i++)
-        pgbin_end(&s->arr[i]);
+    pgbin_end_all(a, A_FIRST, A_END);
 }
 
 typedef struct commit_ctx {
@@ -686,7 +441,7 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
     size_t written = (size_t)PQntuples(r);
     int sent = 1;
     if (written > 0) {
-        build_row_arrays(s, r, c->tokens, c->n_tokens, c->json.data, c->json_off, c->json_base);
+        pg_build_row_arrays(s->arr, r, c->tokens, c->n_tokens, c->json.data, c->json_off, c->json_base);
         const char *vals[ROWS_NPARAMS];
         int lens[ROWS_NPARAMS], fmts[ROWS_NPARAMS];
         vals[0] = c->vals[1];
@@ -723,7 +478,7 @@ int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const
     const token_result **v = xmalloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = &tokens[i];
-    qsort(v, n, sizeof *v, compare_results);
+    qsort(v, n, sizeof *v, pg_compare_results);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (k == 0 || strcmp(v[k - 1]->address, v[i]->address))

@@ -257,6 +257,18 @@ void pgbin_end(pgbin *a)
     patch_u32(&a->b, 12, a->n);
 }
 
+void pgbin_reset_all(pgbin *a, const uint32_t *oid, int first, int end)
+{
+    for (int i = first; i < end; i++)
+        pgbin_reset(&a[i], oid[i] ? oid[i] : OID_TEXT);
+}
+
+void pgbin_end_all(pgbin *a, int first, int end)
+{
+    for (int i = first; i < end; i++)
+        pgbin_end(&a[i]);
+}
+
 const char *pg_stored_form(const char *str, char **own)
 {
     *own = NULL;

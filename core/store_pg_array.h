@@ -32,6 +32,9 @@ void pgbin_i4(pgbin *a, int has, int32_t v);
 void pgbin_i8(pgbin *a, int64_t v);
 void pgbin_bool(pgbin *a, int v);
 void pgbin_end(pgbin *a);
+/* A[FIRST..END) reset, each to its element type OID[i] (0: text); ended. */
+void pgbin_reset_all(pgbin *a, const uint32_t *oid, int first, int end);
+void pgbin_end_all(pgbin *a, int first, int end);
 
 /* STR as the server stores it (pgbin_text: invalid UTF-8 as U+FFFD): STR
  * itself when valid, else a copy in *OWN (freed by the caller). */

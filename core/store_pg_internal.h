@@ -46,6 +46,16 @@ void pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size
 /* Appends to the message in ERR. */
 void pg_err_append(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- store_pg_rows.c: statement B's rows ---- */
+
+/* Orders token_result pointers by address. */
+int pg_compare_results(const void *a, const void *b);
+/* Statement B's arrays (ARR[B_FIRST..B_END)) from A's result R; V: the
+ * batch's unique tokens, sorted by pg_compare_results; JSON, OFF, BASE:
+ * pgjson_records of V. */
+void pg_build_row_arrays(pgbin *arr, PGresult *r, const token_result *const *v, size_t k, const char *json,
+                         const size_t *off, const size_t *base);
+
 /* ---- the backend's operations, wired in store_pg.c ---- */
 
 /* store_pg_claim.c */
