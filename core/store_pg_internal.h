@@ -41,6 +41,8 @@ int pg_exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecSt
 PGresult *pg_run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
                         const char *what, char *err, size_t errlen);
 int pg_prepare_all(pg_store *s, char *err, size_t errlen);
+/* A fresh session, for one left in a state no statement can run in. */
+void pg_reset_session(pg_store *s);
 /* "store postgresql URI: WHAT: SQLSTATE xxxxx: message (detail; hint)". */
 void pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen);
 /* Appends to the message in ERR. */

@@ -148,8 +148,8 @@ static int needs_reset(pg_store *s, PGresult *r)
     return state && (!strncmp(state, "08", 2) || !strncmp(state, "57P0", 4));
 }
 
-/* A fresh session: its prepared statements are gone with the old one. */
-static void reset_session(pg_store *s)
+/* Its prepared statements are gone with the old session. */
+void pg_reset_session(pg_store *s)
 {
     PQreset(s->conn);
     s->prepared = 0;
@@ -177,7 +177,7 @@ int pg_prepare_all(pg_store *s, char *err, size_t errlen)
 static int try_once(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
 {
     if (PQstatus(s->conn) != CONNECTION_OK)
-        reset_session(s);
+        pg_reset_session(s);
     if (PQstatus(s->conn) != CONNECTION_OK) {
         pg_format_error(s, NULL, "connect", err, errlen);
         return 1;
@@ -193,7 +193,7 @@ static int try_once(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, ch
     int reset = needs_reset(s, r);
     PQclear(r);
     if (retry && reset)
-        reset_session(s); /* libpq may not have noticed that the session is gone */
+        pg_reset_session(s); /* libpq may not have noticed that the session is gone */
     return retry ? 1 : -1;
 }
 

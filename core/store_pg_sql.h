@@ -30,6 +30,8 @@ enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY
 #define A_END (A_PRIORITY + 1)
 #define B_FIRST B_P_ADDR
 #define B_END ARR_N
+_Static_assert(2 + A_END - A_FIRST == COMMIT_NPARAMS, "A: claim id, now, then its arrays");
+_Static_assert(1 + B_END - B_FIRST == ROWS_NPARAMS, "B: now, then its arrays");
 
 /* The element type oid of each array (as cast in the SQL; 0: text). */
 extern const uint32_t pg_arr_oid[ARR_N];
