@@ -1,4 +1,14 @@
 /* PostgreSQL store backend (libpq), selected by `store = postgresql://...`.
+ * This file owns the backend's life: connecting, the schema migrations, the
+ * vtable, and the one-statement operations (import, scan, load_sources,
+ * count_by_status). It must not hold SQL of the other operations or build
+ * commit or claim parameters; those live in the other store_pg_*.c files:
+ *   store_pg_sql.c      statement texts        store_pg_session.c  retries, messages
+ *   store_pg_array.c    array encoding         store_pg_claim.c    claims, release
+ *   store_pg_commit.c   the commit             store_pg_rows.c     statement B's rows
+ *   store_pg_json.c     the commit's JSON */
+
+/* The backend as a whole.
  *
  * Same logical schema and semantics as store_sqlite.c (the reference), with
  * these PostgreSQL specifics:
@@ -9,7 +19,7 @@
  * - Every operation but the commit is ONE prepared statement, so one round
  *   trip and one transaction (autocommit). The commit of a batch is one
  *   transaction of two prepared statements sent in pipeline mode (two round
- *   trips; see commit_tokens_sql): A updates `tokens` with the claim fence
+ *   trips; see store_pg_sql.c and store_pg_commit.c): A updates `tokens` with the claim fence
  *   and returns what is stored of each token it wrote; B writes the other
  *   tables for those tokens only, and only the rows that change, so a token
  *   whose claim was taken over gets nothing written at all. Their arrays go
@@ -40,21 +50,17 @@
  * counts the batch's tokens that its lost attempt wrote (claim ended at this
  * commit's time): they are reported written, the fence keeps them from
  * being written twice. */
-#include <ctype.h>
-#include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "log.h"
 #include "store_pg_internal.h"
-#include "store_pg_json.h"
 #include "store_pg_schema.h"
-#include "util.h"
+
+/* ---- connection --------------------------------------------------------------------- */
 
 static PGconn *pg_connect(const char *uri)
 {
@@ -64,89 +70,6 @@ static PGconn *pg_connect(const char *uri)
     const char *const vals[] = {"10", "tokencollector", uri, "UTF8", NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
-
-/* ---- migrations ------------------------------------------------------------------ */
-
-typedef struct migrate_ctx {
-    int from, to;
-} migrate_ctx;
-
-static int exec_cmd(pg_store *s, const char *sql, PGresult **out)
-{
-    PGresult *r = PQexec(s->conn, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        PQclear(r);
-        return 0;
-    }
-    *out = r;
-    return -1;
-}
-
-static int migrate_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
-{
-    migrate_ctx *m = vctx;
-    *what = "migrate";
-    if (exec_cmd(s, "BEGIN", out) || exec_cmd(s, "SET LOCAL client_min_messages = warning", out) ||
-        exec_cmd(s, "SELECT pg_advisory_xact_lock(hashtext('tokencollector schema migration'))", out) ||
-        exec_cmd(s, pg_migration_prelude, out))
-        goto fail;
-    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        *out = r;
-        goto fail;
-    }
-    m->from = m->to = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
-        const pg_migration *mg = &pg_migrations[i];
-        if (mg->version <= m->from)
-            continue;
-        static char what_buf[96];
-        snprintf(what_buf, sizeof what_buf, "migration %d (%s)", mg->version, mg->name);
-        *what = what_buf;
-        if (exec_cmd(s, mg->sql, out))
-            goto fail;
-        char ver[16];
-        snprintf(ver, sizeof ver, "%d", mg->version);
-        const char *params[2] = {ver, mg->name};
-        r = PQexecParams(s->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)", 2,
-                         NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            *out = r;
-            goto fail;
-        }
-        PQclear(r);
-        m->to = mg->version;
-    }
-    *what = "migrate";
-    if (exec_cmd(s, "COMMIT", out))
-        goto fail;
-    return 0;
-fail:
-    if (PQstatus(s->conn) == CONNECTION_OK)
-        PQclear(PQexec(s->conn, "ROLLBACK"));
-    return -1;
-}
-
-static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
-{
-    migrate_ctx m = {0, 0};
-    if (pg_run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
-        return -1;
-    if (m.from > PG_SCHEMA_VERSION)
-        LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
-                 m.from, PG_SCHEMA_VERSION);
-    else if (m.to > m.from)
-        LOG_INFO("store", "postgresql %s: schema migrated from version %d to %d", s->display, m.from, m.to);
-    if (from)
-        *from = m.from;
-    if (to)
-        *to = m.to;
-    return 0;
-}
-
-/* ---- open / close ------------------------------------------------------------------ */
 
 static void pg_free(pg_store *s)
 {
@@ -185,6 +108,105 @@ static pg_store *pg_open(const char *uri, char *err, size_t errlen)
     return s;
 }
 
+/* ---- migrations ------------------------------------------------------------------------ */
+
+typedef struct migrate_ctx {
+    int from, to;
+} migrate_ctx;
+
+static int exec_cmd(pg_store *s, const char *sql, PGresult **out)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return 0;
+    }
+    *out = r;
+    return -1;
+}
+
+/* Inside the migration transaction, under its lock. */
+static int schema_version(pg_store *s, migrate_ctx *m, PGresult **out)
+{
+    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        *out = r;
+        return -1;
+    }
+    m->from = m->to = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+static int record_migration(pg_store *s, const pg_migration *mg, PGresult **out)
+{
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", mg->version);
+    const char *params[2] = {ver, mg->name};
+    PGresult *r = PQexecParams(s->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *out = r;
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* The migrations newer than m->from; *WHAT names the one that failed. */
+static int apply_migrations(pg_store *s, migrate_ctx *m, PGresult **out, const char **what)
+{
+    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
+        const pg_migration *mg = &pg_migrations[i];
+        if (mg->version <= m->from)
+            continue;
+        static char what_buf[96];
+        snprintf(what_buf, sizeof what_buf, "migration %d (%s)", mg->version, mg->name);
+        *what = what_buf;
+        if (exec_cmd(s, mg->sql, out) || record_migration(s, mg, out))
+            return -1;
+        m->to = mg->version;
+    }
+    *what = "migrate";
+    return 0;
+}
+
+/* The advisory lock makes two processes migrating at once take turns. */
+static int migrate_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
+{
+    migrate_ctx *m = vctx;
+    *what = "migrate";
+    if (exec_cmd(s, "BEGIN", out) || exec_cmd(s, "SET LOCAL client_min_messages = warning", out) ||
+        exec_cmd(s, "SELECT pg_advisory_xact_lock(hashtext('tokencollector schema migration'))", out) ||
+        exec_cmd(s, pg_migration_prelude, out) || schema_version(s, m, out) ||
+        apply_migrations(s, m, out, what) || exec_cmd(s, "COMMIT", out)) {
+        if (PQstatus(s->conn) == CONNECTION_OK)
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
+{
+    migrate_ctx m = {0, 0};
+    if (pg_run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
+        return -1;
+    if (m.from > PG_SCHEMA_VERSION)
+        LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
+                 m.from, PG_SCHEMA_VERSION);
+    else if (m.to > m.from)
+        LOG_INFO("store", "postgresql %s: schema migrated from version %d to %d", s->display, m.from, m.to);
+    if (from)
+        *from = m.from;
+    if (to)
+        *to = m.to;
+    return 0;
+}
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
 void *store_pg_open(const char *uri, char *err, size_t errlen)
 {
     pg_store *s = pg_open(uri, err, errlen);
@@ -209,7 +231,7 @@ int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errl
 
 static void pg_close(void *be) { pg_free(be); }
 
-/* ---- operations ------------------------------------------------------------------- */
+/* ---- one-statement operations ---------------------------------------------------------- */
 
 static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen)
 {
@@ -228,9 +250,35 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     return 0;
 }
 
+/* The status named NAME, -1 for a name this build does not know. */
+static int status_index(const char *name)
+{
+    for (int k = 0; k < STATUS_COUNT; k++)
+        if (!strcmp(name, status_name((token_status)k)))
+            return k;
+    return -1;
+}
+
 static double num_or_nan(PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NAN : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+/* Row I of a PS_SCAN page; its strings point into R. */
+static token_brief scan_row(PGresult *r, int i)
+{
+    int status = status_index(PQgetvalue(r, i, 1));
+    token_brief t = {.address = PQgetvalue(r, i, 0),
+                     .status = status < 0 ? STATUS_PENDING : (token_status)status,
+                     .next_refresh_at = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+                     .refresh_interval_s = atoi(PQgetvalue(r, i, 3)),
+                     .in_contest = atoi(PQgetvalue(r, i, 4)),
+                     .created_at = strtoll(PQgetvalue(r, i, 5), NULL, 10),
+                     .price_usd = num_or_nan(r, i, 6),
+                     .market_cap = num_or_nan(r, i, 7),
+                     .volume_24h = num_or_nan(r, i, 8),
+                     .change_24h = num_or_nan(r, i, 9)};
+    return t;
 }
 
 /* In pages of SCAN_PAGE tokens by address (each page its own statement,
@@ -246,29 +294,17 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
     snprintf(since_s, sizeof since_s, "%lld", (long long)since);
     snprintf(page_s, sizeof page_s, "%d", SCAN_PAGE);
     char *last = xstrdup("");
-    for (;;) {
+    int rc = 0, rows = SCAN_PAGE;
+    while (rows == SCAN_PAGE) { /* a short page is the last */
         const char *vals[3] = {since_s, last, page_s};
         PGresult *r = pg_run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
         if (!r) {
-            free(last);
-            return -1;
+            rc = -1;
+            break;
         }
-        int rows = PQntuples(r);
+        rows = PQntuples(r);
         for (int i = 0; i < rows; i++) {
-            token_brief t = {.address = PQgetvalue(r, i, 0),
-                             .status = STATUS_PENDING,
-                             .next_refresh_at = strtoll(PQgetvalue(r, i, 2), NULL, 10),
-                             .refresh_interval_s = atoi(PQgetvalue(r, i, 3)),
-                             .in_contest = atoi(PQgetvalue(r, i, 4)),
-                             .created_at = strtoll(PQgetvalue(r, i, 5), NULL, 10),
-                             .price_usd = num_or_nan(r, i, 6),
-                             .market_cap = num_or_nan(r, i, 7),
-                             .volume_24h = num_or_nan(r, i, 8),
-                             .change_24h = num_or_nan(r, i, 9)};
-            const char *status = PQgetvalue(r, i, 1);
-            for (int k = 0; k < STATUS_COUNT; k++)
-                if (!strcmp(status, status_name((token_status)k)))
-                    t.status = (token_status)k;
+            token_brief t = scan_row(r, i);
             cb(ctx, &t);
         }
         if (rows > 0) {
@@ -276,11 +312,9 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
             last = xstrdup(PQgetvalue(r, rows - 1, 0));
         }
         PQclear(r);
-        if (rows < SCAN_PAGE)
-            break;
     }
     free(last);
-    return 0;
+    return rc;
 }
 
 static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx, char *err,
@@ -308,10 +342,11 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
     PGresult *r = pg_run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r); i++)
-        for (int k = 0; k < STATUS_COUNT; k++)
-            if (!strcmp(PQgetvalue(r, i, 0), status_name((token_status)k)))
-                counts[k] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    for (int i = 0; i < PQntuples(r); i++) {
+        int k = status_index(PQgetvalue(r, i, 0));
+        if (k >= 0)
+            counts[k] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    }
     PQclear(r);
     return 0;
 }

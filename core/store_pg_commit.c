@@ -214,6 +214,17 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
 
 /* ---- the batch -------------------------------------------------------------------------- */
 
+/* A's parameters for the tokens of C; NOW (timestamptz text) must outlive C. */
+static void bind_a(pg_store *s, commit_ctx *c, const char *claim_id, const char *now)
+{
+    pgbin_reset_all(s->arr, pg_arr_oid, A_FIRST, A_END);
+    for (size_t i = 0; i < c->n_tokens; i++)
+        add_token(s->arr, &s->tmp, c->tokens[i]);
+    pgbin_end_all(s->arr, A_FIRST, A_END);
+    const char *text[2] = {claim_id, now};
+    bind_params(&c->a, text, 2, s->arr, A_FIRST, A_END);
+}
+
 /* Sorted and unique: concurrent writers lock rows in the same order, and no
  * statement meets the same key twice. A repeated address is written once;
  * the repeats count as fenced (not written). */
@@ -240,14 +251,9 @@ int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const
     commit_ctx c = {.json = s->json};
     const token_result **v = unique_sorted(tokens, n, &c.n_tokens);
     c.tokens = v;
-    pgbin_reset_all(s->arr, pg_arr_oid, A_FIRST, A_END);
-    for (size_t i = 0; i < c.n_tokens; i++)
-        add_token(s->arr, &s->tmp, v[i]);
-    pgbin_end_all(s->arr, A_FIRST, A_END);
     char nowbuf[40];
     utc_text(now, nowbuf, sizeof nowbuf);
-    const char *text[2] = {claim_id, nowbuf};
-    bind_params(&c.a, text, 2, s->arr, A_FIRST, A_END);
+    bind_a(s, &c, claim_id, nowbuf);
     int rc = pg_run_with_retry(s, commit_attempt, &c, 1, err, errlen);
     s->json = c.json; /* the buffer is kept for the next commit */
     free(c.json_off);
