@@ -101,7 +101,7 @@ static pg_store *pg_open(const char *uri, char *err, size_t errlen)
         s->jitter = 1;
     s->conn = pg_connect(uri);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
-        pg_format_error(s, NULL, "connect", err, errlen);
+        store_pg_format_error(s, NULL, "connect", err, errlen);
         pg_free(s);
         return NULL;
     }
@@ -191,7 +191,7 @@ static int migrate_attempt(pg_store *s, void *vctx, PGresult **out, const char *
 static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
 {
     migrate_ctx m = {0, 0};
-    if (pg_run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
+    if (store_pg_run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
         return -1;
     if (m.from > PG_SCHEMA_VERSION)
         LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
@@ -212,7 +212,7 @@ void *store_pg_open(const char *uri, char *err, size_t errlen)
     pg_store *s = pg_open(uri, err, errlen);
     if (!s)
         return NULL;
-    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || pg_prepare_all(s, err, errlen) != 0) {
+    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || store_pg_prepare_all(s, err, errlen) != 0) {
         pg_free(s);
         return NULL;
     }
@@ -239,9 +239,9 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     *inserted = 0;
     if (n == 0)
         return 0;
-    char *arr = pg_sorted_addr_array(addrs, n);
+    char *arr = store_pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
-    PGresult *r = pg_run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
+    PGresult *r = store_pg_run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -297,7 +297,7 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
     int rc = 0, rows = SCAN_PAGE;
     while (rows == SCAN_PAGE) { /* a short page is the last */
         const char *vals[3] = {since_s, last, page_s};
-        PGresult *r = pg_run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
+        PGresult *r = store_pg_run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
         if (!r) {
             rc = -1;
             break;
@@ -323,9 +323,10 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     pg_store *s = be;
     if (n == 0)
         return 0;
-    char *arr = pg_sorted_addr_array(addrs, n);
+    char *arr = store_pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
-    PGresult *r = pg_run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
+    PGresult *r =
+        store_pg_run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -339,7 +340,7 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
 {
     pg_store *s = be;
     memset(counts, 0, STATUS_COUNT * sizeof *counts);
-    PGresult *r = pg_run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
+    PGresult *r = store_pg_run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -354,12 +355,12 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
 const store_backend store_pg_backend = {
     .name = "postgresql",
     .import = pg_import,
-    .claim = pg_claim,
+    .claim = store_pg_claim,
     .load_sources = pg_load_sources,
-    .claim_addresses = pg_claim_addresses,
+    .claim_addresses = store_pg_claim_addresses,
     .scan = pg_scan,
-    .release = pg_release,
-    .commit = pg_commit,
+    .release = store_pg_release,
+    .commit = store_pg_commit,
     .count_by_status = pg_count_by_status,
     .close = pg_close,
 };

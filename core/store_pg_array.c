@@ -112,7 +112,7 @@ static int compare_strings(const void *a, const void *b)
 
 /* Sorted, so every statement locks rows in one order and concurrent writers
  * cannot deadlock; de-duplicated, so a repeated address counts once. */
-char *pg_sorted_addr_array(const char *const *addrs, size_t n)
+char *store_pg_sorted_addr_array(const char *const *addrs, size_t n)
 {
     const char **v = xmalloc((n ? n : 1) * sizeof *v);
     memcpy(v, addrs, n * sizeof *v);
@@ -156,29 +156,29 @@ static void patch_u32(strbuf *b, size_t at, uint32_t v)
     c[3] = (unsigned char)v;
 }
 
-void pgbin_reset(pgbin *a, uint32_t elem_oid)
+void store_pg_bin_reset(pgbin *a, uint32_t elem_oid)
 {
     a->b.len = 0;
     a->n = 0;
     a->hasnull = 0;
     put_u32(&a->b, 1);        /* ndim */
-    put_u32(&a->b, 0);        /* has nulls: patched by pgbin_end */
+    put_u32(&a->b, 0);        /* has nulls: patched by store_pg_bin_end */
     put_u32(&a->b, elem_oid);
-    put_u32(&a->b, 0);        /* length: patched by pgbin_end */
+    put_u32(&a->b, 0);        /* length: patched by store_pg_bin_end */
     put_u32(&a->b, 1);        /* lower bound */
 }
 
-void pgbin_null(pgbin *a)
+void store_pg_bin_null(pgbin *a)
 {
     put_u32(&a->b, 0xFFFFFFFFu);
     a->hasnull = 1;
     a->n++;
 }
 
-void pgbin_text(pgbin *a, const char *str)
+void store_pg_bin_text(pgbin *a, const char *str)
 {
     if (!str) {
-        pgbin_null(a);
+        store_pg_bin_null(a);
         return;
     }
     size_t at = a->b.len;
@@ -197,10 +197,10 @@ void pgbin_text(pgbin *a, const char *str)
     a->n++;
 }
 
-void pgbin_bytes(pgbin *a, const char *p, size_t len)
+void store_pg_bin_bytes(pgbin *a, const char *p, size_t len)
 {
     if (!p) {
-        pgbin_null(a);
+        store_pg_bin_null(a);
         return;
     }
     put_u32(&a->b, (uint32_t)len);
@@ -208,10 +208,10 @@ void pgbin_bytes(pgbin *a, const char *p, size_t len)
     a->n++;
 }
 
-void pgbin_f8(pgbin *a, int has, double d)
+void store_pg_bin_f8(pgbin *a, int has, double d)
 {
     if (!has || !isfinite(d)) { /* NaN/inf: unknown, as in the JSON record */
-        pgbin_null(a);
+        store_pg_bin_null(a);
         return;
     }
     uint64_t bits;
@@ -221,10 +221,10 @@ void pgbin_f8(pgbin *a, int has, double d)
     a->n++;
 }
 
-void pgbin_i4(pgbin *a, int has, int32_t v)
+void store_pg_bin_i4(pgbin *a, int has, int32_t v)
 {
     if (!has) {
-        pgbin_null(a);
+        store_pg_bin_null(a);
         return;
     }
     put_u32(&a->b, 4);
@@ -232,21 +232,21 @@ void pgbin_i4(pgbin *a, int has, int32_t v)
     a->n++;
 }
 
-void pgbin_i8(pgbin *a, int64_t v)
+void store_pg_bin_i8(pgbin *a, int64_t v)
 {
     put_u32(&a->b, 8);
     put_u64(&a->b, (uint64_t)v);
     a->n++;
 }
 
-void pgbin_bool(pgbin *a, int v)
+void store_pg_bin_bool(pgbin *a, int v)
 {
     put_u32(&a->b, 1);
     sb_append(&a->b, v ? "\1" : "\0", 1);
     a->n++;
 }
 
-void pgbin_end(pgbin *a)
+void store_pg_bin_end(pgbin *a)
 {
     if (a->n == 0) { /* an empty array has no dimensions */
         patch_u32(&a->b, 0, 0);
@@ -257,19 +257,19 @@ void pgbin_end(pgbin *a)
     patch_u32(&a->b, 12, a->n);
 }
 
-void pgbin_reset_all(pgbin *a, const uint32_t *oid, int first, int end)
+void store_pg_bin_reset_all(pgbin *a, const uint32_t *oid, int first, int end)
 {
     for (int i = first; i < end; i++)
-        pgbin_reset(&a[i], oid[i] ? oid[i] : OID_TEXT);
+        store_pg_bin_reset(&a[i], oid[i] ? oid[i] : OID_TEXT);
 }
 
-void pgbin_end_all(pgbin *a, int first, int end)
+void store_pg_bin_end_all(pgbin *a, int first, int end)
 {
     for (int i = first; i < end; i++)
-        pgbin_end(&a[i]);
+        store_pg_bin_end(&a[i]);
 }
 
-const char *pg_stored_form(const char *str, char **own)
+const char *store_pg_stored_form(const char *str, char **own)
 {
     *own = NULL;
     if (!str)
@@ -284,7 +284,7 @@ const char *pg_stored_form(const char *str, char **own)
     if (!*p)
         return str;
     pgbin tmp = {0};
-    pgbin_text(&tmp, str); /* length word, then the bytes */
+    store_pg_bin_text(&tmp, str); /* length word, then the bytes */
     *own = xmalloc(tmp.b.len - 4 + 1);
     memcpy(*own, tmp.b.data + 4, tmp.b.len - 4);
     (*own)[tmp.b.len - 4] = '\0';

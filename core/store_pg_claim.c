@@ -32,7 +32,7 @@ static int claimed_before(pg_store *s, claim_ctx *c, PGresult **out)
 {
     const char *id[1] = {c->rq->claim_id};
     PGresult *r;
-    if (pg_exec_prepared(s, PS_CLAIM_MINE, 1, id, PGRES_TUPLES_OK, &r) != 0) {
+    if (store_pg_exec_prepared(s, PS_CLAIM_MINE, 1, id, PGRES_TUPLES_OK, &r) != 0) {
         *out = r;
         return -1;
     }
@@ -56,7 +56,7 @@ static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **w
             return before > 0 ? 0 : -1;
     }
     PGresult *r;
-    if (pg_exec_prepared(s, c->ps, c->nvals, c->vals, PGRES_TUPLES_OK, &r) != 0) {
+    if (store_pg_exec_prepared(s, c->ps, c->nvals, c->vals, PGRES_TUPLES_OK, &r) != 0) {
         *out = r;
         return -1;
     }
@@ -96,14 +96,14 @@ static int run_claim(pg_store *s, const claim_request *rq, int ps, const char *a
     const char *vals[6] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease,
                            ps == PS_CLAIM_ADDRESSES ? addr_array : max, due_before};
     claim_ctx c = {rq, ps, ps == PS_CLAIM_ADDRESSES ? 6 : 5, vals, 0, NULL};
-    if (pg_run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
+    if (store_pg_run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
         return -1;
     *out = claimed_list(c.res, ps == PS_CLAIM_ADDRESSES && PQnfields(c.res) > 3, n);
     PQclear(c.res);
     return 0;
 }
 
-int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
+int store_pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
 {
     pg_store *s = be;
     if (run_claim(s, rq, rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, NULL, out, n, err, errlen) != 0)
@@ -135,8 +135,8 @@ static claimed_token *in_asked_order(const char *const *addrs, size_t n, claimed
     return list;
 }
 
-int pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
-                       claimed_token **out, size_t *n_out, char *err, size_t errlen)
+int store_pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
+                             claimed_token **out, size_t *n_out, char *err, size_t errlen)
 {
     pg_store *s = be;
     *out = NULL;
@@ -145,7 +145,7 @@ int pg_claim_addresses(void *be, const claim_request *rq, const char *const *add
         *out = xcalloc(1, sizeof **out);
         return 0;
     }
-    char *arr = pg_sorted_addr_array(addrs, n);
+    char *arr = store_pg_sorted_addr_array(addrs, n);
     claimed_token *got;
     size_t m;
     int rc = run_claim(s, rq, PS_CLAIM_ADDRESSES, arr, &got, &m, err, errlen);
@@ -157,14 +157,14 @@ int pg_claim_addresses(void *be, const claim_request *rq, const char *const *add
     return 0;
 }
 
-int pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen)
+int store_pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen)
 {
     pg_store *s = be;
     if (n == 0)
         return 0;
-    char *arr = pg_sorted_addr_array(addrs, n);
+    char *arr = store_pg_sorted_addr_array(addrs, n);
     const char *vals[2] = {arr, claim_id};
-    PGresult *r = pg_run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
+    PGresult *r = store_pg_run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
     free(arr);
     if (!r)
         return -1;

@@ -32,25 +32,25 @@ static void add_token(pgbin *a, strbuf *tmp, const token_result *t)
     static const int str_fields[] = {TC_NAME, TC_SYMBOL, TC_IMAGE_URL, TC_DESCRIPTION, TC_SUPPLY};
     static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
     const tc_values *m = &t->merged;
-    pgbin_text(&a[A_ADDR], t->address);
-    pgbin_text(&a[A_STATUS], status_name(t->status));
+    store_pg_bin_text(&a[A_ADDR], t->address);
+    store_pg_bin_text(&a[A_STATUS], status_name(t->status));
     for (int f = 0; f < 5; f++)
-        pgbin_text(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
+        store_pg_bin_text(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
     int has_dec = values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) &&
                   fabs(m->num[TC_DECIMALS]) < 2147483647.0;
-    pgbin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
+    store_pg_bin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
     tmp->len = 0;
-    pgjson_refresh_metadata(tmp, t);
-    pgbin_text(&a[A_META], tmp->data);
-    pgbin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
+    store_pg_json_refresh_metadata(tmp, t);
+    store_pg_bin_text(&a[A_META], tmp->data);
+    store_pg_bin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
     for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-        pgbin_f8(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
-    pgbin_i8(&a[A_NEXT_AT], t->next_refresh_at > 0 ? (int64_t)t->next_refresh_at : 0);
+        store_pg_bin_f8(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+    store_pg_bin_i8(&a[A_NEXT_AT], t->next_refresh_at > 0 ? (int64_t)t->next_refresh_at : 0);
     char *outstanding = store_outstanding_sources(t);
-    pgbin_text(&a[A_OUTSTANDING], outstanding);
-    pgbin_i4(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
+    store_pg_bin_text(&a[A_OUTSTANDING], outstanding);
+    store_pg_bin_i4(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
     free(outstanding);
-    pgbin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
+    store_pg_bin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
 }
 
 /* A statement's parameters: the text ones first, then binary arrays. */
@@ -80,7 +80,7 @@ typedef struct commit_ctx {
     params a;                          /* A's: $1 claim id, $2 now, the arrays */
     const token_result *const *tokens; /* unique, sorted */
     size_t n_tokens;
-    strbuf json; /* pgjson_records, built by the first attempt */
+    strbuf json; /* store_pg_json_records, built by the first attempt */
     size_t *json_off, *json_base;
     int attempts;
     size_t already; /* written by an earlier attempt whose reply was lost */
@@ -119,7 +119,7 @@ static int pipeline_end(pg_store *s, PGresult **err)
     if (PQstatus(s->conn) == CONNECTION_OK && !PQexitPipelineMode(s->conn)) {
         /* Results left unread (never expected): a fresh session rather than
          * one stuck in pipeline mode; the retry finds out what was written. */
-        pg_reset_session(s);
+        store_pg_reset_session(s);
         synced = 0;
     }
     return synced && !*err ? 0 : -1;
@@ -138,7 +138,7 @@ static int count_already(pg_store *s, commit_ctx *c, PGresult **out)
 {
     const char *v[2] = {c->a.vals[2 + A_ADDR], c->a.vals[1]};
     const int lens[2] = {c->a.lens[2 + A_ADDR], 0}, fmts[2] = {1, 0};
-    PGresult *r = PQexecPrepared(s->conn, pg_ps_name[PS_COMMIT_DONE], 2, v, lens, fmts, 0);
+    PGresult *r = PQexecPrepared(s->conn, store_pg_ps_name[PS_COMMIT_DONE], 2, v, lens, fmts, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         *out = r;
         return -1;
@@ -151,8 +151,8 @@ static int count_already(pg_store *s, commit_ctx *c, PGresult **out)
 /* The first round trip's requests: tc_commit_plan and A, flushed. */
 static int send_a(pg_store *s, const commit_ctx *c)
 {
-    return PQsendQueryPrepared(s->conn, pg_ps_name[PS_COMMIT_PLAN], 0, NULL, NULL, NULL, 0) &&
-           PQsendQueryPrepared(s->conn, pg_ps_name[PS_COMMIT], c->a.n, c->a.vals, c->a.lens, c->a.fmts, 0) &&
+    return PQsendQueryPrepared(s->conn, store_pg_ps_name[PS_COMMIT_PLAN], 0, NULL, NULL, NULL, 0) &&
+           PQsendQueryPrepared(s->conn, store_pg_ps_name[PS_COMMIT], c->a.n, c->a.vals, c->a.lens, c->a.fmts, 0) &&
            PQsendFlushRequest(s->conn) && PQflush(s->conn) == 0;
 }
 
@@ -176,10 +176,10 @@ static PGresult *read_a(pg_store *s, PGresult **out)
 /* B for the tokens A wrote (its result R). */
 static int send_b(pg_store *s, const commit_ctx *c, PGresult *r)
 {
-    pg_build_row_arrays(s->arr, r, c->tokens, c->n_tokens, c->json.data, c->json_off, c->json_base);
+    store_pg_build_row_arrays(s->arr, r, c->tokens, c->n_tokens, c->json.data, c->json_off, c->json_base);
     params b;
     bind_params(&b, &c->a.vals[1], 1, s->arr, B_FIRST, B_END);
-    return PQsendQueryPrepared(s->conn, pg_ps_name[PS_COMMIT_ROWS], b.n, b.vals, b.lens, b.fmts, 0);
+    return PQsendQueryPrepared(s->conn, store_pg_ps_name[PS_COMMIT_ROWS], b.n, b.vals, b.lens, b.fmts, 0);
 }
 
 /* One transaction, two round trips: tc_commit_plan and A (A's result read),
@@ -197,7 +197,7 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
     if (!send_a(s, c))
         return pipeline_abort(s, out);
     if (!c->json_base) /* while the server runs A: the records B will need */
-        pgjson_records(c->tokens, c->n_tokens, &c->json, &c->json_off, &c->json_base);
+        store_pg_json_records(c->tokens, c->n_tokens, &c->json, &c->json_off, &c->json_base);
     PGresult *r = read_a(s, out);
     if (!r)
         return pipeline_abort(s, out);
@@ -217,10 +217,10 @@ static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **
 /* A's parameters for the tokens of C; NOW (timestamptz text) must outlive C. */
 static void bind_a(pg_store *s, commit_ctx *c, const char *claim_id, const char *now)
 {
-    pgbin_reset_all(s->arr, pg_arr_oid, A_FIRST, A_END);
+    store_pg_bin_reset_all(s->arr, store_pg_arr_oid, A_FIRST, A_END);
     for (size_t i = 0; i < c->n_tokens; i++)
         add_token(s->arr, &s->tmp, c->tokens[i]);
-    pgbin_end_all(s->arr, A_FIRST, A_END);
+    store_pg_bin_end_all(s->arr, A_FIRST, A_END);
     const char *text[2] = {claim_id, now};
     bind_params(&c->a, text, 2, s->arr, A_FIRST, A_END);
 }
@@ -233,7 +233,7 @@ static const token_result **unique_sorted(const token_result *tokens, size_t n, 
     const token_result **v = xmalloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = &tokens[i];
-    qsort(v, n, sizeof *v, pg_compare_results);
+    qsort(v, n, sizeof *v, store_pg_compare_results);
     *k = 0;
     for (size_t i = 0; i < n; i++)
         if (*k == 0 || strcmp(v[*k - 1]->address, v[i]->address))
@@ -241,8 +241,8 @@ static const token_result **unique_sorted(const token_result *tokens, size_t n, 
     return v;
 }
 
-int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id, size_t *fenced,
-              char *err, size_t errlen)
+int store_pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
+                    size_t *fenced, char *err, size_t errlen)
 {
     pg_store *s = be;
     *fenced = 0;
@@ -254,13 +254,14 @@ int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const
     char nowbuf[40];
     utc_text(now, nowbuf, sizeof nowbuf);
     bind_a(s, &c, claim_id, nowbuf);
-    int rc = pg_run_with_retry(s, commit_attempt, &c, 1, err, errlen);
+    int rc = store_pg_run_with_retry(s, commit_attempt, &c, 1, err, errlen);
     s->json = c.json; /* the buffer is kept for the next commit */
     free(c.json_off);
     free(c.json_base);
     free(v);
     if (rc != 0) {
-        pg_err_append(err, errlen, " (batch of %zu rolled back; its tokens stay claimed until the lease ends)", n);
+        store_pg_err_append(err, errlen,
+                            " (batch of %zu rolled back; its tokens stay claimed until the lease ends)", n);
         return -1;
     }
     size_t written = c.written + c.already;

@@ -34,39 +34,39 @@ typedef int (*pg_attempt)(pg_store *s, void *ctx, PGresult **res_out, const char
 
 /* FN until it succeeds, fails for good or has had s->max_attempts tries,
  * reconnecting (and preparing again, when NEED_PREPARED) in between. */
-int pg_run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen);
+int store_pg_run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen);
 /* Prepared statement PS once; 0 when its result status is WANT. */
-int pg_exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want, PGresult **out);
+int store_pg_exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want, PGresult **out);
 /* Prepared statement PS with retries: its result, or NULL with ERR set. */
-PGresult *pg_run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
-                        const char *what, char *err, size_t errlen);
-int pg_prepare_all(pg_store *s, char *err, size_t errlen);
+PGresult *store_pg_run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
+                              const char *what, char *err, size_t errlen);
+int store_pg_prepare_all(pg_store *s, char *err, size_t errlen);
 /* A fresh session, for one left in a state no statement can run in. */
-void pg_reset_session(pg_store *s);
+void store_pg_reset_session(pg_store *s);
 /* "store postgresql URI: WHAT: SQLSTATE xxxxx: message (detail; hint)". */
-void pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen);
+void store_pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen);
 /* Appends to the message in ERR. */
-void pg_err_append(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void store_pg_err_append(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- store_pg_rows.c: statement B's rows ---- */
 
 /* Orders token_result pointers by address. */
-int pg_compare_results(const void *a, const void *b);
+int store_pg_compare_results(const void *a, const void *b);
 /* Statement B's arrays (ARR[B_FIRST..B_END)) from A's result R; V: the
- * batch's unique tokens, sorted by pg_compare_results; JSON, OFF, BASE:
- * pgjson_records of V. */
-void pg_build_row_arrays(pgbin *arr, PGresult *r, const token_result *const *v, size_t k, const char *json,
-                         const size_t *off, const size_t *base);
+ * batch's unique tokens, sorted by store_pg_compare_results; JSON, OFF, BASE:
+ * store_pg_json_records of V. */
+void store_pg_build_row_arrays(pgbin *arr, PGresult *r, const token_result *const *v, size_t k, const char *json,
+                               const size_t *off, const size_t *base);
 
 /* ---- the backend's operations, wired in store_pg.c ---- */
 
 /* store_pg_claim.c */
-int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen);
-int pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
-                       claimed_token **out, size_t *n_out, char *err, size_t errlen);
-int pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen);
+int store_pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen);
+int store_pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
+                             claimed_token **out, size_t *n_out, char *err, size_t errlen);
+int store_pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen);
 /* store_pg_commit.c */
-int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
-              size_t *fenced, char *err, size_t errlen);
+int store_pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
+                    size_t *fenced, char *err, size_t errlen);
 
 #endif

@@ -49,7 +49,7 @@ static void json_key(strbuf *b, int *first, const char *key)
     sb_append(b, ":", 1);
 }
 
-void pgjson_refresh_metadata(strbuf *b, const token_result *t)
+void store_pg_json_refresh_metadata(strbuf *b, const token_result *t)
 {
     int first = 1;
     sb_append(b, "{\"sources\":{", 12);
@@ -121,7 +121,7 @@ static void json_record(strbuf *b, const tc_values *v)
     sb_append(b, "}", 1);
 }
 
-void pgjson_records(const token_result *const *v, size_t k, strbuf *buf, size_t **off_out, size_t **base_out)
+void store_pg_json_records(const token_result *const *v, size_t k, strbuf *buf, size_t **off_out, size_t **base_out)
 {
     size_t *base = xmalloc((k + 1) * sizeof *base);
     base[0] = 0;

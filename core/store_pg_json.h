@@ -10,11 +10,11 @@
 #include "util.h"
 
 /* store_refresh_metadata(T), appended to B. */
-void pgjson_refresh_metadata(strbuf *b, const token_result *t);
+void store_pg_json_refresh_metadata(strbuf *b, const token_result *t);
 
 /* The record (values_to_json) of every FOUND source of the tokens V (K of
  * them) in BUF, token i's source j at buf->data + off[base[i] + j]
  * (NUL-terminated; SIZE_MAX: none). *OFF_OUT and *BASE_OUT are malloc'd. */
-void pgjson_records(const token_result *const *v, size_t k, strbuf *buf, size_t **off_out, size_t **base_out);
+void store_pg_json_records(const token_result *const *v, size_t k, strbuf *buf, size_t **off_out, size_t **base_out);
 
 #endif

@@ -102,8 +102,8 @@ static size_t new_links(const tc_values *m, const link_set *ls, new_link **out)
         if (lr->kind != ls->kind || !lr->url)
             continue;
         new_link c;
-        c.url = field_of(pg_stored_form(lr->url, &c.own_url));
-        c.label = field_of(pg_stored_form(ls->label_keyed && !lr->label ? "" : lr->label, &c.own_label));
+        c.url = field_of(store_pg_stored_form(lr->url, &c.own_url));
+        c.label = field_of(store_pg_stored_form(ls->label_keyed && !lr->label ? "" : lr->label, &c.own_label));
         if (find_link(ls, l, n, &c.url, &c.label) < n) {
             free(c.own_url);
             free(c.own_label);
@@ -128,10 +128,10 @@ static void free_links(new_link *l, size_t n)
 static void put_link(pgbin *a, const link_set *ls, const char *address, const set_field *url,
                      const set_field *label, int op)
 {
-    pgbin_text(&a[ls->addr], address);
-    pgbin_bytes(&a[ls->url], url->p, url->len);
-    pgbin_bytes(&a[ls->label], label ? label->p : NULL, label ? label->len : 0);
-    pgbin_i4(&a[ls->op], 1, op);
+    store_pg_bin_text(&a[ls->addr], address);
+    store_pg_bin_bytes(&a[ls->url], url->p, url->len);
+    store_pg_bin_bytes(&a[ls->label], label ? label->p : NULL, label ? label->len : 0);
+    store_pg_bin_i4(&a[ls->op], 1, op);
 }
 
 /* A relinked token's rows of LS, STORED (A's pairs) against the new set:
@@ -176,10 +176,10 @@ static void add_price_row(pgbin *a, const token_result *t, int has_price)
     const tc_values *m = &t->merged;
     if (!has_market_data(m))
         return;
-    pgbin_text(&a[B_P_ADDR], t->address);
-    pgbin_bool(&a[B_P_STORED], has_price);
+    store_pg_bin_text(&a[B_P_ADDR], t->address);
+    store_pg_bin_bool(&a[B_P_STORED], has_price);
     for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-        pgbin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
+        store_pg_bin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
 }
 
 /* 1 when source NAME is in STORED ("LEN:name" fields). */
@@ -205,10 +205,10 @@ static int source_written_before(const token_result *t, size_t j)
 
 static void put_source(pgbin *a, const char *address, const char *source, const char *data, int op)
 {
-    pgbin_text(&a[B_F_ADDR], address);
-    pgbin_text(&a[B_F_SOURCE], source);
-    pgbin_text(&a[B_F_DATA], data);
-    pgbin_i4(&a[B_F_OP], 1, op);
+    store_pg_bin_text(&a[B_F_ADDR], address);
+    store_pg_bin_text(&a[B_F_SOURCE], source);
+    store_pg_bin_text(&a[B_F_DATA], data);
+    store_pg_bin_i4(&a[B_F_OP], 1, op);
 }
 
 /* JSON + OFF[j]: source j's record. FAILED, SKIPPED and KEPT leave the row. */
@@ -240,7 +240,7 @@ static void add_token_rows(pgbin *a, const token_result *t, const char *json, co
     add_source_rows(a, t, json, off, stored_set(r, row, 5));
 }
 
-int pg_compare_results(const void *a, const void *b)
+int store_pg_compare_results(const void *a, const void *b)
 {
     return strcmp((*(const token_result *const *)a)->address, (*(const token_result *const *)b)->address);
 }
@@ -251,24 +251,24 @@ static const token_result *const *find_token(const char *address, const token_re
 {
     token_result key = {.address = address};
     const token_result *kp = &key;
-    const token_result *const *hit = bsearch(&kp, v, k, sizeof *v, pg_compare_results);
+    const token_result *const *hit = bsearch(&kp, v, k, sizeof *v, store_pg_compare_results);
     for (size_t i = 0; i < k && !hit; i++) {
         char *own;
-        if (!strcmp(pg_stored_form(v[i]->address, &own), address))
+        if (!strcmp(store_pg_stored_form(v[i]->address, &own), address))
             hit = &v[i];
         free(own);
     }
     return hit;
 }
 
-void pg_build_row_arrays(pgbin *arr, PGresult *r, const token_result *const *v, size_t k, const char *json,
-                         const size_t *off, const size_t *base)
+void store_pg_build_row_arrays(pgbin *arr, PGresult *r, const token_result *const *v, size_t k, const char *json,
+                               const size_t *off, const size_t *base)
 {
-    pgbin_reset_all(arr, pg_arr_oid, B_FIRST, B_END);
+    store_pg_bin_reset_all(arr, store_pg_arr_oid, B_FIRST, B_END);
     for (int row = 0; row < PQntuples(r); row++) {
         const token_result *const *hit = find_token(PQgetvalue(r, row, 0), v, k);
         if (hit)
             add_token_rows(arr, *hit, json, off + base[hit - v], r, row);
     }
-    pgbin_end_all(arr, B_FIRST, B_END);
+    store_pg_bin_end_all(arr, B_FIRST, B_END);
 }

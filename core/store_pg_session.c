@@ -95,7 +95,7 @@ static void one_line(char *s)
     *w = '\0';
 }
 
-void pg_err_append(char *err, size_t errlen, const char *fmt, ...)
+void store_pg_err_append(char *err, size_t errlen, const char *fmt, ...)
 {
     size_t l = strlen(err);
     va_list ap;
@@ -104,7 +104,7 @@ void pg_err_append(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-void pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen)
+void store_pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -122,7 +122,7 @@ void pg_format_error(pg_store *s, PGresult *r, const char *what, char *err, size
              state ? state : "", state ? ": " : "", msg, detail ? " (" : "", detail ? detail : "",
              detail ? ")" : "");
     if (hint)
-        pg_err_append(err, errlen, "; hint: %s", hint);
+        store_pg_err_append(err, errlen, "; hint: %s", hint);
 }
 
 /* ---- which failures to retry -------------------------------------------------------- */
@@ -149,7 +149,7 @@ static int needs_reset(pg_store *s, PGresult *r)
 }
 
 /* Its prepared statements are gone with the old session. */
-void pg_reset_session(pg_store *s)
+void store_pg_reset_session(pg_store *s)
 {
     PQreset(s->conn);
     s->prepared = 0;
@@ -157,12 +157,12 @@ void pg_reset_session(pg_store *s)
 
 /* ---- the retry loop ------------------------------------------------------------------ */
 
-int pg_prepare_all(pg_store *s, char *err, size_t errlen)
+int store_pg_prepare_all(pg_store *s, char *err, size_t errlen)
 {
     for (int i = 0; i < PS_N; i++) {
-        PGresult *r = PQprepare(s->conn, pg_ps_name[i], pg_ps_sql[i], 0, NULL);
+        PGresult *r = PQprepare(s->conn, store_pg_ps_name[i], store_pg_ps_sql[i], 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            pg_format_error(s, r, "prepare", err, errlen);
+            store_pg_format_error(s, r, "prepare", err, errlen);
             PQclear(r);
             return -1;
         }
@@ -177,23 +177,23 @@ int pg_prepare_all(pg_store *s, char *err, size_t errlen)
 static int try_once(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
 {
     if (PQstatus(s->conn) != CONNECTION_OK)
-        pg_reset_session(s);
+        store_pg_reset_session(s);
     if (PQstatus(s->conn) != CONNECTION_OK) {
-        pg_format_error(s, NULL, "connect", err, errlen);
+        store_pg_format_error(s, NULL, "connect", err, errlen);
         return 1;
     }
-    if (need_prepared && !s->prepared && pg_prepare_all(s, err, errlen) != 0)
+    if (need_prepared && !s->prepared && store_pg_prepare_all(s, err, errlen) != 0)
         return PQstatus(s->conn) != CONNECTION_OK ? 1 : -1;
     PGresult *r = NULL;
     const char *what = "query";
     if (fn(s, ctx, &r, &what) == 0)
         return 0;
-    pg_format_error(s, r, what, err, errlen);
+    store_pg_format_error(s, r, what, err, errlen);
     int retry = retryable(s, r);
     int reset = needs_reset(s, r);
     PQclear(r);
     if (retry && reset)
-        pg_reset_session(s); /* libpq may not have noticed that the session is gone */
+        store_pg_reset_session(s); /* libpq may not have noticed that the session is gone */
     return retry ? 1 : -1;
 }
 
@@ -213,7 +213,7 @@ static void sleep_ms(int ms)
         ;
 }
 
-int pg_run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
+int store_pg_run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
 {
     int delay = s->backoff_first_ms;
     for (int attempt = 1;; attempt++) {
@@ -221,7 +221,7 @@ int pg_run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, 
         if (rc <= 0)
             return rc;
         if (attempt >= s->max_attempts) {
-            pg_err_append(err, errlen, " (gave up after %d attempts)", attempt);
+            store_pg_err_append(err, errlen, " (gave up after %d attempts)", attempt);
             return -1;
         }
         /* Equal jitter: half the step plus a random half, so collectors that
@@ -235,9 +235,9 @@ int pg_run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, 
 
 /* ---- one statement ------------------------------------------------------------------- */
 
-int pg_exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want, PGresult **out)
+int store_pg_exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want, PGresult **out)
 {
-    PGresult *r = PQexecPrepared(s->conn, pg_ps_name[ps], n, vals, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(s->conn, store_pg_ps_name[ps], n, vals, NULL, NULL, 0);
     *out = r;
     return PQresultStatus(r) == want ? 0 : -1;
 }
@@ -256,7 +256,7 @@ static int simple_attempt(pg_store *s, void *vctx, PGresult **out, const char **
     simple_ctx *c = vctx;
     *what = c->what;
     PGresult *r;
-    if (pg_exec_prepared(s, c->ps, c->n, c->vals, c->want, &r) != 0) {
+    if (store_pg_exec_prepared(s, c->ps, c->n, c->vals, c->want, &r) != 0) {
         *out = r;
         return -1;
     }
@@ -264,11 +264,11 @@ static int simple_attempt(pg_store *s, void *vctx, PGresult **out, const char **
     return 0;
 }
 
-PGresult *pg_run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
-                        const char *what, char *err, size_t errlen)
+PGresult *store_pg_run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
+                              const char *what, char *err, size_t errlen)
 {
     simple_ctx c = {ps, n, vals, want, what, NULL};
-    if (pg_run_with_retry(s, simple_attempt, &c, 1, err, errlen) != 0)
+    if (store_pg_run_with_retry(s, simple_attempt, &c, 1, err, errlen) != 0)
         return NULL;
     return c.res;
 }

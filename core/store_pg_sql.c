@@ -6,7 +6,7 @@
 
 #include "store_pg_array.h"
 
-const char *const pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
+const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
                                       "tc_claim_mine",    "tc_release",      "tc_import",
                                       "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
                                       "tc_commit_done",
@@ -158,7 +158,7 @@ static const char commit_rows_sql[] =
     " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2)"
     " SELECT 1";
 
-const char *const pg_ps_sql[PS_N] = {
+const char *const store_pg_ps_sql[PS_N] = {
     [PS_CLAIM_PENDING] = CLAIM_SQL("(status = 'pending' OR (outstanding_sources IS NOT NULL"
                                    " AND next_refresh_at <= to_timestamp($3::bigint)))"),
     [PS_CLAIM_DUE] = CLAIM_SQL("next_refresh_at <= to_timestamp($3::bigint)"),
@@ -208,7 +208,7 @@ const char *const pg_ps_sql[PS_N] = {
 };
 
 /* Text when not listed. */
-const uint32_t pg_arr_oid[ARR_N] = {
+const uint32_t store_pg_arr_oid[ARR_N] = {
     [A_DECIMALS] = OID_INT4,  [A_INTERVAL] = OID_INT4,  [A_OUT_ATTEMPTS] = OID_INT4, [A_NEXT_AT] = OID_INT8,
     [A_PRICE] = OID_FLOAT8,   [A_MCAP] = OID_FLOAT8,    [A_FDV] = OID_FLOAT8,        [A_LIQ] = OID_FLOAT8,
     [A_VOL] = OID_FLOAT8,     [A_CHG] = OID_FLOAT8,     [A_PRIORITY] = OID_FLOAT8,   [B_P_STORED] = OID_BOOL,

@@ -11,8 +11,8 @@
 enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT_PLAN,
        PS_COMMIT, PS_COMMIT_ROWS, PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_N };
 
-extern const char *const pg_ps_name[PS_N];
-extern const char *const pg_ps_sql[PS_N];
+extern const char *const store_pg_ps_name[PS_N];
+extern const char *const store_pg_ps_sql[PS_N];
 
 /* Statement A (PS_COMMIT): $1 claim id, $2 now, then the A_* arrays.
  * Statement B (PS_COMMIT_ROWS): $1 now, then the B_* arrays. */
@@ -34,7 +34,7 @@ _Static_assert(2 + A_END - A_FIRST == COMMIT_NPARAMS, "A: claim id, now, then it
 _Static_assert(1 + B_END - B_FIRST == ROWS_NPARAMS, "B: now, then its arrays");
 
 /* The element type oid of each array (as cast in the SQL; 0: text). */
-extern const uint32_t pg_arr_oid[ARR_N];
+extern const uint32_t store_pg_arr_oid[ARR_N];
 
 /* B's op column: what to do with a row of token_socials, token_websites or
  * token_sources. */
