@@ -1,12 +1,12 @@
 /* PostgreSQL store backend (libpq), selected by `store = postgresql://...`.
  * This file owns the backend's life: connecting, the schema migrations, the
  * vtable, and the one-statement operations (import, scan, load_sources,
- * count_by_status). It must not hold SQL of the other operations or build
- * commit or claim parameters; those live in the other store_pg_*.c files:
- *   store_pg_sql.c      statement texts        store_pg_session.c  retries, messages
- *   store_pg_array.c    array encoding         store_pg_claim.c    claims, release
- *   store_pg_commit.c   the commit             store_pg_rows.c     statement B's rows
- *   store_pg_json.c     the commit's JSON */
+ * count_by_status). It must not hold a prepared statement's text or build
+ * the commit's or the claims' parameters; the rest of the backend is in
+ * store_pg_sql.c (statement texts), store_pg_session.c (retries, messages),
+ * store_pg_array.c (array encoding), store_pg_claim.c (claims, release),
+ * store_pg_commit.c (the commit), store_pg_rows.c (the commit's row diffs)
+ * and store_pg_json.c (the commit's JSON). */
 
 /* The backend as a whole.
  *
@@ -19,11 +19,12 @@
  * - Every operation but the commit is ONE prepared statement, so one round
  *   trip and one transaction (autocommit). The commit of a batch is one
  *   transaction of two prepared statements sent in pipeline mode (two round
- *   trips; see store_pg_sql.c and store_pg_commit.c): A updates `tokens` with the claim fence
- *   and returns what is stored of each token it wrote; B writes the other
- *   tables for those tokens only, and only the rows that change, so a token
- *   whose claim was taken over gets nothing written at all. Their arrays go
- *   in PostgreSQL's binary format (no number formatting or parsing).
+ *   trips; see store_pg_sql.c and store_pg_commit.c): A updates `tokens`
+ *   with the claim fence and returns what is stored of each token it wrote;
+ *   B writes the other tables for those tokens only, and only the rows that
+ *   change, so a token whose claim was taken over gets nothing written at
+ *   all. Their arrays go in PostgreSQL's binary format (no number formatting
+ *   or parsing).
  * - An older observation never overwrites a newer one: token_prices keeps
  *   updated_at <= the new one, token_sources fetched_at, and the token's own
  *   fields (and its link sets) are only replaced when the commit's time is not

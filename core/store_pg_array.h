@@ -13,7 +13,8 @@
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701 };
 
 /* A one-dimensional array in PostgreSQL's binary format, built element by
- * element between store_pg_bin_reset and store_pg_bin_end; B is reused across commits. */
+ * element between store_pg_bin_reset and store_pg_bin_end; B's memory is
+ * reused from one commit to the next. */
 typedef struct pgbin {
     strbuf b;
     uint32_t n;
@@ -36,8 +37,8 @@ void store_pg_bin_end(pgbin *a);
 void store_pg_bin_reset_all(pgbin *a, const uint32_t *oid, int first, int end);
 void store_pg_bin_end_all(pgbin *a, int first, int end);
 
-/* STR as the server stores it (store_pg_bin_text: invalid UTF-8 as U+FFFD): STR
- * itself when valid, else a copy in *OWN (freed by the caller). */
+/* STR as the server stores it (store_pg_bin_text: invalid UTF-8 as U+FFFD):
+ * STR itself when valid, else a copy in *OWN (freed by the caller). */
 const char *store_pg_stored_form(const char *str, char **own);
 
 /* ADDRS as a text[] literal, sorted and de-duplicated (malloc'd). */

@@ -2,7 +2,7 @@
  * (the next pending or due ones, or the daemon's chosen addresses), taking
  * back what a lost reply had claimed, and releasing a claim. Owns the claim
  * columns (claimed_by, claim_id, lease_until) outside the commit; must not
- * write a token's data or touch another table. */
+ * write a token's data or any other table. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

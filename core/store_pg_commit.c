@@ -59,6 +59,7 @@ typedef struct params {
     int lens[COMMIT_NPARAMS], fmts[COMMIT_NPARAMS];
     int n;
 } params;
+_Static_assert(ROWS_NPARAMS <= COMMIT_NPARAMS, "params holds B's too");
 
 static void bind_params(params *p, const char *const *text, int ntext, const pgbin *arr, int first, int end)
 {

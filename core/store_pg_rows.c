@@ -72,8 +72,10 @@ typedef struct link_set {
     int addr, label, url, op; /* the set's B arrays */
 } link_set;
 
-static const link_set socials = {TC_LINK_SOCIAL, 1, 1, B_S_ADDR, B_S_TYPE, B_S_URL, B_S_OP};
-static const link_set websites = {TC_LINK_WEBSITE, 0, 0, B_W_ADDR, B_W_LABEL, B_W_URL, B_W_OP};
+static const link_set socials = {.kind = TC_LINK_SOCIAL, .label_keyed = 1, .label_first = 1,
+                                  .addr = B_S_ADDR, .label = B_S_TYPE, .url = B_S_URL, .op = B_S_OP};
+static const link_set websites = {.kind = TC_LINK_WEBSITE, .label_keyed = 0, .label_first = 0,
+                                   .addr = B_W_ADDR, .label = B_W_LABEL, .url = B_W_URL, .op = B_W_OP};
 
 /* A link of the new set, in stored form (compared with A's bytes). */
 typedef struct new_link {

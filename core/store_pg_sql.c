@@ -7,11 +7,11 @@
 #include "store_pg_array.h"
 
 const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
-                                      "tc_claim_mine",    "tc_release",      "tc_import",
-                                      "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
-                                      "tc_commit_done",
-                                      "tc_load_sources",
-                                      "tc_scan",          "tc_count"};
+                                            "tc_claim_mine",    "tc_release",      "tc_import",
+                                            "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
+                                            "tc_commit_done",
+                                            "tc_load_sources",
+                                            "tc_scan",          "tc_count"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
