@@ -6,8 +6,8 @@
 function stage(sym) {
     if (sym ~ /^merge_token$|^decide_status$/) return "merge"
     if (sym ~ /_parse_response$|^cJSON_Parse|^emit_|^on_response$|^reset_chunk_values$/) return "parse"
-    if (sym ~ /^(sqlite|pg)_commit$|^commit_one$|^values_to_json$|^store_refresh_metadata$|^store_commit$|^commit_batch$|^commit_finished_batches$/) return "store"
-    if (sym ~ /^(sqlite|pg)_claim$|^store_claim$|^admit_batch$/) return "claim"
+    if (sym ~ /^(sqlite|pg|store_pg)_commit$|^commit_one$|^values_to_json$|^store_refresh_metadata$|^store_commit$|^commit_batch$|^commit_finished_batches$/) return "store"
+    if (sym ~ /^(sqlite|pg|store_pg)_claim$|^store_claim$|^admit_batch$/) return "claim"
     if (sym ~ /_build_request$|^form_chunk$|^send_chunk$|^http_submit$|^http_poll$|^curl_|^dispatch_source$/) return "http"
     if (sym ~ /^free_batch$|^free_chunk$|^release_open_batches$/) return "cleanup"
     if (sym ~ /^engine_new$|^config_load$|^registry_open$|^store_open$|^_dl_|^dl_main$|^_dl_start|^store_count_by_status$|^engine_print_summary$/) return "setup"

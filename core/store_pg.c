@@ -1,4 +1,14 @@
 /* PostgreSQL store backend (libpq), selected by `store = postgresql://...`.
+ * This file owns the backend's life: connecting, the schema migrations, the
+ * vtable, and the one-statement operations (import, scan, load_sources,
+ * count_by_status). It must not hold a prepared statement's text or build
+ * the commit's or the claims' parameters; the rest of the backend is in
+ * store_pg_sql.c (statement texts), store_pg_session.c (retries, messages),
+ * store_pg_array.c (array encoding), store_pg_claim.c (claims, release),
+ * store_pg_commit.c (the commit), store_pg_rows.c (the commit's row diffs)
+ * and store_pg_json.c (the commit's JSON). */
+
+/* The backend as a whole.
  *
  * Same logical schema and semantics as store_sqlite.c (the reference), with
  * these PostgreSQL specifics:
@@ -9,11 +19,12 @@
  * - Every operation but the commit is ONE prepared statement, so one round
  *   trip and one transaction (autocommit). The commit of a batch is one
  *   transaction of two prepared statements sent in pipeline mode (two round
- *   trips; see commit_tokens_sql): A updates `tokens` with the claim fence
- *   and returns what is stored of each token it wrote; B writes the other
- *   tables for those tokens only, and only the rows that change, so a token
- *   whose claim was taken over gets nothing written at all. Their arrays go
- *   in PostgreSQL's binary format (no number formatting or parsing).
+ *   trips; see store_pg_sql.c and store_pg_commit.c): A updates `tokens`
+ *   with the claim fence and returns what is stored of each token it wrote;
+ *   B writes the other tables for those tokens only, and only the rows that
+ *   change, so a token whose claim was taken over gets nothing written at
+ *   all. Their arrays go in PostgreSQL's binary format (no number formatting
+ *   or parsing).
  * - An older observation never overwrites a newer one: token_prices keeps
  *   updated_at <= the new one, token_sources fetched_at, and the token's own
  *   fields (and its link sets) are only replaced when the commit's time is not
@@ -40,634 +51,17 @@
  * counts the batch's tokens that its lost attempt wrote (claim ended at this
  * commit's time): they are reported written, the fence keeps them from
  * being written twice. */
-#include <ctype.h>
-#include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "log.h"
-#include "store.h"
+#include "store_pg_internal.h"
 #include "store_pg_schema.h"
-#include "util.h"
 
-/* ---- statements ------------------------------------------------------------ */
-
-enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT_PLAN,
-       PS_COMMIT, PS_COMMIT_ROWS, PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_N };
-
-static const char *const ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due",    "tc_claim_addresses",
-                                         "tc_claim_mine",    "tc_release",      "tc_import",
-                                         "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
-                                         "tc_commit_done",
-                                         "tc_load_sources",
-                                         "tc_scan",          "tc_count"};
-
-/* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
- * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
- * two collectors claiming at once each get other tokens, neither waits. */
-#define CLAIM_SQL(COND)                                                                                      \
-    "WITH c AS (SELECT address FROM tokens WHERE " COND                                                      \
-    " AND (lease_until IS NULL OR lease_until <= to_timestamp($3::bigint))"                                  \
-    " ORDER BY next_refresh_at, address LIMIT $5::bigint FOR UPDATE SKIP LOCKED)"                            \
-    " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"                                       \
-    " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"                \
-    " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts"
-
-/* The commit's time, sent as timestamptz text (utc_text): a plain parameter,
- * not a function call per use. */
-#define NOW "$2::timestamptz"
-/* The commit's observation is not older than what the token holds. */
-#define FRESH "(t.last_refresh_attempt IS NULL OR t.last_refresh_attempt <= " NOW ")"
-
-/* A commit is one transaction of two statements, sent in pipeline mode in
- * two round trips (commit_attempt): tc_commit_plan (planner settings for
- * this transaction, see there) and A, then B and the Sync that commits.
- *
- * A, "tc_commit": updates `tokens` with the claim fence and returns, for each
- * token it wrote, what is stored of it in the other tables (one index probe
- * per table, under the row lock that A holds until the commit). The client
- * compares that with the new values and builds B from the difference.
- * B, "tc_commit_rows": writes those rows, each of its parts joining one array
- * to one table by its key. Rows already as wanted cost nothing: an unchanged
- * link set writes nothing, an existing price or source row is updated in
- * place (UPDATE, no ON CONFLICT lock-then-update), a new row is a plain
- * INSERT.
- *
- * What A read is what B finds: only the holder of a token's claim writes the
- * token's rows (the fence), and A holds the row lock. (A writer outside that
- * rule inserting the same key in between would make B fail with a unique
- * violation: a permanent error; the batch is rolled back whole, its tokens
- * are claimed again after the lease, and A then reads the row.)
- *
- * A: $1 claim id, $2 now (timestamptz text); then binary arrays $3..$22:
- *   address, status, name, symbol, decimals, image_url, description, supply,
- *   refresh_metadata, refresh_interval_s, price_usd, market_cap, fdv,
- *   liquidity_usd, volume_24h, change_24h, next_refresh_at (unix s, 0: now +
- *   interval), outstanding_sources, outstanding_attempts, priority_score
- *   (NULL: keep).
- * Returns per written token: address; relink (a fresh, successful refresh:
- * its link sets are replaced); has_price (a token_prices row exists); when
- * relink, the stored socials and websites; the stored source names. Sets are
- * sent as "LEN:BYTES" fields (octet length), a NULL label as "-". */
-static const char commit_tokens_sql[] =
-    "WITH u AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
-    " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
-    " $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::bigint[], $20::text[], $21::int[],"
-    " $22::float8[]) AS u(address, status, name, symbol, decimals, image_url, description, supply, meta,"
-    " interval_s, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h, next_at, outstanding,"
-    " out_attempts, priority))"
-    /* A failed refresh does not demote a token that has data; unknown fields
-     * keep the last known value. */
-    " UPDATE tokens t SET"
-    " status = CASE WHEN NOT " FRESH " OR (u.status = 'failed' AND t.status IN ('enriched','no_data'))"
-    "  THEN t.status ELSE u.status END,"
-    " name = CASE WHEN " FRESH " THEN COALESCE(u.name, t.name) ELSE t.name END,"
-    " symbol = CASE WHEN " FRESH " THEN COALESCE(u.symbol, t.symbol) ELSE t.symbol END,"
-    " decimals = CASE WHEN " FRESH " THEN COALESCE(u.decimals, t.decimals) ELSE t.decimals END,"
-    " image_url = CASE WHEN " FRESH " THEN COALESCE(u.image_url, t.image_url) ELSE t.image_url END,"
-    " description = CASE WHEN " FRESH " THEN COALESCE(u.description, t.description) ELSE t.description END,"
-    " supply = CASE WHEN " FRESH " THEN COALESCE(u.supply, t.supply) ELSE t.supply END,"
-    " enrichment_attempts = t.enrichment_attempts + 1,"
-    " last_refresh_attempt = GREATEST(t.last_refresh_attempt, " NOW "),"
-    " last_refresh_success = CASE WHEN " FRESH " AND u.status IN ('enriched','no_data') THEN " NOW
-    "  ELSE t.last_refresh_success END,"
-    " last_price_change = CASE WHEN " FRESH " AND u.price_usd IS NOT NULL"
-    "  AND u.price_usd IS DISTINCT FROM p.price_usd AND (p.updated_at IS NULL OR p.updated_at <= " NOW ")"
-    "  THEN " NOW " ELSE t.last_price_change END,"
-    " refresh_metadata = CASE WHEN " FRESH " THEN u.meta::jsonb ELSE t.refresh_metadata END,"
-    " refresh_interval_seconds = CASE WHEN " FRESH " AND u.interval_s > 0 THEN u.interval_s"
-    "  ELSE t.refresh_interval_seconds END,"
-    /* token_result.next_refresh_at when the engine gave one, else
-     * now + the (new or stored) interval. */
-    " next_refresh_at = CASE WHEN NOT " FRESH " THEN t.next_refresh_at"
-    "  WHEN u.next_at > 0 THEN to_timestamp(u.next_at)"
-    "  ELSE " NOW " + make_interval(secs =>"
-    "  CASE WHEN u.interval_s > 0 THEN u.interval_s ELSE t.refresh_interval_seconds END) END,"
-    " outstanding_sources = CASE WHEN " FRESH " THEN u.outstanding ELSE t.outstanding_sources END,"
-    " outstanding_attempts = CASE WHEN " FRESH " THEN u.out_attempts ELSE t.outstanding_attempts END,"
-    " priority_score = CASE WHEN " FRESH " THEN COALESCE(u.priority, t.priority_score) ELSE t.priority_score END,"
-    " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
-    " FROM u LEFT JOIN token_prices p ON p.address = u.address"
-    " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
-    " RETURNING t.address, t.last_refresh_attempt = " NOW " AND u.status = 'enriched',"
-    " p.address IS NOT NULL,"
-    " CASE WHEN t.last_refresh_attempt = " NOW " AND u.status = 'enriched' THEN"
-    "  (SELECT string_agg(octet_length(s.type) || ':' || s.type || octet_length(s.url) || ':' || s.url, '')"
-    "  FROM token_socials s WHERE s.address = t.address) END,"
-    " CASE WHEN t.last_refresh_attempt = " NOW " AND u.status = 'enriched' THEN"
-    "  (SELECT string_agg(octet_length(w.url) || ':' || w.url"
-    "  || COALESCE(octet_length(w.label) || ':' || w.label, '-'), '')"
-    "  FROM token_websites w WHERE w.address = t.address) END,"
-    " (SELECT string_agg(octet_length(ts.source) || ':' || ts.source, '')"
-    "  FROM token_sources ts WHERE ts.address = t.address)";
-
-#define COMMIT_NPARAMS 22
-
-/* B: $1 now (timestamptz text); binary arrays:
- * prices $2..$9: address, stored (update, else insert), price_usd,
- *   market_cap, fdv, liquidity_usd, volume_24h, change_24h (NULL: keep);
- * socials $10..$13: address, type, url, op (0 delete, 2 insert);
- * websites $14..$17: address, url, label, op (0 delete, 1 set label, 2 insert);
- * sources $18..$21: address, source, data, op (0 delete (MISSING), 1 update,
- *   2 insert (FOUND)).
- * The newest observation wins whatever the commit order: a price or source
- * row written by a later observation is left alone. */
-static const char commit_rows_sql[] =
-    "WITH px AS MATERIALIZED (SELECT * FROM unnest($2::text[], $3::bool[], $4::float8[], $5::float8[],"
-    " $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS x(address, stored, price_usd, market_cap, fdv,"
-    " liquidity_usd, volume_24h, change_24h)),"
-    " pu AS (UPDATE token_prices tp SET price_usd = COALESCE(px.price_usd, tp.price_usd),"
-    " market_cap = COALESCE(px.market_cap, tp.market_cap), fdv = COALESCE(px.fdv, tp.fdv),"
-    " liquidity_usd = COALESCE(px.liquidity_usd, tp.liquidity_usd),"
-    " volume_24h = COALESCE(px.volume_24h, tp.volume_24h),"
-    " change_24h = COALESCE(px.change_24h, tp.change_24h), updated_at = $1::timestamptz"
-    " FROM px WHERE px.stored AND tp.address = px.address AND tp.updated_at <= $1::timestamptz),"
-    " pi AS (INSERT INTO token_prices (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
-    " change_24h, updated_at) SELECT address, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h,"
-    " $1::timestamptz FROM px WHERE NOT px.stored),"
-    " sx AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int[])"
-    " AS x(address, type, url, op)),"
-    " sd AS (DELETE FROM token_socials s USING sx WHERE sx.op = 0 AND s.address = sx.address"
-    " AND s.type = sx.type AND s.url = sx.url),"
-    " si AS (INSERT INTO token_socials (address, type, url) SELECT address, type, url FROM sx WHERE sx.op = 2),"
-    " wx AS MATERIALIZED (SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::int[])"
-    " AS x(address, url, label, op)),"
-    " wd AS (DELETE FROM token_websites w USING wx WHERE wx.op = 0 AND w.address = wx.address"
-    " AND w.url = wx.url),"
-    " wu AS (UPDATE token_websites w SET label = wx.label FROM wx WHERE wx.op = 1 AND w.address = wx.address"
-    " AND w.url = wx.url),"
-    " wi AS (INSERT INTO token_websites (address, label, url) SELECT address, label, url FROM wx"
-    " WHERE wx.op = 2),"
-    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[])"
-    " AS x(address, source, data, op)),"
-    " fd AS (DELETE FROM token_sources ts USING fx WHERE fx.op = 0 AND ts.address = fx.address"
-    " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz),"
-    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz FROM fx"
-    " WHERE fx.op = 1 AND ts.address = fx.address AND ts.source = fx.source"
-    " AND ts.fetched_at <= $1::timestamptz),"
-    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at)"
-    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2)"
-    " SELECT 1";
-
-#define ROWS_NPARAMS 21
-
-
-static const char *const ps_sql[PS_N] = {
-    [PS_CLAIM_PENDING] = CLAIM_SQL("(status = 'pending' OR (outstanding_sources IS NOT NULL"
-                                   " AND next_refresh_at <= to_timestamp($3::bigint)))"),
-    [PS_CLAIM_DUE] = CLAIM_SQL("next_refresh_at <= to_timestamp($3::bigint)"),
-    /* The daemon's choice ($5: addresses), whatever their status or due
-     * time, when their lease has ended; with the stored price. */
-    [PS_CLAIM_ADDRESSES] =
-        "WITH c AS (SELECT t.address FROM tokens t WHERE t.address = ANY($5::text[])"
-        " AND (t.lease_until IS NULL OR t.lease_until <= to_timestamp($3::bigint))"
-        " AND ($6::bigint = 0 OR t.status = 'pending' OR t.next_refresh_at <= to_timestamp($6::bigint))"
-        " ORDER BY t.address FOR UPDATE SKIP LOCKED)"
-        " UPDATE tokens t SET claimed_by = $1::text, claim_id = $2::text,"
-        " lease_until = to_timestamp($3::bigint + $4::bigint) FROM c WHERE t.address = c.address"
-        " RETURNING t.address, t.outstanding_sources, t.outstanding_attempts,"
-        " (SELECT p.price_usd FROM token_prices p WHERE p.address = t.address)",
-    /* After a lost reply: what that attempt of this claim already took. */
-    [PS_CLAIM_MINE] = "SELECT t.address, t.outstanding_sources, t.outstanding_attempts, p.price_usd FROM tokens t"
-                      " LEFT JOIN token_prices p ON p.address = t.address WHERE t.claim_id = $1::text",
-    [PS_RELEASE] = "UPDATE tokens SET claimed_by = NULL, claim_id = NULL, lease_until = NULL"
-                   " WHERE address = ANY($1::text[]) AND claim_id = $2::text",
-    [PS_IMPORT] = "INSERT INTO tokens (address) SELECT a FROM unnest($1::text[]) AS a ORDER BY a"
-                  " ON CONFLICT (address) DO NOTHING",
-    /* Runs first in a commit's transaction (until its end): A and B join
-     * small arrays to large tables by their keys, which only an index nested
-     * loop does well. Their plans are generic (prepared), so planned once
-     * per connection, possibly while a table was still nearly empty (a new
-     * store: a hash join over a sequential scan looks cheapest then, and
-     * would stay until the next ANALYZE while the table grows). */
-    [PS_COMMIT_PLAN] = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),"
-                       " set_config('enable_mergejoin', 'off', true)",
-    [PS_COMMIT] = commit_tokens_sql,
-    [PS_COMMIT_ROWS] = commit_rows_sql,
-    /* Before a commit is retried: its tokens that an earlier attempt wrote
-     * (the reply was lost): claim ended at exactly this commit's time. */
-    [PS_COMMIT_DONE] = "SELECT count(*) FROM tokens WHERE address = ANY($1::text[]) AND claim_id IS NULL"
-                       " AND last_refresh_attempt = $2::timestamptz",
-    [PS_LOAD_SOURCES] = "SELECT address, source, data::text FROM token_sources WHERE address = ANY($1::text[])"
-                        " ORDER BY address, source",
-    /* One page of the scan: $1 since (unix s), $2 the last address of the
-     * previous page ('' first), $3 the page size. */
-    [PS_SCAN] = "SELECT t.address, t.status, extract(epoch FROM t.next_refresh_at)::bigint,"
-                " t.refresh_interval_seconds, t.in_contest::int, extract(epoch FROM t.created_at)::bigint,"
-                " p.price_usd, p.market_cap, p.volume_24h, p.change_24h"
-                " FROM tokens t LEFT JOIN token_prices p ON p.address = t.address"
-                " WHERE t.created_at >= to_timestamp($1::bigint) AND t.address > $2::text"
-                " ORDER BY t.address LIMIT $3::int",
-    [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
-};
-
-/* ---- text array literals ------------------------------------------------------ */
-
-/* "{…}" literal with every element double-quoted (backslash before " and \)
- * or an unquoted NULL: correct for any text, commas, braces and UTF-8. */
-typedef struct pgarr {
-    strbuf b;
-    size_t n;
-} pgarr;
-
-static void arr_reset(pgarr *a)
-{
-    a->b.len = 0;
-    a->n = 0;
-    sb_append(&a->b, "{", 1);
-}
-
-static void arr_sep(pgarr *a)
-{
-    if (a->n++)
-        sb_append(&a->b, ",", 1);
-}
-
-/* Length of the valid UTF-8 sequence at S (1..4), or 0 when S does not start
- * one (stray continuation byte, overlong form, surrogate, above U+10FFFF,
- * cut short). */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if ((c & 0xE0) == 0xC0)
-        n = 2, min = 0x80, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-        n = 3, min = 0x800, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-        n = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/* One element. PostgreSQL refuses text that is not valid UTF-8 (SQLSTATE
- * 22021, a permanent error that would fail the whole batch every time): an
- * invalid byte from an upstream is stored as U+FFFD instead. */
-static void arr_str(pgarr *a, const char *str)
-{
-    arr_sep(a);
-    if (!str) {
-        sb_append(&a->b, "NULL", 4);
-        return;
-    }
-    const unsigned char *s = (const unsigned char *)str;
-    sb_append(&a->b, "\"", 1);
-    while (*s) {
-        const unsigned char *run = s;
-        while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
-            s++;
-        sb_append(&a->b, (const char *)run, (size_t)(s - run));
-        if (!*s)
-            break;
-        if (*s == '"' || *s == '\\') {
-            char esc[2] = {'\\', (char)*s++};
-            sb_append(&a->b, esc, 2);
-        } else {
-            size_t n = utf8_seq(s);
-            if (n) {
-                sb_append(&a->b, (const char *)s, n);
-                s += n;
-            } else {
-                sb_append(&a->b, "\xEF\xBF\xBD", 3);
-                s++;
-            }
-        }
-    }
-    sb_append(&a->b, "\"", 1);
-}
-
-static const char *arr_end(pgarr *a)
-{
-    sb_append(&a->b, "}", 1);
-    return a->b.data;
-}
-
-/* ---- binary arrays (the commit's parameters) ------------------------------------ */
-
-/* A one-dimensional array in PostgreSQL's binary format (array_recv): a
- * header (ndim, has-nulls flag, element type oid, length, lower bound), then
- * per element its length (-1: NULL) and its bytes in the type's binary
- * form, big-endian. Numbers go as their 4 or 8 bytes: no formatting here,
- * no parsing on the server, and a float8 arrives bit for bit. */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701 };
-
-typedef struct pgbin {
-    strbuf b;
-    uint32_t n;
-    int hasnull;
-} pgbin;
-
-static void put_u32(strbuf *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    sb_append(b, (const char *)c, 4);
-}
-
-static void put_u64(strbuf *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)(v >> 32));
-    put_u32(b, (uint32_t)v);
-}
-
-static void patch_u32(strbuf *b, size_t at, uint32_t v)
-{
-    unsigned char *c = (unsigned char *)b->data + at;
-    c[0] = (unsigned char)(v >> 24);
-    c[1] = (unsigned char)(v >> 16);
-    c[2] = (unsigned char)(v >> 8);
-    c[3] = (unsigned char)v;
-}
-
-static void bin_reset(pgbin *a, uint32_t elem_oid)
-{
-    a->b.len = 0;
-    a->n = 0;
-    a->hasnull = 0;
-    put_u32(&a->b, 1);        /* ndim */
-    put_u32(&a->b, 0);        /* has nulls: patched by bin_end */
-    put_u32(&a->b, elem_oid);
-    put_u32(&a->b, 0);        /* length: patched by bin_end */
-    put_u32(&a->b, 1);        /* lower bound */
-}
-
-static void bin_null(pgbin *a)
-{
-    put_u32(&a->b, 0xFFFFFFFFu);
-    a->hasnull = 1;
-    a->n++;
-}
-
-/* Text: the bytes as they are, except that what is not valid UTF-8 becomes
- * U+FFFD (as arr_str; the server refuses invalid UTF-8 in binary input too). */
-static void bin_text(pgbin *a, const char *str)
-{
-    if (!str) {
-        bin_null(a);
-        return;
-    }
-    size_t at = a->b.len;
-    put_u32(&a->b, 0); /* length: patched below */
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        const unsigned char *run = s;
-        while (*s && *s < 0x80)
-            s++;
-        sb_append(&a->b, (const char *)run, (size_t)(s - run));
-        if (!*s)
-            break;
-        size_t n = utf8_seq(s);
-        if (n) {
-            sb_append(&a->b, (const char *)s, n);
-            s += n;
-        } else {
-            sb_append(&a->b, "\xEF\xBF\xBD", 3);
-            s++;
-        }
-    }
-    patch_u32(&a->b, at, (uint32_t)(a->b.len - at - 4));
-    a->n++;
-}
-
-static void bin_f8(pgbin *a, int has, double d)
-{
-    if (!has || !isfinite(d)) { /* NaN/inf: unknown, as in the JSON record */
-        bin_null(a);
-        return;
-    }
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    put_u32(&a->b, 8);
-    put_u64(&a->b, bits);
-    a->n++;
-}
-
-static void bin_i4(pgbin *a, int has, int32_t v)
-{
-    if (!has) {
-        bin_null(a);
-        return;
-    }
-    put_u32(&a->b, 4);
-    put_u32(&a->b, (uint32_t)v);
-    a->n++;
-}
-
-static void bin_i8(pgbin *a, int64_t v)
-{
-    put_u32(&a->b, 8);
-    put_u64(&a->b, (uint64_t)v);
-    a->n++;
-}
-
-static void bin_bool(pgbin *a, int v)
-{
-    put_u32(&a->b, 1);
-    sb_append(&a->b, v ? "\1" : "\0", 1);
-    a->n++;
-}
-
-static void bin_end(pgbin *a)
-{
-    if (a->n == 0) { /* an empty array has no dimensions */
-        patch_u32(&a->b, 0, 0);
-        a->b.len = 12;
-        return;
-    }
-    patch_u32(&a->b, 4, a->hasnull ? 1 : 0);
-    patch_u32(&a->b, 12, a->n);
-}
-
-/* ---- connection ---------------------------------------------------------------- */
-
-/* The binary arrays of the commit: A_* for statement A (tokens), B_* for
- * statement B (the other tables). */
-enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY, A_META, A_INTERVAL,
-       A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS, A_PRIORITY,
-       B_P_ADDR, B_P_STORED, B_P_PRICE, B_P_MCAP, B_P_FDV, B_P_LIQ, B_P_VOL, B_P_CHG,
-       B_S_ADDR, B_S_TYPE, B_S_URL, B_S_OP, B_W_ADDR, B_W_URL, B_W_LABEL, B_W_OP,
-       B_F_ADDR, B_F_SOURCE, B_F_DATA, B_F_OP, ARR_N };
-#define A_FIRST A_ADDR
-#define A_END (A_PRIORITY + 1)
-#define B_FIRST B_P_ADDR
-#define B_END ARR_N
-
-/* The element type of each array (as cast in the SQL); text when not listed. */
-static const uint32_t arr_oid[ARR_N] = {
-    [A_DECIMALS] = OID_INT4,  [A_INTERVAL] = OID_INT4,  [A_OUT_ATTEMPTS] = OID_INT4, [A_NEXT_AT] = OID_INT8,
-    [A_PRICE] = OID_FLOAT8,   [A_MCAP] = OID_FLOAT8,    [A_FDV] = OID_FLOAT8,        [A_LIQ] = OID_FLOAT8,
-    [A_VOL] = OID_FLOAT8,     [A_CHG] = OID_FLOAT8,     [A_PRIORITY] = OID_FLOAT8,   [B_P_STORED] = OID_BOOL,
-    [B_P_PRICE] = OID_FLOAT8, [B_P_MCAP] = OID_FLOAT8,  [B_P_FDV] = OID_FLOAT8,      [B_P_LIQ] = OID_FLOAT8,
-    [B_P_VOL] = OID_FLOAT8,   [B_P_CHG] = OID_FLOAT8,   [B_S_OP] = OID_INT4,         [B_W_OP] = OID_INT4,
-    [B_F_OP] = OID_INT4,
-};
-
-typedef struct pg_store {
-    PGconn *conn;
-    char *uri;     /* as given: libpq needs it, it may hold a password */
-    char *display; /* the URI with any password removed: for messages */
-    int prepared;
-    int max_attempts;
-    int backoff_first_ms, backoff_max_ms;
-    uint64_t jitter; /* xorshift state */
-    pgbin arr[ARR_N]; /* reused by every commit */
-    strbuf tmp;        /* scratch for commits */
-    strbuf json;       /* the JSON records of a commit */
-} pg_store;
-
-/* The URI without its password: "postgresql://user:secret@h/db?password=x"
- * becomes "postgresql://user@h/db?password=***". Also for key=value strings. */
-char *store_pg_redact(const char *uri)
-{
-    strbuf b = {0};
-    const char *p = uri;
-    const char *scheme = strstr(uri, "://");
-    if (scheme) {
-        const char *auth = scheme + 3;
-        const char *auth_end = auth + strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (const char *q = auth; q < auth_end; q++)
-            if (*q == '@')
-                at = q;
-        sb_append(&b, uri, (size_t)(auth - uri));
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            sb_append(&b, auth, (size_t)((colon ? colon : at) - auth));
-            p = at;
-        } else
-            p = auth;
-    }
-    /* password=VALUE anywhere after that (query parameter or key=value). */
-    while (*p) {
-        const char *hit = strstr(p, "password");
-        if (!hit) {
-            sb_appends(&b, p);
-            break;
-        }
-        const char *q = hit + 8;
-        while (*q == ' ')
-            q++;
-        int at_key_start = hit == uri || strchr("?& \t", hit[-1]) != NULL;
-        if (*q != '=' || !at_key_start) {
-            sb_append(&b, p, (size_t)(hit + 8 - p));
-            p = hit + 8;
-            continue;
-        }
-        q++;
-        sb_append(&b, p, (size_t)(q - p));
-        sb_appends(&b, "***");
-        while (*q == ' ')
-            q++;
-        if (*q == '\'') {
-            for (q++; *q && *q != '\''; q++)
-                if (*q == '\\' && q[1])
-                    q++;
-            if (*q)
-                q++;
-        } else
-            q += strcspn(q, scheme ? "&#" : " \t");
-        p = q;
-    }
-    if (!b.data)
-        sb_append(&b, "", 0);
-    return b.data;
-}
-
-static uint64_t jitter_next(pg_store *s)
-{
-    uint64_t x = s->jitter;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return s->jitter = x;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-/* libpq's messages span lines: one line, single spaces. */
-static void one_line(char *s)
-{
-    char *w = s;
-    int space = 0;
-    for (const char *r = s; *r; r++) {
-        if (*r == '\n' || *r == '\t' || *r == ' ' || *r == '\r') {
-            space = w != s;
-            continue;
-        }
-        if (space)
-            *w++ = ' ';
-        space = 0;
-        *w++ = *r;
-    }
-    *w = '\0';
-}
-
-/* "store postgresql URI: WHAT: SQLSTATE xxxxx: message (detail; hint)". */
-static void format_error(pg_store *s, PGresult *r, const char *what, char *err, size_t errlen)
-{
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
-    const char *hint = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) : NULL;
-    char msg[512];
-    if (primary)
-        snprintf(msg, sizeof msg, "%s", primary);
-    else if (r && *PQresultErrorMessage(r))
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-    else
-        snprintf(msg, sizeof msg, "%s", s->conn ? PQerrorMessage(s->conn) : "no connection");
-    one_line(msg);
-    snprintf(err, errlen, "store postgresql %s: %s: %s%s%s%s%s%s%s", s->display, what, state ? "SQLSTATE " : "",
-             state ? state : "", state ? ": " : "", msg, detail ? " (" : "", detail ? detail : "",
-             detail ? ")" : "");
-    if (hint) {
-        size_t l = strlen(err);
-        snprintf(err + l, errlen > l ? errlen - l : 0, "; hint: %s", hint);
-    }
-}
-
-/* 1 when running the same statement again may succeed. */
-static int retryable(pg_store *s, PGresult *r)
-{
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
-        return 1;
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    if (!state)
-        return r == NULL;
-    return !strncmp(state, "08", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") ||
-           !strcmp(state, "57P01") || !strcmp(state, "57P02") || !strcmp(state, "57P03");
-}
-
-/* The connection is unusable after these even if libpq has not noticed yet. */
-static int needs_reset(pg_store *s, PGresult *r)
-{
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
-        return 1;
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    return state && (!strncmp(state, "08", 2) || !strncmp(state, "57P0", 4));
-}
+/* ---- connection --------------------------------------------------------------------- */
 
 static PGconn *pg_connect(const char *uri)
 {
@@ -677,164 +71,6 @@ static PGconn *pg_connect(const char *uri)
     const char *const vals[] = {"10", "tokencollector", uri, "UTF8", NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
-
-static int prepare_all(pg_store *s, char *err, size_t errlen)
-{
-    for (int i = 0; i < PS_N; i++) {
-        PGresult *r = PQprepare(s->conn, ps_name[i], ps_sql[i], 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            format_error(s, r, "prepare", err, errlen);
-            PQclear(r);
-            return -1;
-        }
-        PQclear(r);
-    }
-    s->prepared = 1;
-    return 0;
-}
-
-/* ---- retry loop ---------------------------------------------------------------- */
-
-/* One attempt of an operation on s->conn. Returns 0, or -1 with *res_out (may
- * be NULL) describing the failure for classification. */
-typedef int (*pg_attempt)(pg_store *s, void *ctx, PGresult **res_out, const char **what);
-
-static int run_with_retry(pg_store *s, pg_attempt fn, void *ctx, int need_prepared, char *err, size_t errlen)
-{
-    int delay = s->backoff_first_ms;
-    for (int attempt = 1;; attempt++) {
-        int retry = 1;
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-            PQreset(s->conn);
-            s->prepared = 0;
-        }
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-            format_error(s, NULL, "connect", err, errlen);
-        } else if (need_prepared && !s->prepared && prepare_all(s, err, errlen) != 0) {
-            retry = PQstatus(s->conn) != CONNECTION_OK;
-        } else {
-            PGresult *r = NULL;
-            const char *what = "query";
-            if (fn(s, ctx, &r, &what) == 0)
-                return 0;
-            format_error(s, r, what, err, errlen);
-            retry = retryable(s, r);
-            int reset = needs_reset(s, r);
-            PQclear(r);
-            if (!retry)
-                return -1;
-            if (reset) {
-                /* Force a fresh session before the next attempt. */
-                PQreset(s->conn);
-                s->prepared = 0;
-            }
-        }
-        if (!retry)
-            return -1;
-        if (attempt >= s->max_attempts) {
-            size_t l = strlen(err);
-            snprintf(err + l, errlen > l ? errlen - l : 0, " (gave up after %d attempts)", attempt);
-            return -1;
-        }
-        /* Equal jitter: half the step plus a random half, so collectors that
-         * lost the same server do not all come back at the same instant. */
-        int wait = delay / 2 + (int)(jitter_next(s) % (uint64_t)(delay / 2 + 1));
-        LOG_WARN("store", "%s; retrying in %d ms (attempt %d of %d)", err, wait, attempt + 1, s->max_attempts);
-        sleep_ms(wait);
-        delay = delay * 2 > s->backoff_max_ms ? s->backoff_max_ms : delay * 2;
-    }
-}
-
-static int exec_prepared(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
-                         PGresult **out)
-{
-    PGresult *r = PQexecPrepared(s->conn, ps_name[ps], n, vals, NULL, NULL, 0);
-    *out = r;
-    return PQresultStatus(r) == want ? 0 : -1;
-}
-
-/* ---- migrations ------------------------------------------------------------------ */
-
-typedef struct migrate_ctx {
-    int from, to;
-} migrate_ctx;
-
-static int exec_cmd(pg_store *s, const char *sql, PGresult **out)
-{
-    PGresult *r = PQexec(s->conn, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        PQclear(r);
-        return 0;
-    }
-    *out = r;
-    return -1;
-}
-
-static int migrate_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
-{
-    migrate_ctx *m = vctx;
-    *what = "migrate";
-    if (exec_cmd(s, "BEGIN", out) || exec_cmd(s, "SET LOCAL client_min_messages = warning", out) ||
-        exec_cmd(s, "SELECT pg_advisory_xact_lock(hashtext('tokencollector schema migration'))", out) ||
-        exec_cmd(s, pg_migration_prelude, out))
-        goto fail;
-    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        *out = r;
-        goto fail;
-    }
-    m->from = m->to = atoi(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
-        const pg_migration *mg = &pg_migrations[i];
-        if (mg->version <= m->from)
-            continue;
-        static char what_buf[96];
-        snprintf(what_buf, sizeof what_buf, "migration %d (%s)", mg->version, mg->name);
-        *what = what_buf;
-        if (exec_cmd(s, mg->sql, out))
-            goto fail;
-        char ver[16];
-        snprintf(ver, sizeof ver, "%d", mg->version);
-        const char *params[2] = {ver, mg->name};
-        r = PQexecParams(s->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)", 2,
-                         NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            *out = r;
-            goto fail;
-        }
-        PQclear(r);
-        m->to = mg->version;
-    }
-    *what = "migrate";
-    if (exec_cmd(s, "COMMIT", out))
-        goto fail;
-    return 0;
-fail:
-    if (PQstatus(s->conn) == CONNECTION_OK)
-        PQclear(PQexec(s->conn, "ROLLBACK"));
-    return -1;
-}
-
-static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
-{
-    migrate_ctx m = {0, 0};
-    if (run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
-        return -1;
-    if (m.from > PG_SCHEMA_VERSION)
-        LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
-                 m.from, PG_SCHEMA_VERSION);
-    else if (m.to > m.from)
-        LOG_INFO("store", "postgresql %s: schema migrated from version %d to %d", s->display, m.from, m.to);
-    if (from)
-        *from = m.from;
-    if (to)
-        *to = m.to;
-    return 0;
-}
-
-/* ---- open / close ------------------------------------------------------------------ */
 
 static void pg_free(pg_store *s)
 {
@@ -866,19 +102,118 @@ static pg_store *pg_open(const char *uri, char *err, size_t errlen)
         s->jitter = 1;
     s->conn = pg_connect(uri);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
-        format_error(s, NULL, "connect", err, errlen);
+        store_pg_format_error(s, NULL, "connect", err, errlen);
         pg_free(s);
         return NULL;
     }
     return s;
 }
 
+/* ---- migrations ------------------------------------------------------------------------ */
+
+typedef struct migrate_ctx {
+    int from, to;
+} migrate_ctx;
+
+static int exec_cmd(pg_store *s, const char *sql, PGresult **out)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return 0;
+    }
+    *out = r;
+    return -1;
+}
+
+/* Inside the migration transaction, under its lock. */
+static int schema_version(pg_store *s, migrate_ctx *m, PGresult **out)
+{
+    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        *out = r;
+        return -1;
+    }
+    m->from = m->to = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+static int record_migration(pg_store *s, const pg_migration *mg, PGresult **out)
+{
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", mg->version);
+    const char *params[2] = {ver, mg->name};
+    PGresult *r = PQexecParams(s->conn, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2::text)",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *out = r;
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* The migrations newer than m->from; *WHAT names the one that failed. */
+static int apply_migrations(pg_store *s, migrate_ctx *m, PGresult **out, const char **what)
+{
+    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
+        const pg_migration *mg = &pg_migrations[i];
+        if (mg->version <= m->from)
+            continue;
+        static char what_buf[96];
+        snprintf(what_buf, sizeof what_buf, "migration %d (%s)", mg->version, mg->name);
+        *what = what_buf;
+        if (exec_cmd(s, mg->sql, out) || record_migration(s, mg, out))
+            return -1;
+        m->to = mg->version;
+    }
+    *what = "migrate";
+    return 0;
+}
+
+/* The advisory lock makes two processes migrating at once take turns. */
+static int migrate_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
+{
+    migrate_ctx *m = vctx;
+    *what = "migrate";
+    if (exec_cmd(s, "BEGIN", out) || exec_cmd(s, "SET LOCAL client_min_messages = warning", out) ||
+        exec_cmd(s, "SELECT pg_advisory_xact_lock(hashtext('tokencollector schema migration'))", out) ||
+        exec_cmd(s, pg_migration_prelude, out) || schema_version(s, m, out) ||
+        apply_migrations(s, m, out, what) || exec_cmd(s, "COMMIT", out)) {
+        if (PQstatus(s->conn) == CONNECTION_OK)
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_migrate(pg_store *s, int *from, int *to, char *err, size_t errlen)
+{
+    migrate_ctx m = {0, 0};
+    if (store_pg_run_with_retry(s, migrate_attempt, &m, 0, err, errlen) != 0)
+        return -1;
+    if (m.from > PG_SCHEMA_VERSION)
+        LOG_WARN("store", "postgresql %s: schema version %d is newer than this build knows (%d)", s->display,
+                 m.from, PG_SCHEMA_VERSION);
+    else if (m.to > m.from)
+        LOG_INFO("store", "postgresql %s: schema migrated from version %d to %d", s->display, m.from, m.to);
+    if (from)
+        *from = m.from;
+    if (to)
+        *to = m.to;
+    return 0;
+}
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
 void *store_pg_open(const char *uri, char *err, size_t errlen)
 {
     pg_store *s = pg_open(uri, err, errlen);
     if (!s)
         return NULL;
-    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || prepare_all(s, err, errlen) != 0) {
+    if (pg_migrate(s, NULL, NULL, err, errlen) != 0 || store_pg_prepare_all(s, err, errlen) != 0) {
         pg_free(s);
         return NULL;
     }
@@ -897,61 +232,7 @@ int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errl
 
 static void pg_close(void *be) { pg_free(be); }
 
-/* ---- operations ------------------------------------------------------------------- */
-
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* ADDRS as a PostgreSQL text[] literal, sorted and de-duplicated: every
- * statement then locks rows in one order, so concurrent writers cannot
- * deadlock, and a repeated address counts once. */
-static char *sorted_addr_array(const char *const *addrs, size_t n)
-{
-    const char **v = xmalloc((n ? n : 1) * sizeof *v);
-    memcpy(v, addrs, n * sizeof *v);
-    qsort(v, n, sizeof *v, compare_strings);
-    pgarr a = {0};
-    arr_reset(&a);
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(v[i - 1], v[i]))
-            arr_str(&a, v[i]);
-    arr_end(&a);
-    free(v);
-    return a.b.data;
-}
-
-typedef struct simple_ctx {
-    int ps;
-    int n;
-    const char *const *vals;
-    ExecStatusType want;
-    const char *what;
-    PGresult *res; /* kept on success */
-} simple_ctx;
-
-static int simple_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
-{
-    simple_ctx *c = vctx;
-    *what = c->what;
-    PGresult *r;
-    if (exec_prepared(s, c->ps, c->n, c->vals, c->want, &r) != 0) {
-        *out = r;
-        return -1;
-    }
-    c->res = r;
-    return 0;
-}
-
-static PGresult *run_simple(pg_store *s, int ps, int n, const char *const *vals, ExecStatusType want,
-                            const char *what, char *err, size_t errlen)
-{
-    simple_ctx c = {ps, n, vals, want, what, NULL};
-    if (run_with_retry(s, simple_attempt, &c, 1, err, errlen) != 0)
-        return NULL;
-    return c.res;
-}
+/* ---- one-statement operations ---------------------------------------------------------- */
 
 static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen)
 {
@@ -959,9 +240,9 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     *inserted = 0;
     if (n == 0)
         return 0;
-    char *arr = sorted_addr_array(addrs, n);
+    char *arr = store_pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
-    PGresult *r = run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
+    PGresult *r = store_pg_run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -970,135 +251,35 @@ static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inser
     return 0;
 }
 
-static int compare_claimed(const void *a, const void *b)
+/* The status named NAME, -1 for a name this build does not know. */
+static int status_index(const char *name)
 {
-    return strcmp(((const claimed_token *)a)->address, ((const claimed_token *)b)->address);
-}
-
-typedef struct claim_ctx {
-    const claim_request *rq;
-    int ps; /* PS_CLAIM_PENDING, _DUE or _ADDRESSES */
-    int nvals;
-    const char *const *vals;
-    int attempts;
-    PGresult *res;
-} claim_ctx;
-
-static int claim_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
-{
-    claim_ctx *c = vctx;
-    *what = "claim";
-    PGresult *r;
-    if (c->attempts++ > 0) {
-        /* The previous attempt may have committed before its reply was lost:
-         * its tokens carry this claim id, unique to this claim. Take them
-         * rather than leave them stranded until the lease ends. */
-        const char *id[1] = {c->rq->claim_id};
-        if (exec_prepared(s, PS_CLAIM_MINE, 1, id, PGRES_TUPLES_OK, &r) != 0) {
-            *out = r;
-            return -1;
-        }
-        if (PQntuples(r) > 0) {
-            LOG_INFO("store", "postgresql %s: claim %s had been taken before the connection was lost (%d tokens)",
-                     s->display, c->rq->claim_id, PQntuples(r));
-            c->res = r;
-            return 0;
-        }
-        PQclear(r);
-    }
-    if (exec_prepared(s, c->ps, c->nvals, c->vals, PGRES_TUPLES_OK, &r) != 0) {
-        *out = r;
-        return -1;
-    }
-    c->res = r;
-    return 0;
-}
-
-/* Runs a claim statement; *OUT in the order of RETURNING. WITH_PRICE: the
- * fourth column is the stored price (else NAN). */
-static int run_claim(pg_store *s, const claim_request *rq, int ps, const char *addr_array, claimed_token **out,
-                     size_t *n, char *err, size_t errlen)
-{
-    *out = NULL;
-    *n = 0;
-    char now[24], lease[24], max[24], due_before[24];
-    snprintf(due_before, sizeof due_before, "%lld", (long long)rq->due_before);
-    snprintf(now, sizeof now, "%lld", (long long)rq->now);
-    snprintf(lease, sizeof lease, "%lld", (long long)rq->lease_s);
-    snprintf(max, sizeof max, "%zu", rq->max);
-    const char *vals[6] = {rq->owner ? rq->owner : "", rq->claim_id, now, lease,
-                           ps == PS_CLAIM_ADDRESSES ? addr_array : max, due_before};
-    claim_ctx c = {rq, ps, ps == PS_CLAIM_ADDRESSES ? 6 : 5, vals, 0, NULL};
-    if (run_with_retry(s, claim_attempt, &c, 1, err, errlen) != 0)
-        return -1;
-    PGresult *r = c.res;
-    size_t count = (size_t)PQntuples(r);
-    int with_price = ps == PS_CLAIM_ADDRESSES && PQnfields(r) > 3;
-    claimed_token *list = xcalloc(count ? count : 1, sizeof *list);
-    for (size_t i = 0; i < count; i++) {
-        list[i].address = xstrdup(PQgetvalue(r, (int)i, 0));
-        list[i].outstanding = PQgetisnull(r, (int)i, 1) ? NULL : xstrdup(PQgetvalue(r, (int)i, 1));
-        list[i].outstanding_attempts = atoi(PQgetvalue(r, (int)i, 2));
-        list[i].price_usd =
-            with_price && !PQgetisnull(r, (int)i, 3) ? strtod(PQgetvalue(r, (int)i, 3), NULL) : NAN;
-    }
-    PQclear(r);
-    *out = list;
-    *n = count;
-    return 0;
-}
-
-static int pg_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err, size_t errlen)
-{
-    pg_store *s = be;
-    if (run_claim(s, rq, rq->due ? PS_CLAIM_DUE : PS_CLAIM_PENDING, NULL, out, n, err, errlen) != 0)
-        return -1;
-    /* RETURNING gives no order; batches are easier to follow sorted (the
-     * SQLite backend sorts the same way). */
-    qsort(*out, *n, sizeof **out, compare_claimed);
-    return 0;
-}
-
-static int pg_claim_addresses(void *be, const claim_request *rq, const char *const *addrs, size_t n,
-                              claimed_token **out, size_t *n_out, char *err, size_t errlen)
-{
-    pg_store *s = be;
-    *out = NULL;
-    *n_out = 0;
-    if (n == 0) {
-        *out = xcalloc(1, sizeof **out);
-        return 0;
-    }
-    char *arr = sorted_addr_array(addrs, n);
-    claimed_token *got;
-    size_t m;
-    int rc = run_claim(s, rq, PS_CLAIM_ADDRESSES, arr, &got, &m, err, errlen);
-    free(arr);
-    if (rc != 0)
-        return -1;
-    /* In the order asked (as the SQLite backend returns them), each once. */
-    qsort(got, m, sizeof *got, compare_claimed);
-    claimed_token *list = xcalloc(m ? m : 1, sizeof *list);
-    char *taken = xcalloc(m ? m : 1, 1);
-    size_t count = 0;
-    for (size_t i = 0; i < n && count < m; i++) {
-        claimed_token key = {.address = (char *)addrs[i]};
-        claimed_token *hit = bsearch(&key, got, m, sizeof *got, compare_claimed);
-        if (hit && !taken[hit - got]) { /* a repeated address is returned once */
-            taken[hit - got] = 1;
-            list[count++] = *hit;
-        }
-    }
-    free(taken);
-    free(got); /* the strings moved to LIST */
-    *out = list;
-    *n_out = count;
-    return 0;
+    for (int k = 0; k < STATUS_COUNT; k++)
+        if (!strcmp(name, status_name((token_status)k)))
+            return k;
+    return -1;
 }
 
 static double num_or_nan(PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NAN : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+/* Row I of a PS_SCAN page; its strings point into R. */
+static token_brief scan_row(PGresult *r, int i)
+{
+    int status = status_index(PQgetvalue(r, i, 1));
+    token_brief t = {.address = PQgetvalue(r, i, 0),
+                     .status = status < 0 ? STATUS_PENDING : (token_status)status,
+                     .next_refresh_at = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+                     .refresh_interval_s = atoi(PQgetvalue(r, i, 3)),
+                     .in_contest = atoi(PQgetvalue(r, i, 4)),
+                     .created_at = strtoll(PQgetvalue(r, i, 5), NULL, 10),
+                     .price_usd = num_or_nan(r, i, 6),
+                     .market_cap = num_or_nan(r, i, 7),
+                     .volume_24h = num_or_nan(r, i, 8),
+                     .change_24h = num_or_nan(r, i, 9)};
+    return t;
 }
 
 /* In pages of SCAN_PAGE tokens by address (each page its own statement,
@@ -1114,29 +295,17 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
     snprintf(since_s, sizeof since_s, "%lld", (long long)since);
     snprintf(page_s, sizeof page_s, "%d", SCAN_PAGE);
     char *last = xstrdup("");
-    for (;;) {
+    int rc = 0, rows = SCAN_PAGE;
+    while (rows == SCAN_PAGE) { /* a short page is the last */
         const char *vals[3] = {since_s, last, page_s};
-        PGresult *r = run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
+        PGresult *r = store_pg_run_simple(s, PS_SCAN, 3, vals, PGRES_TUPLES_OK, "scan", err, errlen);
         if (!r) {
-            free(last);
-            return -1;
+            rc = -1;
+            break;
         }
-        int rows = PQntuples(r);
+        rows = PQntuples(r);
         for (int i = 0; i < rows; i++) {
-            token_brief t = {.address = PQgetvalue(r, i, 0),
-                             .status = STATUS_PENDING,
-                             .next_refresh_at = strtoll(PQgetvalue(r, i, 2), NULL, 10),
-                             .refresh_interval_s = atoi(PQgetvalue(r, i, 3)),
-                             .in_contest = atoi(PQgetvalue(r, i, 4)),
-                             .created_at = strtoll(PQgetvalue(r, i, 5), NULL, 10),
-                             .price_usd = num_or_nan(r, i, 6),
-                             .market_cap = num_or_nan(r, i, 7),
-                             .volume_24h = num_or_nan(r, i, 8),
-                             .change_24h = num_or_nan(r, i, 9)};
-            const char *status = PQgetvalue(r, i, 1);
-            for (int k = 0; k < STATUS_COUNT; k++)
-                if (!strcmp(status, status_name((token_status)k)))
-                    t.status = (token_status)k;
+            token_brief t = scan_row(r, i);
             cb(ctx, &t);
         }
         if (rows > 0) {
@@ -1144,11 +313,9 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
             last = xstrdup(PQgetvalue(r, rows - 1, 0));
         }
         PQclear(r);
-        if (rows < SCAN_PAGE)
-            break;
     }
     free(last);
-    return 0;
+    return rc;
 }
 
 static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx, char *err,
@@ -1157,9 +324,10 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     pg_store *s = be;
     if (n == 0)
         return 0;
-    char *arr = sorted_addr_array(addrs, n);
+    char *arr = store_pg_sorted_addr_array(addrs, n);
     const char *vals[1] = {arr};
-    PGresult *r = run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
+    PGresult *r =
+        store_pg_run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
     free(arr);
     if (!r)
         return -1;
@@ -1169,658 +337,18 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     return 0;
 }
 
-static int pg_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err,
-                      size_t errlen)
-{
-    pg_store *s = be;
-    if (n == 0)
-        return 0;
-    char *arr = sorted_addr_array(addrs, n);
-    const char *vals[2] = {arr, claim_id};
-    PGresult *r = run_simple(s, PS_RELEASE, 2, vals, PGRES_COMMAND_OK, "release", err, errlen);
-    free(arr);
-    if (!r)
-        return -1;
-    PQclear(r);
-    return 0;
-}
-
-/* Unix seconds as timestamptz input text, e.g. "2026-11-23 12:00:00+00". */
-static void utc_text(int64_t t, char *out, size_t outlen)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (gmtime_r(&tt, &tm))
-        strftime(out, outlen, "%Y-%m-%d %H:%M:%S+00", &tm);
-    else
-        snprintf(out, outlen, "epoch");
-}
-
-
-/* ---- JSON written directly (the values of store_refresh_metadata and
- * values_to_json, without building a cJSON tree; stored as jsonb, so only
- * the value matters, and numbers are format_double's digits as there) ---- */
-
-static void json_str(strbuf *b, const char *s)
-{
-    sb_append(b, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        sb_append(b, run, (size_t)(s - run));
-        char esc[8];
-        switch (c) {
-        case '"': sb_append(b, "\\\"", 2); break;
-        case '\\': sb_append(b, "\\\\", 2); break;
-        case '\b': sb_append(b, "\\b", 2); break;
-        case '\f': sb_append(b, "\\f", 2); break;
-        case '\n': sb_append(b, "\\n", 2); break;
-        case '\r': sb_append(b, "\\r", 2); break;
-        case '\t': sb_append(b, "\\t", 2); break;
-        default:
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            sb_append(b, esc, 6);
-        }
-        run = s + 1;
-    }
-    sb_append(b, run, (size_t)(s - run));
-    sb_append(b, "\"", 1);
-}
-
-/* "KEY": (with a comma before when not FIRST). */
-static void json_key(strbuf *b, int *first, const char *key)
-{
-    if (!*first)
-        sb_append(b, ",", 1);
-    *first = 0;
-    json_str(b, key);
-    sb_append(b, ":", 1);
-}
-
-/* store_refresh_metadata(T), appended to B. */
-static void json_refresh_metadata(strbuf *b, const token_result *t)
-{
-    int first = 1;
-    sb_append(b, "{\"sources\":{", 12);
-    for (size_t i = 0; i < t->n_sources; i++) {
-        json_key(b, &first, t->source_names[i]);
-        json_str(b, outcome_name(t->outcomes[i]));
-    }
-    sb_append(b, "}", 1);
-    int any = 0;
-    first = 1;
-    for (size_t i = 0; i < t->n_sources; i++) {
-        if (!t->errors || !t->errors[i])
-            continue;
-        if (!any)
-            sb_append(b, ",\"errors\":{", 11);
-        any = 1;
-        json_key(b, &first, t->source_names[i]);
-        json_str(b, t->errors[i]);
-    }
-    sb_append(b, any ? "}}" : "}", any ? 2 : 1);
-}
-
-/* values_to_json(V), appended to B. */
-static void json_record(strbuf *b, const tc_values *v)
-{
-    int first = 1;
-    sb_append(b, "{", 1);
-    for (int f = 1; f < FIELD_SLOTS; f++) {
-        if (!values_has(v, f))
-            continue;
-        if (field_is_string(f)) {
-            if (!v->str[f])
-                continue;
-            json_key(b, &first, field_name(f));
-            json_str(b, v->str[f]);
-        } else if (isfinite(v->num[f])) {
-            char num[32];
-            format_double(num, v->num[f]);
-            json_key(b, &first, field_name(f));
-            sb_appends(b, num);
-        }
-    }
-    for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++) {
-        if (!values_count_links(v, kind))
-            continue;
-        json_key(b, &first, kind == TC_LINK_WEBSITE ? "websites" : "socials");
-        sb_append(b, "[", 1);
-        int first_link = 1;
-        for (size_t i = 0; i < v->n_links; i++) {
-            if (v->links[i].kind != kind)
-                continue;
-            if (!first_link)
-                sb_append(b, ",", 1);
-            first_link = 0;
-            int k = 1;
-            sb_append(b, "{", 1);
-            json_key(b, &k, kind == TC_LINK_WEBSITE ? "label" : "type");
-            json_str(b, v->links[i].label ? v->links[i].label : "");
-            json_key(b, &k, "url");
-            json_str(b, v->links[i].url ? v->links[i].url : "");
-            sb_append(b, "}", 1);
-        }
-        sb_append(b, "]", 1);
-    }
-    sb_append(b, "}", 1);
-}
-
-/* Statement A's arrays: the unique tokens of the batch. */
-static void build_token_arrays(pg_store *s, const token_result *const *v, size_t k)
-{
-    pgbin *a = s->arr;
-    for (int i = A_FIRST; i < A_END; i++)
-        bin_reset(&a[i], arr_oid[i] ? arr_oid[i] : OID_TEXT);
-    for (size_t i = 0; i < k; i++) {
-        const token_result *t = v[i];
-        const tc_values *m = &t->merged;
-        bin_text(&a[A_ADDR], t->address);
-        bin_text(&a[A_STATUS], status_name(t->status));
-        static const int str_fields[] = {TC_NAME, TC_SYMBOL, TC_IMAGE_URL, TC_DESCRIPTION, TC_SUPPLY};
-        static const int str_arr[] = {A_NAME, A_SYMBOL, A_IMAGE, A_DESC, A_SUPPLY};
-        for (int f = 0; f < 5; f++)
-            bin_text(&a[str_arr[f]], values_has(m, str_fields[f]) ? m->str[str_fields[f]] : NULL);
-        int has_dec = values_has(m, TC_DECIMALS) && isfinite(m->num[TC_DECIMALS]) &&
-                      fabs(m->num[TC_DECIMALS]) < 2147483647.0;
-        bin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
-        s->tmp.len = 0;
-        json_refresh_metadata(&s->tmp, t);
-        bin_text(&a[A_META], s->tmp.data);
-        bin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
-        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            bin_f8(&a[A_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
-        bin_i8(&a[A_NEXT_AT], t->next_refresh_at > 0 ? (int64_t)t->next_refresh_at : 0);
-        char *outstanding = store_outstanding_sources(t);
-        bin_text(&a[A_OUTSTANDING], outstanding);
-        bin_i4(&a[A_OUT_ATTEMPTS], 1, outstanding ? t->outstanding_attempts : 0);
-        free(outstanding);
-        bin_f8(&a[A_PRIORITY], !isnan(t->priority_score), t->priority_score);
-    }
-    for (int i = A_FIRST; i < A_END; i++)
-        bin_end(&a[i]);
-}
-
-/* STR as the server stores it (bin_text: invalid UTF-8 as U+FFFD): STR
- * itself when valid, else a copy in *OWN (freed by the caller). */
-static const char *stored_form(const char *str, char **own)
-{
-    *own = NULL;
-    if (!str)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)str;
-    while (*p) {
-        size_t n = *p < 0x80 ? 1 : utf8_seq(p);
-        if (!n)
-            break;
-        p += n;
-    }
-    if (!*p)
-        return str;
-    pgbin tmp = {0};
-    bin_text(&tmp, str); /* length word, then the bytes */
-    *own = xmalloc(tmp.b.len - 4 + 1);
-    memcpy(*own, tmp.b.data + 4, tmp.b.len - 4);
-    (*own)[tmp.b.len - 4] = '\0';
-    sb_free(&tmp.b);
-    return *own;
-}
-
-/* One field of a set returned by A: "LEN:BYTES", or "-" for NULL. */
-typedef struct set_field {
-    const char *p; /* NULL: SQL NULL */
-    size_t len;
-} set_field;
-
-/* Reads the next field at *AT; 0 at the end (or on anything malformed). */
-static int next_field(const char **at, set_field *f)
-{
-    const char *q = *at;
-    if (!q || !*q)
-        return 0;
-    if (*q == '-') {
-        f->p = NULL;
-        f->len = 0;
-        *at = q + 1;
-        return 1;
-    }
-    char *end;
-    unsigned long long len = strtoull(q, &end, 10);
-    if (end == q || *end != ':' || strnlen(end + 1, (size_t)len) != (size_t)len)
-        return 0;
-    f->p = end + 1;
-    f->len = (size_t)len;
-    *at = f->p + len;
-    return 1;
-}
-
-/* A stored value (NULL or bytes) equals a C string (NULL or text). */
-static int field_eq(const set_field *f, const char *str)
-{
-    if (!f->p || !str)
-        return !f->p && !str;
-    return strlen(str) == f->len && !memcmp(f->p, str, f->len);
-}
-
-static void bin_field(pgbin *a, const set_field *f)
-{
-    if (!f->p) {
-        bin_null(a);
-        return;
-    }
-    put_u32(&a->b, (uint32_t)f->len);
-    sb_append(&a->b, f->p, f->len);
-    a->n++;
-}
-
-/* A link of the new set, in stored form. */
-typedef struct new_link {
-    const char *label, *url;
-    char *own_label, *own_url;
-} new_link;
-
-/* The new set of KIND (TC_LINK_SOCIAL: unique (type, url) pairs, the type ""
- * when unlabeled; TC_LINK_WEBSITE: the first link of each url). */
-static size_t new_links(const tc_values *m, int kind, new_link **out)
-{
-    new_link *l = xmalloc((m->n_links ? m->n_links : 1) * sizeof *l);
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_links; i++) {
-        const link_rec *lr = &m->links[i];
-        if (lr->kind != kind || !lr->url)
-            continue;
-        new_link c;
-        c.url = stored_form(lr->url, &c.own_url);
-        c.label = stored_form(kind == TC_LINK_SOCIAL && !lr->label ? "" : lr->label, &c.own_label);
-        int dup = 0;
-        for (size_t j = 0; j < n && !dup; j++)
-            dup = !strcmp(l[j].url, c.url) && (kind == TC_LINK_WEBSITE || !strcmp(l[j].label, c.label));
-        if (dup) {
-            free(c.own_url);
-            free(c.own_label);
-            continue;
-        }
-        l[n++] = c;
-    }
-    *out = l;
-    return n;
-}
-
-static void free_links(new_link *l, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(l[i].own_url);
-        free(l[i].own_label);
-    }
-    free(l);
-}
-
-/* Socials of a relinked token: STORED ("LEN:type LEN:url" pairs) against the
- * new set: what is gone is deleted (op 0), what is new inserted (op 2). */
-static void diff_socials(pgbin *a, const char *address, const tc_values *m, const char *stored)
-{
-    new_link *l;
-    size_t n = new_links(m, TC_LINK_SOCIAL, &l);
-    char *keep = xcalloc(n ? n : 1, 1);
-    set_field type, url;
-    for (const char *at = stored; next_field(&at, &type) && next_field(&at, &url);) {
-        size_t j = 0;
-        while (j < n && !(field_eq(&type, l[j].label) && field_eq(&url, l[j].url)))
-            j++;
-        if (j < n) {
-            keep[j] = 1;
-            continue;
-        }
-        bin_text(&a[B_S_ADDR], address);
-        bin_field(&a[B_S_TYPE], &type);
-        bin_field(&a[B_S_URL], &url);
-        bin_i4(&a[B_S_OP], 1, 0);
-    }
-    for (size_t j = 0; j < n; j++)
-        if (!keep[j]) {
-            bin_text(&a[B_S_ADDR], address);
-            bin_text(&a[B_S_TYPE], l[j].label);
-            bin_text(&a[B_S_URL], l[j].url);
-            bin_i4(&a[B_S_OP], 1, 2);
-        }
-    free(keep);
-    free_links(l, n);
-}
-
-/* Websites of a relinked token (STORED: "LEN:url LEN:label" or "LEN:url -"):
- * a url gone is deleted (op 0), a url whose label changed relabeled (op 1),
- * a new url inserted (op 2). */
-static void diff_websites(pgbin *a, const char *address, const tc_values *m, const char *stored)
-{
-    new_link *l;
-    size_t n = new_links(m, TC_LINK_WEBSITE, &l);
-    char *keep = xcalloc(n ? n : 1, 1);
-    set_field url, label;
-    for (const char *at = stored; next_field(&at, &url) && next_field(&at, &label);) {
-        size_t j = 0;
-        while (j < n && !field_eq(&url, l[j].url))
-            j++;
-        if (j < n) {
-            keep[j] = 1;
-            if (field_eq(&label, l[j].label))
-                continue;
-            bin_text(&a[B_W_ADDR], address);
-            bin_field(&a[B_W_URL], &url);
-            bin_text(&a[B_W_LABEL], l[j].label);
-            bin_i4(&a[B_W_OP], 1, 1);
-            continue;
-        }
-        bin_text(&a[B_W_ADDR], address);
-        bin_field(&a[B_W_URL], &url);
-        bin_null(&a[B_W_LABEL]);
-        bin_i4(&a[B_W_OP], 1, 0);
-    }
-    for (size_t j = 0; j < n; j++)
-        if (!keep[j]) {
-            bin_text(&a[B_W_ADDR], address);
-            bin_text(&a[B_W_URL], l[j].url);
-            bin_text(&a[B_W_LABEL], l[j].label);
-            bin_i4(&a[B_W_OP], 1, 2);
-        }
-    free(keep);
-    free_links(l, n);
-}
-
-/* 1 when source NAME is in STORED ("LEN:name" fields). */
-static int source_stored(const char *stored, const char *name)
-{
-    set_field f;
-    for (const char *at = stored; next_field(&at, &f);)
-        if (field_eq(&f, name))
-            return 1;
-    return 0;
-}
-
-static int has_market_data(const tc_values *m)
-{
-    for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-        if (values_has(m, f) && isfinite(m->num[f]))
-            return 1;
-    return 0;
-}
-
-/* Statement B's rows for one written token T, given what A returned of it
- * (row ROW of R). JSON + OFF[j]: its source j's record (json_records). */
-static void add_token_rows(pg_store *s, const token_result *t, const char *json, const size_t *off, PGresult *r,
-                           int row)
-{
-    pgbin *a = s->arr;
-    const tc_values *m = &t->merged;
-    int relink = PQgetvalue(r, row, 1)[0] == 't';
-    int has_price = PQgetvalue(r, row, 2)[0] == 't';
-    if (has_market_data(m)) {
-        bin_text(&a[B_P_ADDR], t->address);
-        bin_bool(&a[B_P_STORED], has_price);
-        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            bin_f8(&a[B_P_PRICE + (f - TC_PRICE_USD)], values_has(m, f), m->num[f]);
-    }
-    if (relink) {
-        diff_socials(a, t->address, m, PQgetisnull(r, row, 3) ? "" : PQgetvalue(r, row, 3));
-        diff_websites(a, t->address, m, PQgetisnull(r, row, 4) ? "" : PQgetvalue(r, row, 4));
-    }
-    const char *sources = PQgetisnull(r, row, 5) ? "" : PQgetvalue(r, row, 5);
-    for (size_t j = 0; j < t->n_sources; j++) {
-        int dup = 0; /* one row per (address, source) */
-        for (size_t q = 0; q < j && !dup; q++)
-            dup = !strcmp(t->source_names[q], t->source_names[j]) &&
-                  (t->outcomes[q] == OUTCOME_FOUND || t->outcomes[q] == OUTCOME_MISSING);
-        if (dup)
-            continue;
-        if (t->outcomes[j] == OUTCOME_FOUND) {
-            bin_text(&a[B_F_ADDR], t->address);
-            bin_text(&a[B_F_SOURCE], t->source_names[j]);
-            bin_text(&a[B_F_DATA], json + off[j]);
-            bin_i4(&a[B_F_OP], 1, source_stored(sources, t->source_names[j]) ? 1 : 2);
-        } else if (t->outcomes[j] == OUTCOME_MISSING && source_stored(sources, t->source_names[j])) {
-            bin_text(&a[B_F_ADDR], t->address);
-            bin_text(&a[B_F_SOURCE], t->source_names[j]);
-            bin_null(&a[B_F_DATA]);
-            bin_i4(&a[B_F_OP], 1, 0);
-        }
-    }
-}
-
-static int compare_results(const void *a, const void *b)
-{
-    return strcmp((*(const token_result *const *)a)->address, (*(const token_result *const *)b)->address);
-}
-
-/* The JSON record of every FOUND source of the batch's tokens V (k of
- * them), token i's source j at buf->data + off[base[i] + j] (NUL-terminated;
- * SIZE_MAX: none): built while the server runs A. */
-static void json_records(const token_result *const *v, size_t k, strbuf *buf, size_t **off_out,
-                         size_t **base_out)
-{
-    size_t *base = xmalloc((k + 1) * sizeof *base);
-    base[0] = 0;
-    for (size_t i = 0; i < k; i++)
-        base[i + 1] = base[i] + v[i]->n_sources;
-    size_t *off = xmalloc((base[k] ? base[k] : 1) * sizeof *off);
-    buf->len = 0;
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = 0; j < v[i]->n_sources; j++) {
-            off[base[i] + j] = SIZE_MAX;
-            if (v[i]->outcomes[j] != OUTCOME_FOUND)
-                continue;
-            off[base[i] + j] = buf->len;
-            json_record(buf, &v[i]->per_source[j]);
-            sb_append(buf, "", 1); /* the NUL that ends it */
-        }
-    *off_out = off;
-    *base_out = base;
-}
-
-/* Statement B's arrays from A's result R; V: the batch's unique tokens,
- * sorted by address; JSON, BASE: json_records. */
-static void build_row_arrays(pg_store *s, PGresult *r, const token_result *const *v, size_t k, const char *json,
-                             const size_t *off, const size_t *base)
-{
-    for (int i = B_FIRST; i < B_END; i++)
-        bin_reset(&s->arr[i], arr_oid[i] ? arr_oid[i] : OID_TEXT);
-    for (int row = 0; row < PQntuples(r); row++) {
-        token_result key = {.address = PQgetvalue(r, row, 0)};
-        const token_result *kp = &key;
-        const token_result *const *hit = bsearch(&kp, v, k, sizeof *v, compare_results);
-        if (!hit) /* an address stored in another form (invalid UTF-8 replaced) */
-            for (size_t i = 0; i < k && !hit; i++) {
-                char *own;
-                if (!strcmp(stored_form(v[i]->address, &own), key.address))
-                    hit = &v[i];
-                free(own);
-            }
-        if (hit)
-            add_token_rows(s, *hit, json, off + base[hit - v], r, row);
-    }
-    for (int i = B_FIRST; i < B_END; i++)
-        bin_end(&s->arr[i]);
-}
-
-typedef struct commit_ctx {
-    const char *const *vals; /* $1, $2 text; the arrays binary */
-    const int *lens;
-    const int *fmts;
-    const token_result *const *tokens; /* unique, sorted */
-    size_t n_tokens;
-    strbuf json; /* json_records, built by the first attempt */
-    size_t *json_off, *json_base;
-    int attempts;
-    size_t already; /* written by an earlier attempt whose reply was lost */
-    size_t written;
-} commit_ctx;
-
-/* Ends a pipeline whose Sync was sent: reads every remaining result, keeps
- * the first error in *ERR (if none yet). 0 when the transaction committed. */
-static int pipeline_end(pg_store *s, PGresult **err)
-{
-    int nulls = 0, synced = 0;
-    while (!synced && nulls < 2) {
-        PGresult *x = PQgetResult(s->conn);
-        if (!x) {
-            if (PQstatus(s->conn) != CONNECTION_OK)
-                break;
-            nulls++; /* one ends each statement's results; two: nothing left */
-            continue;
-        }
-        nulls = 0;
-        ExecStatusType st = PQresultStatus(x);
-        if (st == PGRES_PIPELINE_SYNC)
-            synced = 1;
-        if ((st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) && !*err)
-            *err = x;
-        else
-            PQclear(x);
-    }
-    if (PQstatus(s->conn) == CONNECTION_OK && !PQexitPipelineMode(s->conn)) {
-        /* Results left unread (never expected): a fresh session rather than
-         * one stuck in pipeline mode; the retry finds out what was written. */
-        PQreset(s->conn);
-        s->prepared = 0;
-        synced = 0;
-    }
-    return synced && !*err ? 0 : -1;
-}
-
-static int commit_attempt(pg_store *s, void *vctx, PGresult **out, const char **what)
-{
-    commit_ctx *c = vctx;
-    *what = "commit";
-    PGresult *r;
-    *out = NULL;
-    if (c->attempts++ > 0) {
-        const char *v[2] = {c->vals[2 + A_ADDR], c->vals[1]};
-        const int lens[2] = {c->lens[2 + A_ADDR], 0}, fmts[2] = {1, 0};
-        r = PQexecPrepared(s->conn, ps_name[PS_COMMIT_DONE], 2, v, lens, fmts, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            *out = r;
-            return -1;
-        }
-        c->already = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
-    }
-    /* One transaction, two round trips: tc_commit_plan and A (flushed, A's
-     * result read), then B and the Sync that commits (an implicit
-     * transaction: every statement until the Sync; an error anywhere rolls
-     * it all back). */
-    if (!PQenterPipelineMode(s->conn))
-        return -1;
-    if (!PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT_PLAN], 0, NULL, NULL, NULL, 0) ||
-        !PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT], COMMIT_NPARAMS, c->vals, c->lens, c->fmts, 0) ||
-        !PQsendFlushRequest(s->conn) || PQflush(s->conn) != 0) {
-        if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
-            pipeline_end(s, out);
-        return -1;
-    }
-    /* While the server runs A: the records B will need. */
-    if (!c->json_base)
-        json_records(c->tokens, c->n_tokens, &c->json, &c->json_off, &c->json_base);
-    for (int q = 0; q < 2; q++) { /* PS_COMMIT_PLAN's result, then A's */
-        r = PQgetResult(s->conn);
-        if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-            *out = r;
-            if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
-                pipeline_end(s, out);
-            return -1;
-        }
-        PGresult *end = PQgetResult(s->conn); /* NULL: the end of this statement's results */
-        if (end)
-            PQclear(end);
-        if (q == 0)
-            PQclear(r);
-    }
-    size_t written = (size_t)PQntuples(r);
-    int sent = 1;
-    if (written > 0) {
-        build_row_arrays(s, r, c->tokens, c->n_tokens, c->json.data, c->json_off, c->json_base);
-        const char *vals[ROWS_NPARAMS];
-        int lens[ROWS_NPARAMS], fmts[ROWS_NPARAMS];
-        vals[0] = c->vals[1];
-        lens[0] = fmts[0] = 0;
-        for (int i = B_FIRST; i < B_END; i++) {
-            vals[1 + i - B_FIRST] = s->arr[i].b.data;
-            lens[1 + i - B_FIRST] = (int)s->arr[i].b.len;
-            fmts[1 + i - B_FIRST] = 1;
-        }
-        sent = PQsendQueryPrepared(s->conn, ps_name[PS_COMMIT_ROWS], ROWS_NPARAMS, vals, lens, fmts, 0);
-    }
-    PQclear(r);
-    if (!sent || !PQpipelineSync(s->conn)) {
-        if (PQstatus(s->conn) == CONNECTION_OK && PQpipelineSync(s->conn))
-            pipeline_end(s, out);
-        return -1;
-    }
-    if (pipeline_end(s, out) != 0)
-        return -1;
-    c->written = written;
-    return 0;
-}
-
-static int pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
-                     size_t *fenced, char *err, size_t errlen)
-{
-    pg_store *s = be;
-    *fenced = 0;
-    if (n == 0)
-        return 0;
-    /* Sorted and unique: concurrent writers lock rows in the same order, and
-     * no statement meets the same key twice. A repeated address is written
-     * once; the repeats count as fenced (not written). */
-    const token_result **v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = &tokens[i];
-    qsort(v, n, sizeof *v, compare_results);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(v[k - 1]->address, v[i]->address))
-            v[k++] = v[i];
-    build_token_arrays(s, v, k);
-
-    char nowbuf[40];
-    utc_text(now, nowbuf, sizeof nowbuf);
-    const char *vals[COMMIT_NPARAMS];
-    int lens[COMMIT_NPARAMS], fmts[COMMIT_NPARAMS];
-    vals[0] = claim_id;
-    vals[1] = nowbuf;
-    lens[0] = lens[1] = fmts[0] = fmts[1] = 0;
-    for (int i = A_FIRST; i < A_END; i++) {
-        vals[2 + i] = s->arr[i].b.data;
-        lens[2 + i] = (int)s->arr[i].b.len;
-        fmts[2 + i] = 1;
-    }
-    commit_ctx c = {vals, lens, fmts, v, k, s->json, NULL, NULL, 0, 0, 0};
-    int rc = run_with_retry(s, commit_attempt, &c, 1, err, errlen);
-    s->json = c.json; /* the buffer is kept for the next commit */
-    free(c.json_off);
-    free(c.json_base);
-    free(v);
-    if (rc != 0) {
-        size_t l = strlen(err);
-        snprintf(err + l, errlen > l ? errlen - l : 0, " (batch of %zu rolled back; its tokens stay claimed until "
-                 "the lease ends)", n);
-        return -1;
-    }
-    size_t written = c.written + c.already;
-    *fenced = n > written ? n - written : 0;
-    return 0;
-}
-
 static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen)
 {
     pg_store *s = be;
     memset(counts, 0, STATUS_COUNT * sizeof *counts);
-    PGresult *r = run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
+    PGresult *r = store_pg_run_simple(s, PS_COUNT, 0, NULL, PGRES_TUPLES_OK, "count", err, errlen);
     if (!r)
         return -1;
-    for (int i = 0; i < PQntuples(r); i++)
-        for (int k = 0; k < STATUS_COUNT; k++)
-            if (!strcmp(PQgetvalue(r, i, 0), status_name((token_status)k)))
-                counts[k] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    for (int i = 0; i < PQntuples(r); i++) {
+        int k = status_index(PQgetvalue(r, i, 0));
+        if (k >= 0)
+            counts[k] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+    }
     PQclear(r);
     return 0;
 }
@@ -1828,12 +356,12 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
 const store_backend store_pg_backend = {
     .name = "postgresql",
     .import = pg_import,
-    .claim = pg_claim,
+    .claim = store_pg_claim,
     .load_sources = pg_load_sources,
-    .claim_addresses = pg_claim_addresses,
+    .claim_addresses = store_pg_claim_addresses,
     .scan = pg_scan,
-    .release = pg_release,
-    .commit = pg_commit,
+    .release = store_pg_release,
+    .commit = store_pg_commit,
     .count_by_status = pg_count_by_status,
     .close = pg_close,
 };
