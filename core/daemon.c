@@ -389,6 +389,8 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     if (engine_commit_failures(d.e))
         rc = 1;
 
+    if (opts && opts->report)
+        *opts->report = (daemon_report){d.reloads_ok, d.reloads_failed};
     if (d.reloads_ok || d.reloads_failed)
         LOG_INFO("daemon", "reloads: %llu applied, %llu refused", (unsigned long long)d.reloads_ok,
                  (unsigned long long)d.reloads_failed);

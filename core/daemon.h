@@ -8,6 +8,8 @@
 #ifndef TC_DAEMON_H
 #define TC_DAEMON_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 /* Runs until a signal; returns the process exit code (0 after a clean stop).
@@ -15,8 +17,13 @@
  * modified or freed. */
 int daemon_run(const config *cfg);
 
+typedef struct daemon_report {
+    uint64_t reloads_applied, reloads_refused;
+} daemon_report;
+
 typedef struct daemon_opts {
-    int keep_log_level; /* --log-level was given: a reload leaves the level alone */
+    int keep_log_level;    /* --log-level was given: a reload leaves the level alone */
+    daemon_report *report; /* filled when daemon_run returns, or NULL */
 } daemon_opts;
 int daemon_run_opts(const config *cfg, const daemon_opts *opts);
 
