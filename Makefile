@@ -3,7 +3,7 @@
 #   make demo       install missing packages, build, run the 15,371-token demo
 #   make check      unit tests (cmocka) + end-to-end tests
 #   make docs       regenerate the configuration tables in the READMEs
-#   make asan-check unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make asan-check unit tests and the reload e2e under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
 
 BUILD    ?= build
@@ -36,7 +36,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
-TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
+TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so) $(BUILD)/test-plugins/dexscreener-next.so
 TOOL_SRC   := $(wildcard tests/e2e/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
 BENCH_STORE := $(BUILD)/bench/store_write_bench
@@ -70,6 +70,12 @@ $(BUILD)/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard plu
 $(BUILD)/test-plugins/%.so: tests/plugins/%.c include/tokencollector/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $<
+
+# The same DexScreener plugin under another version string: the hot-swap
+# test installs it over a running collector's dexscreener.so.
+$(BUILD)/test-plugins/dexscreener-next.so: plugins/dexscreener/dexscreener.c include/tokencollector/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DDEX_VERSION='"1.0.1-next"' -shared -o $@ $< $(shell pkg-config --libs libcjson) -lm
 
 $(BUILD)/fakeapi: $(FAKE_OBJ)
 	$(CC) $(SAN) -o $@ $^ $(FAKE_LIBS)
@@ -106,6 +112,7 @@ e2e: all
 	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
+	@bash tests/e2e/reload.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -113,8 +120,11 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 
+# The unit tests and the live-reload storm under ASan + UBSan (+ LeakSanitizer).
 asan-check: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 unit
+	@bash tests/e2e/reload.sh build-asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all
