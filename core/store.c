@@ -12,16 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-store *store_open(const char *uri, char *err, size_t errlen)
+static store *open_as(const char *uri, int reader, char *err, size_t errlen)
 {
     const store_backend *ops = NULL;
     void *be = NULL;
     if (!strncmp(uri, "sqlite:", 7)) {
         ops = &store_sqlite_backend;
-        be = store_sqlite_open(uri + 7, err, errlen);
+        be = reader ? store_sqlite_open_reader(uri + 7, err, errlen) : store_sqlite_open(uri + 7, err, errlen);
     } else if (!strncmp(uri, "postgresql://", 13) || !strncmp(uri, "postgres://", 11)) {
         ops = &store_pg_backend;
-        be = store_pg_open(uri, err, errlen);
+        be = reader ? store_pg_open_reader(uri, err, errlen) : store_pg_open(uri, err, errlen);
     } else {
         snprintf(err, errlen, "store \"%s\": expected sqlite:PATH or postgresql://...", uri);
         return NULL;
@@ -33,6 +33,10 @@ store *store_open(const char *uri, char *err, size_t errlen)
     s->be = be;
     return s;
 }
+
+store *store_open(const char *uri, char *err, size_t errlen) { return open_as(uri, 0, err, errlen); }
+
+store *store_open_reader(const char *uri, char *err, size_t errlen) { return open_as(uri, 1, err, errlen); }
 
 /* The file must be writable if it exists; otherwise the nearest directory
  * that exists above it, where store_open would create the rest. */

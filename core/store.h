@@ -59,6 +59,21 @@ void claimed_tokens_free(claimed_token *t, size_t n);
 /* Called once per stored token_sources row. */
 typedef void (*store_source_cb)(void *ctx, const char *address, const char *source, const char *json);
 
+/* A changed token as the change feed shows it (store_backend.changes): its
+ * place in the feed and its main fields. Strings point into the backend's
+ * row, valid during the callback. */
+typedef struct token_change {
+    int64_t seq; /* tokens.change_seq */
+    const char *address;
+    token_status status;
+    const char *name, *symbol, *image_url; /* NULL: unknown */
+    int has_decimals, decimals;
+    double price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h; /* NAN: unknown */
+    int64_t refreshed_at; /* unix s of the last successful refresh; 0: none */
+} token_change;
+
+typedef void (*store_change_cb)(void *ctx, const token_change *c);
+
 typedef struct store_backend {
     const char *name;
     int (*import)(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen);
@@ -89,6 +104,16 @@ typedef struct store_backend {
     int (*release)(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen);
     int (*count_by_status)(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen);
     void (*close)(void *be);
+    /* ---- read side: the HTTP API (appended; no collector calls these) ---- */
+    /* The change feed: CB for up to LIMIT tokens whose change_seq is above
+     * SINCE, in change_seq order, and *HEAD the store's last change_seq, both
+     * from one snapshot (HEAD is never ahead of what was returned: no change
+     * at or below it is still to come). LIMIT 0: *HEAD only. Every commit
+     * gives each token whose stored data it changed (status, a field, the
+     * market data, a link, a source's record) the next change_seq, in commit
+     * order, in the commit's transaction. */
+    int (*changes)(void *be, int64_t since, size_t limit, store_change_cb cb, void *ctx, int64_t *head, char *err,
+                   size_t errlen);
 } store_backend;
 
 typedef struct store {
@@ -99,6 +124,14 @@ typedef struct store {
 /* URI: "sqlite:PATH" (the file and its directory are created) or
  * "postgresql://...". Creates or upgrades the schema. */
 store *store_open(const char *uri, char *err, size_t errlen);
+
+/* A connection that only reads (the HTTP API), opened without creating or
+ * migrating anything: fails, naming `tokencollector migrate`, when there is
+ * no store or its schema is older than this build's. SQLite: read-only, in
+ * WAL mode, so it never blocks the collector nor waits for it; PostgreSQL:
+ * a statement is retried once at most, so a request fails fast while the
+ * server is away. */
+store *store_open_reader(const char *uri, char *err, size_t errlen);
 
 /* For --check-config: whether the store could be opened and written,
  * without creating or changing anything. SQLite: the file (if it exists) and
@@ -147,6 +180,12 @@ static inline int store_count_by_status(store *s, uint64_t counts[STATUS_COUNT],
     return s->ops->count_by_status(s->be, counts, err, errlen);
 }
 
+static inline int store_changes(store *s, int64_t since, size_t limit, store_change_cb cb, void *ctx, int64_t *head,
+                                char *err, size_t errlen)
+{
+    return s->ops->changes(s->be, since, limit, cb, ctx, head, err, errlen);
+}
+
 /* Brings the store's schema to the version this build knows, then closes it
  * (`tokencollector migrate`). Safe to run again and from two processes at
  * once. MSG receives one line saying what was done. store_open migrates too. */
@@ -154,8 +193,10 @@ int store_migrate(const char *uri, char *msg, size_t msglen, char *err, size_t e
 
 /* Backends. */
 void *store_sqlite_open(const char *path, char *err, size_t errlen);
+void *store_sqlite_open_reader(const char *path, char *err, size_t errlen);
 extern const store_backend store_sqlite_backend;
 void *store_pg_open(const char *uri, char *err, size_t errlen);
+void *store_pg_open_reader(const char *uri, char *err, size_t errlen);
 extern const store_backend store_pg_backend;
 /* Applies the pending PostgreSQL migrations; *FROM / *TO: versions before and after. */
 int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errlen);

@@ -158,7 +158,7 @@ static int record_migration(pg_store *s, const pg_migration *mg, PGresult **out)
 /* The migrations newer than m->from; *WHAT names the one that failed. */
 static int apply_migrations(pg_store *s, migrate_ctx *m, PGresult **out, const char **what)
 {
-    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
+    for (int i = 0; i < PG_N_MIGRATIONS; i++) {
         const pg_migration *mg = &pg_migrations[i];
         if (mg->version <= m->from)
             continue;
@@ -228,6 +228,39 @@ int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errl
     int rc = pg_migrate(s, from, to, err, errlen);
     pg_free(s);
     return rc;
+}
+
+/* The schema version recorded in S's database; 0 when none. */
+static int recorded_version(pg_store *s)
+{
+    PGresult *r = PQexec(s->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    int v = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return v;
+}
+
+void *store_pg_open_reader(const char *uri, char *err, size_t errlen)
+{
+    pg_store *s = pg_open(uri, err, errlen);
+    if (!s)
+        return NULL;
+    /* One reconnect at most: a request answers 503 rather than wait out a
+     * server restart (the collector's connection rides it out). */
+    s->max_attempts = 2;
+    s->backoff_first_ms = 50;
+    s->backoff_max_ms = 200;
+    int v = recorded_version(s);
+    if (v < PG_SCHEMA_VERSION) {
+        snprintf(err, errlen, "store postgresql %s: schema version %d, this build reads %d: run `tokencollector migrate`",
+                 s->display, v, PG_SCHEMA_VERSION);
+        pg_free(s);
+        return NULL;
+    }
+    if (store_pg_prepare_all(s, err, errlen) != 0) {
+        pg_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 static void pg_close(void *be) { pg_free(be); }
@@ -364,4 +397,5 @@ const store_backend store_pg_backend = {
     .commit = store_pg_commit,
     .count_by_status = pg_count_by_status,
     .close = pg_close,
+    .changes = store_pg_changes,
 };

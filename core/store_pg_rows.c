@@ -1,7 +1,8 @@
 /* Statement B of the PostgreSQL commit: from what statement A returned of
  * each written token (has it a price row, its stored link sets when relinked,
  * its stored source names) and the token's new values, the rows of
- * token_prices, token_socials, token_websites and token_sources that change.
+ * token_prices, token_socials, token_websites and token_sources that change,
+ * and the tokens whose status or fields A changed (for the change feed).
  * Owns the B_* arrays between their reset and end; must not send anything,
  * touch the A_* arrays or decide which tokens were written (A did). */
 #include <math.h>
@@ -234,6 +235,8 @@ static void add_source_rows(pgbin *a, const token_result *t, const char *json, c
 static void add_token_rows(pgbin *a, const token_result *t, const char *json, const size_t *off, PGresult *r,
                            int row)
 {
+    if (PQgetvalue(r, row, 6)[0] == 't') /* its status or a field changed: a place in the change feed */
+        store_pg_bin_text(&a[B_C_ADDR], PQgetvalue(r, row, 0));
     add_price_row(a, t, PQgetvalue(r, row, 2)[0] == 't');
     if (PQgetvalue(r, row, 1)[0] == 't') { /* relink: a fresh, successful refresh */
         diff_links(a, &socials, t->address, &t->merged, stored_set(r, row, 3));

@@ -11,7 +11,7 @@ const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", 
                                             "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
                                             "tc_commit_done",
                                             "tc_load_sources",
-                                            "tc_scan",          "tc_count"};
+                                            "tc_scan",          "tc_count",        "tc_changes"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
@@ -58,8 +58,9 @@ const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", 
  *   (NULL: keep).
  * Returns per written token: address; relink (a fresh, successful refresh:
  * its link sets are replaced); has_price (a token_prices row exists); when
- * relink, the stored socials and websites; the stored source names. Sets are
- * sent as "LEN:BYTES" fields (octet length), a NULL label as "-". */
+ * relink, the stored socials and websites; the stored source names; whether
+ * its status or a field changed (o: the row as it was, for the change feed).
+ * Sets are sent as "LEN:BYTES" fields (octet length), a NULL label as "-". */
 static const char commit_tokens_sql[] =
     "WITH u AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[],"
     " $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::float8[], $14::float8[],"
@@ -98,7 +99,7 @@ static const char commit_tokens_sql[] =
     " outstanding_attempts = CASE WHEN " FRESH " THEN u.out_attempts ELSE t.outstanding_attempts END,"
     " priority_score = CASE WHEN " FRESH " THEN COALESCE(u.priority, t.priority_score) ELSE t.priority_score END,"
     " claimed_by = NULL, claim_id = NULL, lease_until = NULL"
-    " FROM u LEFT JOIN token_prices p ON p.address = u.address"
+    " FROM u JOIN tokens o ON o.address = u.address LEFT JOIN token_prices p ON p.address = u.address"
     " WHERE t.address = u.address AND t.claim_id IS NOT DISTINCT FROM $1::text"
     " RETURNING t.address, t.last_refresh_attempt = " NOW " AND u.status = 'enriched',"
     " p.address IS NOT NULL,"
@@ -110,7 +111,9 @@ static const char commit_tokens_sql[] =
     "  || COALESCE(octet_length(w.label) || ':' || w.label, '-'), '')"
     "  FROM token_websites w WHERE w.address = t.address) END,"
     " (SELECT string_agg(octet_length(ts.source) || ':' || ts.source, '')"
-    "  FROM token_sources ts WHERE ts.address = t.address)";
+    "  FROM token_sources ts WHERE ts.address = t.address),"
+    " (t.status, t.name, t.symbol, t.decimals, t.image_url, t.description, t.supply) IS DISTINCT FROM"
+    " (o.status, o.name, o.symbol, o.decimals, o.image_url, o.description, o.supply)";
 
 /* B: $1 now (timestamptz text); binary arrays:
  * prices $2..$9: address, stored (update, else insert), price_usd,
@@ -118,9 +121,16 @@ static const char commit_tokens_sql[] =
  * socials $10..$13: address, type, url, op (0 delete, 2 insert);
  * websites $14..$17: address, url, label, op (0 delete, 1 set label, 2 insert);
  * sources $18..$21: address, source, data, op (0 delete (MISSING), 1 update,
- *   2 insert (FOUND)).
+ *   2 insert (FOUND));
+ * $22: the tokens whose status or a field A changed.
  * The newest observation wins whatever the commit order: a price or source
- * row written by a later observation is left alone. */
+ * row written by a later observation is left alone.
+ * Last, the change feed (schema 6): the tokens whose stored data changed
+ * ($22, and every row written here that differs from the row it replaces: o
+ * is the row as it was) take the next places of change_counter, whose row
+ * lock then orders this commit after every earlier one and before every
+ * later one, whichever collector sends it. A commit that changes nothing
+ * leaves the counter alone (and takes no lock on it). */
 static const char commit_rows_sql[] =
     "WITH px AS MATERIALIZED (SELECT * FROM unnest($2::text[], $3::bool[], $4::float8[], $5::float8[],"
     " $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS x(address, stored, price_usd, market_cap, fdv,"
@@ -130,32 +140,46 @@ static const char commit_rows_sql[] =
     " liquidity_usd = COALESCE(px.liquidity_usd, tp.liquidity_usd),"
     " volume_24h = COALESCE(px.volume_24h, tp.volume_24h),"
     " change_24h = COALESCE(px.change_24h, tp.change_24h), updated_at = $1::timestamptz"
-    " FROM px WHERE px.stored AND tp.address = px.address AND tp.updated_at <= $1::timestamptz),"
+    " FROM px JOIN token_prices o ON o.address = px.address"
+    " WHERE px.stored AND tp.address = px.address AND tp.updated_at <= $1::timestamptz"
+    " RETURNING tp.address, (tp.price_usd, tp.market_cap, tp.fdv, tp.liquidity_usd, tp.volume_24h, tp.change_24h)"
+    " IS DISTINCT FROM (o.price_usd, o.market_cap, o.fdv, o.liquidity_usd, o.volume_24h, o.change_24h) AS changed),"
     " pi AS (INSERT INTO token_prices (address, price_usd, market_cap, fdv, liquidity_usd, volume_24h,"
     " change_24h, updated_at) SELECT address, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h,"
-    " $1::timestamptz FROM px WHERE NOT px.stored),"
+    " $1::timestamptz FROM px WHERE NOT px.stored RETURNING address),"
     " sx AS MATERIALIZED (SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int[])"
     " AS x(address, type, url, op)),"
     " sd AS (DELETE FROM token_socials s USING sx WHERE sx.op = 0 AND s.address = sx.address"
-    " AND s.type = sx.type AND s.url = sx.url),"
-    " si AS (INSERT INTO token_socials (address, type, url) SELECT address, type, url FROM sx WHERE sx.op = 2),"
+    " AND s.type = sx.type AND s.url = sx.url RETURNING s.address),"
+    " si AS (INSERT INTO token_socials (address, type, url) SELECT address, type, url FROM sx WHERE sx.op = 2"
+    " RETURNING address),"
     " wx AS MATERIALIZED (SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::int[])"
     " AS x(address, url, label, op)),"
     " wd AS (DELETE FROM token_websites w USING wx WHERE wx.op = 0 AND w.address = wx.address"
-    " AND w.url = wx.url),"
+    " AND w.url = wx.url RETURNING w.address),"
     " wu AS (UPDATE token_websites w SET label = wx.label FROM wx WHERE wx.op = 1 AND w.address = wx.address"
-    " AND w.url = wx.url),"
+    " AND w.url = wx.url RETURNING w.address),"
     " wi AS (INSERT INTO token_websites (address, label, url) SELECT address, label, url FROM wx"
-    " WHERE wx.op = 2),"
+    " WHERE wx.op = 2 RETURNING address),"
     " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[])"
     " AS x(address, source, data, op)),"
     " fd AS (DELETE FROM token_sources ts USING fx WHERE fx.op = 0 AND ts.address = fx.address"
-    " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz),"
-    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz FROM fx"
+    " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz RETURNING ts.address),"
+    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz"
+    " FROM fx JOIN token_sources o ON o.address = fx.address AND o.source = fx.source"
     " WHERE fx.op = 1 AND ts.address = fx.address AND ts.source = fx.source"
-    " AND ts.fetched_at <= $1::timestamptz),"
+    " AND ts.fetched_at <= $1::timestamptz RETURNING ts.address, ts.data IS DISTINCT FROM o.data AS changed),"
     " fi AS (INSERT INTO token_sources (address, source, data, fetched_at)"
-    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2)"
+    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2 RETURNING address),"
+    " ch AS MATERIALIZED (SELECT a AS address FROM unnest($22::text[]) AS a"
+    " UNION SELECT address FROM pu WHERE changed UNION SELECT address FROM pi"
+    " UNION SELECT address FROM sd UNION SELECT address FROM si UNION SELECT address FROM wd"
+    " UNION SELECT address FROM wu UNION SELECT address FROM wi UNION SELECT address FROM fd"
+    " UNION SELECT address FROM fu WHERE changed UNION SELECT address FROM fi),"
+    " cn AS (UPDATE change_counter c SET seq = c.seq + k.n FROM (SELECT count(*) AS n FROM ch) k"
+    " WHERE c.id = 1 AND k.n > 0 RETURNING c.seq - k.n AS base),"
+    " cs AS (UPDATE tokens t SET change_seq = cn.base + r.i FROM cn,"
+    " (SELECT address, row_number() OVER (ORDER BY address) AS i FROM ch) r WHERE t.address = r.address)"
     " SELECT 1";
 
 const char *const store_pg_ps_sql[PS_N] = {
@@ -205,6 +229,15 @@ const char *const store_pg_ps_sql[PS_N] = {
                 " WHERE t.created_at >= to_timestamp($1::bigint) AND t.address > $2::text"
                 " ORDER BY t.address LIMIT $3::int",
     [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
+    /* The change feed: $1 since, $2 limit. The counter's row first (every
+     * time, with the rows' columns NULL when none), so the head and the
+     * rows come from one snapshot. */
+    [PS_CHANGES] = "SELECT h.seq, c.change_seq, c.address, c.status, c.name, c.symbol, c.decimals, c.image_url,"
+                   " p.price_usd, p.market_cap, p.fdv, p.liquidity_usd, p.volume_24h, p.change_24h,"
+                   " extract(epoch FROM c.last_refresh_success)::bigint"
+                   " FROM change_counter h LEFT JOIN LATERAL (SELECT * FROM tokens t WHERE t.change_seq > $1::bigint"
+                   " ORDER BY t.change_seq LIMIT $2::bigint) c ON true"
+                   " LEFT JOIN token_prices p ON p.address = c.address WHERE h.id = 1 ORDER BY c.change_seq",
 };
 
 /* Text when not listed. */

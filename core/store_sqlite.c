@@ -53,8 +53,23 @@ static const char *const migrations[] = {
     [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
           "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
     [2] = "ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;",
+    /* The version numbers are PostgreSQL's (store_pg_schema.h): 4 (its
+     * fillfactor) has no SQLite counterpart; 5 is token_sources.plugin_version,
+     * written on another branch (wip-extra), which fills [4] on merge. */
+    [3] = "",
+    [4] = "",
+    /* The change feed (store.h, changes): each token's place in it, and the
+     * counter the commits take the next one from under the write lock. Every
+     * token that has data gets a place now, in address order, so a reader
+     * starting at 0 sees every token once. */
+    [5] = "ALTER TABLE tokens ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
+          "CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
+          "UPDATE tokens SET change_seq = r.i FROM (SELECT address, row_number() OVER (ORDER BY address) AS i"
+          " FROM tokens WHERE status <> 'pending') AS r WHERE tokens.address = r.address;"
+          "INSERT INTO change_counter VALUES (1, (SELECT count(*) FROM tokens WHERE status <> 'pending'));"
+          "CREATE INDEX tokens_change_seq ON tokens(change_seq);",
 };
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 6
 
 enum {
     ST_IMPORT,
@@ -74,8 +89,19 @@ enum {
     ST_DEL_SOURCE,
     ST_LOAD_SOURCES,
     ST_COUNT_STATUS,
+    ST_SEQ_GET,
+    ST_SEQ_SET,
+    ST_SET_CHANGE,
+    ST_PRICE_SAME,
+    ST_SOURCE_SAME,
+    ST_LINKS_SIG,
+    ST_CHANGES,
     ST_N
 };
+
+/* The status a commit writes (?2 the new one): a failed refresh does not
+ * demote a token that has data. */
+#define NEW_STATUS "CASE WHEN ?2 = 'failed' AND status IN ('enriched','no_data') THEN status ELSE ?2 END"
 
 static const char *const stmt_sql[ST_N] = {
     [ST_IMPORT] = "INSERT OR IGNORE INTO tokens(address) VALUES (?1)",
@@ -117,7 +143,13 @@ static const char *const stmt_sql[ST_N] = {
      * fields keep the last known value. */
     [ST_UPDATE_TOKEN] =
         "UPDATE tokens SET"
-        " status = CASE WHEN ?2 = 'failed' AND status IN ('enriched','no_data') THEN status ELSE ?2 END,"
+        /* ?17: the next change_seq, taken when a status or field changes
+         * (SET sees the row as it was). */
+        " change_seq = CASE WHEN status IS NOT " NEW_STATUS " OR name IS NOT COALESCE(?3, name)"
+        "  OR symbol IS NOT COALESCE(?4, symbol) OR decimals IS NOT COALESCE(?5, decimals)"
+        "  OR image_url IS NOT COALESCE(?6, image_url) OR description IS NOT COALESCE(?7, description)"
+        "  OR supply IS NOT COALESCE(?8, supply) THEN ?17 ELSE change_seq END,"
+        " status = " NEW_STATUS ","
         " name = COALESCE(?3, name), symbol = COALESCE(?4, symbol), decimals = COALESCE(?5, decimals),"
         " image_url = COALESCE(?6, image_url), description = COALESCE(?7, description),"
         " supply = COALESCE(?8, supply),"
@@ -130,7 +162,7 @@ static const char *const stmt_sql[ST_N] = {
         " outstanding_sources = ?14, outstanding_attempts = ?15,"
         " priority_score = COALESCE(?16, priority_score),"
         " claimed_by = NULL, claim_id = NULL, lease_until = 0"
-        " WHERE address = ?1 AND claim_id IS ?11",
+        " WHERE address = ?1 AND claim_id IS ?11 RETURNING change_seq = ?17",
     [ST_PRICE_CHANGED] =
         "UPDATE tokens SET last_price_change = ?2 WHERE address = ?1 AND"
         " (SELECT price_usd FROM token_prices WHERE address = ?1) IS NOT ?3",
@@ -153,12 +185,38 @@ static const char *const stmt_sql[ST_N] = {
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
     [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
+    /* The change feed's counter (read and written once per commit, under
+     * the write lock) and a token's place in it. */
+    [ST_SEQ_GET] = "SELECT seq FROM change_counter",
+    [ST_SEQ_SET] = "UPDATE change_counter SET seq = ?1",
+    [ST_SET_CHANGE] = "UPDATE tokens SET change_seq = ?2 WHERE address = ?1",
+    /* Market data and source records as stored already: only their time is
+     * written (no change for the feed); else the upsert writes them. */
+    [ST_PRICE_SAME] =
+        "UPDATE token_prices SET updated_at = ?8 WHERE address = ?1 AND price_usd IS COALESCE(?2, price_usd)"
+        " AND market_cap IS COALESCE(?3, market_cap) AND fdv IS COALESCE(?4, fdv)"
+        " AND liquidity_usd IS COALESCE(?5, liquidity_usd) AND volume_24h IS COALESCE(?6, volume_24h)"
+        " AND change_24h IS COALESCE(?7, change_24h)",
+    [ST_SOURCE_SAME] = "UPDATE token_sources SET fetched_at = ?4 WHERE address = ?1 AND source = ?2 AND data = ?3"
+                       " AND fetched_at <= ?4",
+    /* A token's link sets as one text, compared before and after a relink. */
+    [ST_LINKS_SIG] =
+        "SELECT ifnull((SELECT group_concat(quote(type) || ',' || quote(url), ';') FROM"
+        " (SELECT type, url FROM token_socials WHERE address = ?1 ORDER BY type, url)), '') || '|' ||"
+        " ifnull((SELECT group_concat(quote(label) || ',' || quote(url), ';') FROM"
+        " (SELECT label, url FROM token_websites WHERE address = ?1 ORDER BY url)), '')",
+    [ST_CHANGES] =
+        "SELECT t.change_seq, t.address, t.status, t.name, t.symbol, t.decimals, t.image_url, p.price_usd,"
+        " p.market_cap, p.fdv, p.liquidity_usd, p.volume_24h, p.change_24h, t.last_refresh_success"
+        " FROM tokens t INDEXED BY tokens_change_seq LEFT JOIN token_prices p ON p.address = t.address"
+        " WHERE t.change_seq > ?1 ORDER BY t.change_seq LIMIT ?2",
 };
 
 typedef struct sqlite_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[ST_N];
+    int64_t next_seq; /* during a commit: the change_seq the next changed token takes */
 } sqlite_store;
 
 static int db_error(sqlite_store *s, char *err, size_t errlen, const char *what)
@@ -216,6 +274,36 @@ static int migrate(sqlite_store *s, char **emsg)
     return sqlite3_exec(s->db, "COMMIT", NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
 }
 
+static void free_store(sqlite_store *s)
+{
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+/* Opens PATH with FLAGS into a new store; NULL with ERR. */
+static sqlite_store *open_db(const char *path, int flags, char *err, size_t errlen)
+{
+    sqlite_store *s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(path);
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        db_error(s, err, errlen, "open");
+        free_store(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int prepare_all(sqlite_store *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < ST_N; i++)
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
+            return db_error(s, err, errlen, "prepare");
+    return 0;
+}
+
 void *store_sqlite_open(const char *path, char *err, size_t errlen)
 {
     if (!*path) {
@@ -223,15 +311,9 @@ void *store_sqlite_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     make_parent_dirs(path);
-    sqlite_store *s = xcalloc(1, sizeof *s);
-    s->path = xstrdup(path);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        db_error(s, err, errlen, "open");
-        sqlite3_close(s->db);
-        free(s->path);
-        free(s);
+    sqlite_store *s = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen);
+    if (!s)
         return NULL;
-    }
     sqlite3_busy_timeout(s->db, 10000);
     char *emsg = NULL;
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
@@ -240,33 +322,69 @@ void *store_sqlite_open(const char *path, char *err, size_t errlen)
         sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK || migrate(s, &emsg) != 0) {
         snprintf(err, errlen, "sqlite %s: schema: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
         sqlite3_free(emsg);
-        sqlite3_close(s->db);
-        free(s->path);
-        free(s);
+        free_store(s);
         return NULL;
     }
-    for (int i = 0; i < ST_N; i++)
-        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-            db_error(s, err, errlen, "prepare");
-            for (int j = 0; j < i; j++)
-                sqlite3_finalize(s->st[j]);
-            sqlite3_close(s->db);
-            free(s->path);
-            free(s);
-            return NULL;
-        }
+    if (prepare_all(s, err, errlen) != 0) {
+        free_store(s);
+        return NULL;
+    }
     return s;
 }
 
-static void sqlite_close(void *be)
+/* The first column of SQL's first row as text into OUT ("" when none). */
+static void first_text(sqlite_store *s, const char *sql, char *out, size_t len)
 {
-    sqlite_store *s = be;
-    for (int i = 0; i < ST_N; i++)
-        sqlite3_finalize(s->st[i]);
-    sqlite3_close(s->db);
-    free(s->path);
-    free(s);
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
+        snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
 }
+
+/* Read-only: it cannot change the journal mode, so the file must be in WAL
+ * mode already (every store_open sets it), where readers and the writer
+ * never wait for each other. */
+void *store_sqlite_open_reader(const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (!*path || stat(path, &sb) != 0) {
+        snprintf(err, errlen,
+                 "sqlite %s: no store there (a collector, `tokencollector migrate` or `import` creates it)", path);
+        return NULL;
+    }
+    sqlite_store *s = open_db(path, SQLITE_OPEN_READONLY, err, errlen);
+    if (!s)
+        return NULL;
+    /* Busy only in the instants a WAL reader must retry (WAL reset or
+     * recovery): waited out, never reported. */
+    sqlite3_busy_timeout(s->db, 5000);
+    char mode[16], version[16];
+    sqlite3_exec(s->db, "PRAGMA query_only=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;", NULL, NULL,
+                 NULL);
+    first_text(s, "PRAGMA journal_mode", mode, sizeof mode);
+    first_text(s, "SELECT max(version) FROM schema_version", version, sizeof version);
+    if (atoi(version) < SCHEMA_VERSION) {
+        snprintf(err, errlen, "sqlite %s: schema version %s, this build reads %d: run `tokencollector migrate`", path,
+                 *version ? version : "none", SCHEMA_VERSION);
+        free_store(s);
+        return NULL;
+    }
+    if (strcmp(mode, "wal") != 0) {
+        snprintf(err, errlen, "sqlite %s: journal mode \"%s\", readers need WAL (a collector or "
+                 "`tokencollector migrate` sets it)", path, mode);
+        free_store(s);
+        return NULL;
+    }
+    if (prepare_all(s, err, errlen) != 0) {
+        free_store(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void sqlite_close(void *be) { free_store(be); }
 
 static int exec_simple(sqlite_store *s, const char *sql, char *err, size_t errlen)
 {
@@ -492,6 +610,22 @@ static int has_market_data(const tc_values *v)
     return 0;
 }
 
+/* A token's link sets as one text (malloc'd; "" on error, which the
+ * statement that follows reports). */
+static char *links_signature(sqlite_store *s, const char *address)
+{
+    sqlite3_stmt *st = s->st[ST_LINKS_SIG];
+    sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
+    char *sig = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        sig = column_dup(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return sig ? sig : xstrdup("");
+}
+
+/* One token of a commit: written behind its claim fence; when its stored
+ * data changed it takes s->next_seq. */
 static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const char *claim_id, size_t *fenced,
                       char *err, size_t errlen)
 {
@@ -527,17 +661,25 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
         sqlite3_bind_null(st, 16);
     else
         sqlite3_bind_double(st, 16, t->priority_score);
-    int rc = step_done(s, st, err, errlen, "update tokens");
+    sqlite3_bind_int64(st, 17, s->next_seq);
+    /* A row back: written, and whether a status or field changed (then it
+     * took next_seq). None: claimed by someone else since (our lease ran
+     * out), or deleted: their data is not ours to overwrite. */
+    int rc = sqlite3_step(st), written = rc == SQLITE_ROW;
+    int seq_taken = written && sqlite3_column_int(st, 0);
+    if (written)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     free(meta);
     free(outstanding);
-    if (rc)
-        return -1;
-    if (sqlite3_changes(s->db) == 0) {
-        /* Claimed by someone else since (our lease ran out), or deleted:
-         * their data is not ours to overwrite. */
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, errlen, "update tokens");
+    if (!written) {
         (*fenced)++;
         return 0;
     }
+    int changed = seq_taken;
 
     if (has_market_data(m)) {
         if (values_has(m, TC_PRICE_USD)) {
@@ -548,16 +690,23 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
             if (step_done(s, st, err, errlen, "update last_price_change"))
                 return -1;
         }
-        st = s->st[ST_UPSERT_PRICE];
-        sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
-        for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
-            bind_opt_num(st, 2 + (f - TC_PRICE_USD), m, f);
-        sqlite3_bind_int64(st, 8, now);
-        if (step_done(s, st, err, errlen, "upsert token_prices"))
-            return -1;
+        for (int k = 0; k < 2; k++) { /* as stored: its time only; else the upsert */
+            st = s->st[k ? ST_UPSERT_PRICE : ST_PRICE_SAME];
+            sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+            for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)
+                bind_opt_num(st, 2 + (f - TC_PRICE_USD), m, f);
+            sqlite3_bind_int64(st, 8, now);
+            if (step_done(s, st, err, errlen, k ? "upsert token_prices" : "update token_prices"))
+                return -1;
+            if (sqlite3_changes(s->db) > 0) {
+                changed |= k;
+                break;
+            }
+        }
     }
 
     if (t->status == STATUS_ENRICHED) {
+        char *links_before = links_signature(s, t->address);
         /* Link sets are replaced whole on every successful refresh. */
         static const int kinds[2] = {TC_LINK_SOCIAL, TC_LINK_WEBSITE};
         for (int k = 0; k < 2; k++) {
@@ -578,21 +727,34 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
                 else
                     sqlite3_bind_null(st, 2);
                 sqlite3_bind_text(st, 3, m->links[i].url, -1, SQLITE_STATIC);
-                if (step_done(s, st, err, errlen, "insert link"))
+                if (step_done(s, st, err, errlen, "insert link")) {
+                    free(links_before);
                     return -1;
+                }
             }
         }
+        char *links_after = links_signature(s, t->address);
+        changed |= strcmp(links_before, links_after) != 0;
+        free(links_before);
+        free(links_after);
     }
 
     for (size_t i = 0; i < t->n_sources; i++) {
         if (t->outcomes[i] == OUTCOME_FOUND) {
             char *json = values_to_json(&t->per_source[i]);
-            st = s->st[ST_UPSERT_SOURCE];
-            sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 4, now);
-            rc = step_done(s, st, err, errlen, "upsert token_sources");
+            rc = 0;
+            for (int k = 0; k < 2 && !rc; k++) { /* as stored: its time only; else the upsert */
+                st = s->st[k ? ST_UPSERT_SOURCE : ST_SOURCE_SAME];
+                sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 4, now);
+                rc = step_done(s, st, err, errlen, k ? "upsert token_sources" : "update token_sources");
+                if (!rc && sqlite3_changes(s->db) > 0) {
+                    changed |= k;
+                    break;
+                }
+            }
             free(json);
             if (rc)
                 return -1;
@@ -602,8 +764,17 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
             sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
             if (step_done(s, st, err, errlen, "delete token_sources"))
                 return -1;
+            changed |= sqlite3_changes(s->db) > 0;
         }
     }
+    if (changed && !seq_taken) {
+        st = s->st[ST_SET_CHANGE];
+        sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, s->next_seq);
+        if (step_done(s, st, err, errlen, "update change_seq"))
+            return -1;
+    }
+    s->next_seq += changed;
     return 0;
 }
 
@@ -614,6 +785,17 @@ static int sqlite_commit(void *be, const token_result *tokens, size_t n, int64_t
     *fenced = 0;
     if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
         return -1;
+    /* The write lock is held from here: change_seq follows commit order. */
+    sqlite3_stmt *st = s->st[ST_SEQ_GET];
+    int rc = sqlite3_step(st);
+    int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) + 1 : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        db_error(s, err, errlen, "read change_counter");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    s->next_seq = first;
     for (size_t i = 0; i < n; i++)
         if (commit_one(s, &tokens[i], now, claim_id, fenced, err, errlen)) {
             size_t l = strlen(err);
@@ -621,6 +803,14 @@ static int sqlite_commit(void *be, const token_result *tokens, size_t n, int64_t
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
+    if (s->next_seq > first) {
+        st = s->st[ST_SEQ_SET];
+        sqlite3_bind_int64(st, 1, s->next_seq - 1);
+        if (step_done(s, st, err, errlen, "update change_counter")) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
     return exec_simple(s, "COMMIT", err, errlen);
 }
 
@@ -642,6 +832,58 @@ static int sqlite_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char 
     return 0;
 }
 
+/* ---- the change feed ------------------------------------------------------------- */
+
+static int sqlite_changes(void *be, int64_t since, size_t limit, store_change_cb cb, void *ctx, int64_t *head,
+                          char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    /* One read transaction: the counter and the rows from one snapshot. */
+    if (exec_simple(s, "BEGIN", err, errlen))
+        return -1;
+    sqlite3_stmt *st = s->st[ST_SEQ_GET];
+    int rc = sqlite3_step(st);
+    *head = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW && limit > 0) {
+        st = s->st[ST_CHANGES];
+        sqlite3_bind_int64(st, 1, since);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *status = (const char *)sqlite3_column_text(st, 2);
+            token_change c = {.seq = sqlite3_column_int64(st, 0),
+                              .address = (const char *)sqlite3_column_text(st, 1),
+                              .status = STATUS_PENDING,
+                              .name = (const char *)sqlite3_column_text(st, 3),
+                              .symbol = (const char *)sqlite3_column_text(st, 4),
+                              .has_decimals = sqlite3_column_type(st, 5) != SQLITE_NULL,
+                              .decimals = sqlite3_column_int(st, 5),
+                              .image_url = (const char *)sqlite3_column_text(st, 6),
+                              .price_usd = column_num(st, 7),
+                              .market_cap = column_num(st, 8),
+                              .fdv = column_num(st, 9),
+                              .liquidity_usd = column_num(st, 10),
+                              .volume_24h = column_num(st, 11),
+                              .change_24h = column_num(st, 12),
+                              .refreshed_at = sqlite3_column_int64(st, 13)};
+            for (int k = 0; status && k < STATUS_COUNT; k++)
+                if (!strcmp(status, status_name((token_status)k)))
+                    c.status = (token_status)k;
+            cb(ctx, &c);
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_ROW;
+    }
+    if (rc != SQLITE_ROW) {
+        db_error(s, err, errlen, "read the change feed");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return exec_simple(s, "COMMIT", err, errlen);
+}
+
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .import = sqlite_import,
@@ -653,4 +895,5 @@ const store_backend store_sqlite_backend = {
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,
     .close = sqlite_close,
+    .changes = sqlite_changes,
 };

@@ -495,6 +495,142 @@ static void replay_changes_nothing(void **state)
     close_all(st);
 }
 
+/* The change feed as "ADDRESS:SEQ ..." and the head. */
+static void append_change(void *ctx, const token_change *c)
+{
+    sb_printf(ctx, "%s%s:%lld", ((strbuf *)ctx)->len ? " " : "", c->address, (long long)c->seq);
+}
+
+static char *feed(store *st, int64_t since, size_t limit, int64_t *head)
+{
+    static char out[512];
+    strbuf b = {0};
+    char err[1024];
+    if (store_changes(st, since, limit, append_change, &b, head, err, sizeof err) != 0) {
+        fprintf(stderr, "changes: %s\n", err);
+        fail();
+    }
+    snprintf(out, sizeof out, "%s", b.data ? b.data : "");
+    sb_free(&b);
+    return out;
+}
+
+/* Each commit gives the tokens whose stored data it changed (a field, the
+ * price, a link, a source's record) the next places in the feed, in the
+ * same transaction; an unchanged observation takes none. Several
+ * collectors committing at once take distinct places with no gap. */
+static void change_feed_follows_commits(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_feed");
+    const char *addrs[] = {"F1", "F2"};
+    import_list(st, addrs, 2, 2);
+    int64_t head = -1;
+    assert_string_equal(feed(st, 0, 10, &head), "");
+    assert_int_equal(head, 0);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 2);
+    tok t[2];
+    fill_full(&t[0], "F1", 1.5, "one", "https://x.com/one");
+    fill_full(&t[1], "F2", 2.5, "two", "https://x.com/two");
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, t, 2, 1000, "c1", &fenced), 0);
+    assert_string_equal(feed(st, 0, 10, &head), "F1:1 F2:2");
+    assert_int_equal(head, 2);
+    assert_string_equal(feed(st, 1, 10, &head), "F2:2");
+
+    /* The same observation later: nothing changed, nothing taken. */
+    assert_int_equal(claim_n(st, "c2", 1100, 60, 10, 1, NULL), 2);
+    assert_int_equal(commit_toks(st, t, 2, 1100, "c2", &fenced), 0);
+    assert_string_equal(feed(st, 0, 10, &head), "F1:1 F2:2");
+    assert_int_equal(head, 2);
+
+    /* F2's price moves, F1's social link changes: both, in address order. */
+    tok_free(&t[0]);
+    tok_free(&t[1]);
+    fill_full(&t[0], "F1", 1.5, "one", "https://x.com/uno");
+    fill_full(&t[1], "F2", 2.75, "two", "https://x.com/two");
+    assert_int_equal(claim_n(st, "c3", 1200, 60, 10, 1, NULL), 2);
+    assert_int_equal(commit_toks(st, t, 2, 1200, "c3", &fenced), 0);
+    assert_string_equal(feed(st, 0, 10, &head), "F1:3 F2:4");
+    /* Only a source's record (dexscreener's price) moves: F1 alone. */
+    values_set_num(&t[0].per[1], TC_PRICE_USD, 9.0);
+    assert_int_equal(claim_n(st, "c4", 1300, 60, 10, 1, NULL), 2);
+    assert_int_equal(commit_toks(st, t, 2, 1300, "c4", &fenced), 0);
+    assert_string_equal(feed(st, 0, 10, &head), "F2:4 F1:5");
+    /* Only the name: F2 alone. */
+    values_set_str(&t[1].r.merged, TC_NAME, "deux");
+    assert_int_equal(claim_n(st, "c5", 1400, 60, 10, 1, NULL), 2);
+    assert_int_equal(commit_toks(st, t, 2, 1400, "c5", &fenced), 0);
+    assert_string_equal(feed(st, 0, 10, &head), "F1:5 F2:6");
+    assert_int_equal(head, 6);
+    assert_q("6", "SELECT seq FROM change_counter");
+
+    /* A reader sees the same and cannot write. */
+    char err[1024];
+    store *rd = store_open_reader(g_uri, err, sizeof err);
+    if (!rd) {
+        fprintf(stderr, "reader: %s\n", err);
+        fail();
+    }
+    assert_string_equal(feed(rd, 5, 10, &head), "F2:6");
+    store_close(rd);
+    tok_free(&t[0]);
+    tok_free(&t[1]);
+    close_all(st);
+
+    /* Four collectors committing 25 batches of 4 new tokens each at once:
+     * 400 places, each taken once, none skipped. */
+    st = open_schema("t_feed2");
+    enum { WORKERS = 4, BATCHES = 25, PER = 4 };
+    char names[WORKERS * BATCHES * PER][16];
+    const char *all[WORKERS * BATCHES * PER];
+    for (int i = 0; i < WORKERS * BATCHES * PER; i++) {
+        snprintf(names[i], sizeof names[i], "W%04d", i);
+        all[i] = names[i];
+    }
+    import_list(st, all, WORKERS * BATCHES * PER, WORKERS * BATCHES * PER);
+    store_close(st);
+    pid_t pids[WORKERS];
+    for (int w = 0; w < WORKERS; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            char e[1024];
+            store *cs = store_open(g_uri, e, sizeof e);
+            int bad = !cs;
+            for (int b = 0; b < BATCHES && !bad; b++) {
+                char claim[32];
+                snprintf(claim, sizeof claim, "w%d-%d", w, b);
+                claimed_token *got = NULL;
+                claim_request rq = {.owner = "w", .claim_id = claim, .now = 1000, .lease_s = 600, .max = PER};
+                size_t n = 0;
+                bad = store_claim(cs, &rq, &got, &n, e, sizeof e) != 0;
+                tok bt[PER];
+                for (size_t i = 0; i < n && !bad; i++)
+                    fill_full(&bt[i], got[i].address, 1.0 + (double)i, "n", "https://x.com/w");
+                size_t f;
+                if (!bad && n)
+                    bad = commit_toks(cs, bt, n, 1000, claim, &f) != 0;
+                for (size_t i = 0; i < n; i++)
+                    tok_free(&bt[i]);
+                claimed_tokens_free(got, n);
+            }
+            if (cs)
+                store_close(cs);
+            _exit(bad);
+        }
+    }
+    for (int w = 0; w < WORKERS; w++) {
+        int status;
+        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_q("400 400 1 400 400", "SELECT count(*) || ' ' || count(DISTINCT change_seq) || ' ' || min(change_seq) || ' '"
+                                 " || max(change_seq) || ' ' || (SELECT seq FROM change_counter) FROM tokens");
+    close_all(NULL);
+}
+
 static void older_never_overwrites_newer(void **state)
 {
     (void)state;
@@ -689,11 +825,11 @@ static void migration_twice_is_noop(void **state)
     schema_uri("t_migrate", NULL);
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 0 to 4"));
+    assert_non_null(strstr(msg, "from version 0 to 6"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 4"));
+    assert_non_null(strstr(msg, "already at version 6"));
     g_db = connect_or_die(g_uri);
-    assert_q("4", "SELECT count(*) FROM schema_migrations");
+    assert_q("5", "SELECT count(*) FROM schema_migrations"); /* 1-4 and 6 (5: wip-extra) */
     assert_q("{fillfactor=50}", "SELECT reloptions::text FROM pg_class WHERE oid = 't_migrate.token_sources'::regclass");
     assert_q("{fillfactor=50}", "SELECT reloptions::text FROM pg_class WHERE oid = 't_migrate.token_prices'::regclass");
     PQfinish(g_db);
@@ -720,7 +856,7 @@ static void migration_twice_is_noop(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("4", "SELECT count(*) FROM schema_migrations");
+    assert_q("5", "SELECT count(*) FROM schema_migrations"); /* 1-4 and 6 (5: wip-extra) */
     assert_q("tokens", "SELECT to_regclass('t_migrate2.tokens')::text");
     PQfinish(g_db);
     g_db = NULL;
@@ -1015,17 +1151,17 @@ static void migrate_from_version_1(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    assert_int_equal(PG_SCHEMA_VERSION, 4);
+    assert_int_equal(PG_SCHEMA_VERSION, 6);
     v1_schema("t_v1");
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 1 to 4"));
+    assert_non_null(strstr(msg, "from version 1 to 6"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 4"));
+    assert_non_null(strstr(msg, "already at version 6"));
     g_db = connect_or_die(g_uri);
     assert_q("kept 0 true false", "SELECT name || ' ' || outstanding_attempts || ' ' || (outstanding_sources IS NULL)"
                                " || ' ' || in_contest FROM tokens WHERE address = 'OLD1'");
-    assert_q("1,2,3,4", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4,6", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -1049,7 +1185,7 @@ static void migrate_from_version_1(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("1,2,3,4", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4,6", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     assert_q("3", "SELECT count(*) FROM information_schema.columns WHERE table_schema = 't_v1b'"
                   " AND table_name = 'tokens' AND column_name IN ('outstanding_sources', 'outstanding_attempts',"
                   " 'in_contest')");
@@ -1430,6 +1566,7 @@ int main(void)
         cmocka_unit_test(json_same_as_reference),
         cmocka_unit_test(daemon_operations),
         cmocka_unit_test(scan_pages),
+        cmocka_unit_test(change_feed_follows_commits),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

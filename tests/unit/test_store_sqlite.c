@@ -290,6 +290,97 @@ static void daemon_claims_and_scan(void **state)
     close_and_remove(st);
 }
 
+/* The change feed as "ADDRESS:SEQ ..." and the head. */
+static void append_change(void *ctx, const token_change *c)
+{
+    sb_printf(ctx, "%s%s:%lld", ((strbuf *)ctx)->len ? " " : "", c->address, (long long)c->seq);
+}
+
+static char *feed(store *st, int64_t since, size_t limit, int64_t *head)
+{
+    static char out[512];
+    strbuf b = {0};
+    char err[512];
+    if (store_changes(st, since, limit, append_change, &b, head, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    snprintf(out, sizeof out, "%s", b.data ? b.data : "");
+    sb_free(&b);
+    return out;
+}
+
+/* Each commit gives the tokens whose data it changed the next places, in
+ * order; an unchanged observation, a fenced token or a failure that keeps
+ * the data take none; a reader sees the same through its own connection. */
+static void change_feed_follows_commits(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *a[] = {"A", "B", "C"};
+    import(st, a, 3);
+    int64_t head = -1;
+    assert_string_equal(feed(st, 0, 10, &head), "");
+    assert_int_equal(head, 0);
+    claimed_token *c;
+    assert_int_equal(claim(st, "c1", 1000, 0, &c), 3);
+    claimed_tokens_free(c, 3);
+    result r[3];
+    result_init(&r[0], "A", OUTCOME_FOUND, OUTCOME_FOUND, 1.0);
+    result_init(&r[1], "B", OUTCOME_FOUND, OUTCOME_MISSING, 2.0);
+    result_init(&r[2], "C", OUTCOME_FAILED, OUTCOME_FAILED, 0); /* pending -> failed: a change */
+    for (int i = 0; i < 3; i++)
+        commit1(st, &r[i], 1000, "c1");
+    assert_string_equal(feed(st, 0, 10, &head), "A:1 B:2 C:3");
+    assert_int_equal(head, 3);
+    assert_string_equal(feed(st, 1, 1, &head), "B:2");
+    assert_string_equal(feed(st, 0, 0, &head), "");
+    assert_int_equal(head, 3);
+
+    /* Again, the same values for A and C's failure again: no change; B's
+     * price moves: B takes 4. */
+    assert_int_equal(claim(st, "c2", 2000, 1, &c), 3);
+    claimed_tokens_free(c, 3);
+    for (int i = 0; i < 3; i++)
+        result_free(&r[i]);
+    result_init(&r[0], "A", OUTCOME_FOUND, OUTCOME_FOUND, 1.0);
+    result_init(&r[1], "B", OUTCOME_FOUND, OUTCOME_MISSING, 2.5);
+    result_init(&r[2], "C", OUTCOME_FAILED, OUTCOME_FAILED, 0);
+    token_result batch[3] = {r[0].r, r[1].r, r[2].r};
+    size_t fenced;
+    char err[512];
+    assert_int_equal(store_commit(st, batch, 3, 2000, "c2", &fenced, err, sizeof err), 0);
+    assert_string_equal(feed(st, 0, 10, &head), "A:1 C:3 B:4");
+    assert_int_equal(head, 4);
+    /* The same batch once more: fenced (the claim ended), nothing taken. */
+    assert_int_equal(store_commit(st, batch, 3, 2000, "c2", &fenced, err, sizeof err), 0);
+    assert_int_equal(fenced, 3);
+    assert_string_equal(feed(st, 3, 10, &head), "B:4");
+    assert_int_equal(head, 4);
+
+    /* A source's record gone (MISSING where it was FOUND) is a change. */
+    assert_int_equal(claim(st, "c3", 3000, 1, &c), 3);
+    claimed_tokens_free(c, 3);
+    result_free(&r[0]);
+    result_init(&r[0], "A", OUTCOME_FOUND, OUTCOME_MISSING, 1.0);
+    commit1(st, &r[0], 3000, "c3");
+    assert_string_equal(feed(st, 0, 10, &head), "C:3 B:4 A:5");
+
+    /* A reader: the same feed, without writing; none where no store is. */
+    char uri[160];
+    snprintf(uri, sizeof uri, "sqlite:%s", path);
+    store *rd = store_open_reader(uri, err, sizeof err);
+    if (!rd)
+        fail_msg("%s", err);
+    assert_string_equal(feed(rd, 3, 10, &head), "B:4 A:5");
+    size_t ins;
+    assert_int_not_equal(store_import(rd, a, 1, &ins, err, sizeof err), 0);
+    store_close(rd);
+    assert_null(store_open_reader("sqlite:/tmp/tc-no-such-store.db", err, sizeof err));
+    assert_non_null(strstr(err, "no store there"));
+    for (int i = 0; i < 3; i++)
+        result_free(&r[i]);
+    close_and_remove(st);
+}
+
 /* A store written by schema version 1 opens, upgraded, its data intact. */
 static void upgrades_version_1(void **state)
 {
@@ -311,7 +402,7 @@ static void upgrades_version_1(void **state)
     store *st = store_open(uri, err, sizeof err);
     if (!st)
         fail_msg("%s", err);
-    assert_string_equal(q("SELECT version FROM schema_version"), "3");
+    assert_string_equal(q("SELECT version FROM schema_version"), "6");
     assert_string_equal(q("SELECT name || ' ' || outstanding_attempts || ' ' || in_contest FROM tokens"), "kept 0 0");
     claimed_token *c;
     assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
@@ -327,6 +418,7 @@ int main(void)
         cmocka_unit_test(load_sources_returns_stored_records),
         cmocka_unit_test(daemon_claims_and_scan),
         cmocka_unit_test(upgrades_version_1),
+        cmocka_unit_test(change_feed_follows_commits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
