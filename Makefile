@@ -8,7 +8,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libcurl libcjson sqlite3 libpq
+PKGS     := libcurl libcjson sqlite3 libpq libmicrohttpd zlib
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
@@ -17,7 +17,7 @@ ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT      := -O1 -g
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka libmicrohttpd 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null)
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -Icore $(PKG_CFLAGS) $(CFLAGS)
 CORE_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm -lpthread
 
@@ -52,6 +52,9 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/plugins/%.o: plugins/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+# docs/openapi.json is built into the binary (.incbin in core/api_openapi.c).
+$(BUILD)/obj/core/api_openapi.o: docs/openapi.json
 
 $(BUILD)/libtccore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)

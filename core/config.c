@@ -167,7 +167,8 @@ static int section_kind(const char *section, const char **name)
                  {"scheduler", CFG_SEC_SCHEDULER, 0},
                  {"merge", CFG_SEC_MERGE, 0},
                  {"limiter", CFG_SEC_LIMITER, 1},
-                 {"source", CFG_SEC_SOURCE, 1}};
+                 {"source", CFG_SEC_SOURCE, 1},
+                 {"api", CFG_SEC_API, 0}};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
         size_t n = strlen(kinds[i].word);
         if (strncmp(section, kinds[i].word, n) != 0)
@@ -210,7 +211,7 @@ static int on_section(void *user, const char *section, int line)
     if (kind < 0)
         return fail(st, line,
                     "unknown section [%s] (known: [core], [scheduler], [merge], [limiter NAME], "
-                    "[source NAME]; NAME is letters, digits, _ and -)",
+                    "[source NAME], [api]; NAME is letters, digits, _ and -)",
                     section);
     const seen *before = find_seen(st, section, NULL);
     /* A named section twice is two definitions of one instance (a copy and
@@ -287,6 +288,8 @@ static int apply(parse_state *st, const char *section, const char *key, const ch
         if (line)
             cfg->sched_line = line;
         return set_table_key(st, line, CFG_SEC_SCHEDULER, "scheduler", &cfg->sched, key, value);
+    case CFG_SEC_API:
+        return set_table_key(st, line, CFG_SEC_API, "api", &cfg->api, key, value);
     case CFG_SEC_MERGE:
         return set_merge_key(st, line, key, value);
     case CFG_SEC_LIMITER:
@@ -302,6 +305,17 @@ static int apply(parse_state *st, const char *section, const char *key, const ch
     }
 }
 
+/* Whether a section of KIND is parsed under FLAGS (CONFIG_STORE_ONLY: only
+ * [core]; CONFIG_SERVE: [core] and [api]). */
+static int section_parsed(unsigned flags, int kind)
+{
+    if (flags & CONFIG_STORE_ONLY)
+        return kind == CFG_SEC_CORE;
+    if (flags & CONFIG_SERVE)
+        return kind == CFG_SEC_CORE || kind == CFG_SEC_API;
+    return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key, const char *raw, int line)
 {
     parse_state *st = user;
@@ -313,7 +327,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
                     before->line);
     remember(st, section, key, line);
     const char *name;
-    if ((st->flags & CONFIG_STORE_ONLY) && section_kind(section, &name) != CFG_SEC_CORE)
+    if (!section_parsed(st->flags, section_kind(section, &name)))
         return 0;
     char why[512];
     char *value = env_expand(key, raw, why, sizeof why);
@@ -337,8 +351,11 @@ static void apply_env_overrides(parse_state *st)
         if (rc < 0) {
             st->failed = 1;
             snprintf(st->err, st->errlen, "%s", why);
-        } else if (rc > 0 && (!(st->flags & CONFIG_STORE_ONLY) || !strcmp(section, "core")))
-            apply(st, section, key, eq + 1, 0);
+        } else if (rc > 0) {
+            const char *name;
+            if (section_parsed(st->flags, section_kind(section, &name)))
+                apply(st, section, key, eq + 1, 0);
+        }
         st->env_var = NULL;
     }
 }
@@ -409,6 +426,7 @@ int config_load_ex(const char *path, config *cfg, unsigned flags, char *err, siz
     cfg->path = xstrdup(path);
     cfg_section_defaults(CFG_SEC_CORE, cfg);
     cfg_section_defaults(CFG_SEC_SCHEDULER, &cfg->sched);
+    cfg_section_defaults(CFG_SEC_API, &cfg->api);
 
     parse_state st = {.cfg = cfg, .flags = flags, .err = err, .errlen = errlen};
     FILE *f = fopen(path, "r");
@@ -421,7 +439,7 @@ int config_load_ex(const char *path, config *cfg, unsigned flags, char *err, siz
     fclose(f);
     if (!st.failed)
         apply_env_overrides(&st);
-    if (!st.failed && !(flags & CONFIG_STORE_ONLY))
+    if (!st.failed && !(flags & (CONFIG_STORE_ONLY | CONFIG_SERVE)))
         validate(&st);
     if (!st.failed)
         merge_defaults(cfg);
@@ -483,6 +501,7 @@ void config_free(config *cfg)
 {
     free(cfg->path);
     cfg_section_free(CFG_SEC_CORE, cfg);
+    cfg_section_free(CFG_SEC_API, &cfg->api);
     for (size_t i = 0; i < cfg->n_limiters; i++) {
         free(cfg->limiters[i].name);
         cfg_section_free(CFG_SEC_LIMITER, &cfg->limiters[i]);

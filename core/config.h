@@ -8,6 +8,7 @@
 #define TC_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config_map.h"
 #include "scheduler_config.h"
@@ -59,6 +60,25 @@ typedef struct cfg_merge {
 #define MERGE_SOCIALS 14
 #define CFG_MERGE_FIELDS 15
 
+/* [api]: the HTTP server (api_server.c). Every key is restart-only: the
+ * server copies what it needs when it starts. */
+typedef struct cfg_api {
+    char *listen;              /* "HOST:PORT"; NULL: no server */
+    long threads;              /* MHD worker threads, one store connection each */
+    long max_connections;      /* open connections at once, streams included */
+    long per_ip_connections;   /* from one client address; 0: no limit */
+    long connection_timeout_s; /* idle connections are closed */
+    long max_body_bytes;       /* larger request bodies: 413 */
+    long max_uri_bytes;        /* longer request targets: 414 */
+    char *cors_origin;         /* Access-Control-Allow-Origin; NULL: no CORS headers */
+    long gzip_min_bytes;       /* smaller bodies are sent as they are; 0: never gzip */
+    long store_wait_ms;        /* wait for a free store connection, then 503 */
+    long sse_max_clients;      /* change-feed streams at once; 0: none */
+    long sse_buffer_bytes;     /* per stream, queued for a slow client; past it: cut off */
+    int64_t sse_poll_ns;       /* how often the feed looks for new changes */
+    int64_t sse_heartbeat_ns;  /* a comment on an idle stream this often */
+} cfg_api;
+
 typedef struct config {
     char *path;
     char *store;          /* "sqlite:PATH" or "postgresql://..." */
@@ -80,6 +100,7 @@ typedef struct config {
     scheduler_config sched; /* [scheduler]: the daemon */
     int sched_line;         /* last [scheduler] line, for errors between keys */
     long shutdown_grace_s;  /* [core]: on SIGTERM, how long in-flight work may finish */
+    cfg_api api;            /* [api] */
 } config;
 
 /* Load and validate PATH. On error returns -1 with "FILE:LINE: message" in ERR. */
@@ -88,6 +109,9 @@ int config_load(const char *path, config *cfg, char *err, size_t errlen);
  * import): the file's syntax and [core] are checked, the other sections are
  * not parsed, so an unset ${VAR} in a source does not stop them. */
 enum { CONFIG_STORE_ONLY = 1 };
+/* CONFIG_SERVE: `serve` (the HTTP API alone): [core] and [api] are parsed
+ * and checked, the sources' sections are not (no collector runs). */
+enum { CONFIG_SERVE = 2 };
 int config_load_ex(const char *path, config *cfg, unsigned flags, char *err, size_t errlen);
 void config_free(config *cfg);
 

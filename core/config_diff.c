@@ -143,6 +143,7 @@ size_t config_diff(const config *a, const config *b, cfg_diff_fn fn, void *ctx)
     differ d = {fn, ctx, 0};
     diff_table(&d, CFG_SEC_CORE, "core", a, b);
     diff_table(&d, CFG_SEC_SCHEDULER, "scheduler", &a->sched, &b->sched);
+    diff_table(&d, CFG_SEC_API, "api", &a->api, &b->api);
     diff_limiters(&d, a, b);
     diff_sources(&d, a, b);
     diff_merge(&d, a, b);

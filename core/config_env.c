@@ -117,7 +117,7 @@ static int named_target(const char *var, const char *rest, const char *kind, con
 int env_override_target(const config *cfg, const char *var, char *section, size_t seclen, char *key, size_t keylen,
                         char *why, size_t whylen)
 {
-    static const char *const plain[] = {"core", "scheduler", "merge"};
+    static const char *const plain[] = {"core", "scheduler", "merge", "api"};
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
         char prefix[32], up[16];
         upper_ident(plain[i], up, sizeof up);

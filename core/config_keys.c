@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "api_http.h"
 #include "config.h"
 #include "config_map.h"
 #include "util.h"
@@ -34,6 +35,27 @@ static int check_not_empty(const char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int check_listen(const char *v, char *why, size_t whylen)
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char msg[200];
+    if (!*v || api_parse_listen(v, &sa, &len, msg, sizeof msg) == 0)
+        return 0;
+    snprintf(why, whylen, "listen: %s", msg);
+    return -1;
+}
+
+static int check_origin(const char *v, char *why, size_t whylen)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f || *p == ',') {
+            snprintf(why, whylen, "cors_origin: expected * or one origin (https://host[:port]), got \"%s\"", v);
+            return -1;
+        }
+    return 0;
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define S NS_PER_S
@@ -42,6 +64,8 @@ static int check_not_empty(const char *v, char *why, size_t whylen)
 #define SCHED(f) offsetof(scheduler_config, f)
 #define LIM(f) offsetof(cfg_limiter, f)
 #define SRC(f) offsetof(cfg_source, f)
+#define API(f) offsetof(cfg_api, f)
+#define RS CFG_RESTART
 #define NONE CFG_NOT_STORED
 
 /* clang-format off */
@@ -92,6 +116,21 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_SOURCE,    "breaker_open_s",         CFG_INT,       "30",                   1, 86400,         0,  SRC(breaker_open_s),             0,                         NULL,            "circuit breaker: first open period, doubling while probes fail"},
     {CFG_SEC_SOURCE,    "breaker_open_max_s",     CFG_INT,       "300",                  1, 86400,         0,  SRC(breaker_open_max_s),         0,                         NULL,            "circuit breaker: longest open period"},
     {CFG_SEC_SOURCE,    "breaker_probes",         CFG_INT,       "2",                    1, 100,           0,  SRC(breaker_probes),             0,                         NULL,            "circuit breaker: successful probes that close it"},
+
+    {CFG_SEC_API,       "listen",                 CFG_STRING,    NULL,                   0, 0,             0,  API(listen),                     RS,                        check_listen,    "`HOST:PORT` of the HTTP API (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080`; port 0: any free one, logged); empty: no server"},
+    {CFG_SEC_API,       "threads",                CFG_INT,       "4",                    1, 256,           0,  API(threads),                    RS,                        NULL,            "worker threads, each with a store connection of its own (the collector's is never used)"},
+    {CFG_SEC_API,       "max_connections",        CFG_INT,       "256",                  1, 100000,        0,  API(max_connections),            RS,                        NULL,            "open connections at once, streams included; more are closed as they arrive"},
+    {CFG_SEC_API,       "per_ip_connections",     CFG_INT,       "64",                   0, 100000,        0,  API(per_ip_connections),         RS,                        NULL,            "open connections from one client address; 0: no limit per address"},
+    {CFG_SEC_API,       "connection_timeout_s",   CFG_INT,       "30",                   1, 3600,          0,  API(connection_timeout_s),       RS,                        NULL,            "a connection that sends or takes nothing this long is closed (a waiting stream is not idle)"},
+    {CFG_SEC_API,       "max_body_bytes",         CFG_INT,       "65536",                0, 67108864,      0,  API(max_body_bytes),             RS,                        NULL,            "larger request bodies are refused with 413"},
+    {CFG_SEC_API,       "max_uri_bytes",          CFG_INT,       "8192",                 256, 1048576,     0,  API(max_uri_bytes),              RS,                        NULL,            "longer request targets (path and query string) are refused with 414"},
+    {CFG_SEC_API,       "cors_origin",            CFG_STRING,    NULL,                   0, 0,             0,  API(cors_origin),                RS,                        check_origin,    "`Access-Control-Allow-Origin` of every answer (`*` or one origin); empty: no CORS headers"},
+    {CFG_SEC_API,       "gzip_min_bytes",         CFG_INT,       "1024",                 0, 67108864,      0,  API(gzip_min_bytes),             RS,                        NULL,            "bodies at least this large are gzip-compressed for clients that accept it; 0: never"},
+    {CFG_SEC_API,       "store_wait_ms",          CFG_INT,       "2000",                 1, 60000,         0,  API(store_wait_ms),              RS,                        NULL,            "how long a request waits for a free store connection before it is answered 503"},
+    {CFG_SEC_API,       "sse_max_clients",        CFG_INT,       "100",                  0, 100000,        0,  API(sse_max_clients),            RS,                        NULL,            "change-feed streams (`text/event-stream`) at once; more are answered 503; 0: no streams"},
+    {CFG_SEC_API,       "sse_buffer_bytes",       CFG_INT,       "262144",               4096, 67108864,   0,  API(sse_buffer_bytes),           RS,                        NULL,            "per stream: events queued for a client that reads slowly; past it the client is cut off with the id to resume from"},
+    {CFG_SEC_API,       "sse_poll_ms",            CFG_DURATION,  "250",                  0.01, 60,         MS, API(sse_poll_ns),                RS,                        NULL,            "how often the change feed looks in the store for new changes (one query for every stream that is up to date)"},
+    {CFG_SEC_API,       "sse_heartbeat_s",        CFG_DURATION,  "15",                   1, 3600,          S,  API(sse_heartbeat_ns),           RS,                        NULL,            "a comment line on a stream with nothing to send this often, so proxies and clients see it alive"},
 };
 /* clang-format on */
 

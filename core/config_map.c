@@ -10,7 +10,8 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const section_labels[CFG_SEC_COUNT] = {"core", "scheduler", "limiter NAME", "source NAME", "merge"};
+static const char *const section_labels[CFG_SEC_COUNT] = {"core", "scheduler", "limiter NAME", "source NAME", "api",
+                                                                  "merge"};
 
 const char *cfg_section_label(cfg_section_kind kind)
 {

@@ -19,6 +19,7 @@ typedef enum cfg_section_kind {
     CFG_SEC_SCHEDULER, /* [scheduler]: struct scheduler_config */
     CFG_SEC_LIMITER,   /* [limiter NAME]: struct cfg_limiter */
     CFG_SEC_SOURCE,    /* [source NAME]: struct cfg_source (plus the plugin's keys) */
+    CFG_SEC_API,       /* [api]: struct cfg_api (the HTTP server) */
     CFG_SEC_MERGE,     /* [merge]: keys are field names (config_merge.c), not in the table */
     CFG_SEC_COUNT
 } cfg_section_kind;

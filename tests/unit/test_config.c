@@ -255,6 +255,61 @@ static void store_only_ignores_sources(void **state)
     unlink(path);
 }
 
+/* [api]: defaults (no server), the listen address and every limit
+ * checked with FILE:LINE, an environment override, and `serve`'s load
+ * ([core] and [api] only, no source needed). */
+static void api_section(void **state)
+{
+    (void)state;
+    config cfg;
+    load_ok(MINIMAL, 0, &cfg);
+    assert_null(cfg.api.listen);
+    assert_null(cfg.api.cors_origin);
+    assert_int_equal(cfg.api.threads, 4);
+    assert_int_equal(cfg.api.max_connections, 256);
+    assert_int_equal(cfg.api.per_ip_connections, 64);
+    assert_int_equal(cfg.api.max_body_bytes, 65536);
+    assert_int_equal(cfg.api.sse_buffer_bytes, 262144);
+    assert_true(cfg.api.sse_poll_ns == 250 * 1000000LL);
+    assert_true(cfg.api.sse_heartbeat_ns == 15 * 1000000000LL);
+    config_free(&cfg);
+    load_ok(MINIMAL "[api]\nlisten = [::1]:0\nthreads = 2\nmax_connections = 10\nper_ip_connections = 0\n"
+                    "connection_timeout_s = 5\nmax_body_bytes = 0\nmax_uri_bytes = 256\ncors_origin = *\n"
+                    "gzip_min_bytes = 0\nsse_max_clients = 0\nsse_buffer_bytes = 4096\nsse_poll_ms = 10ms\n"
+                    "sse_heartbeat_s = 1\nstore_wait_ms = 1\n",
+            0, &cfg);
+    assert_string_equal(cfg.api.listen, "[::1]:0");
+    assert_string_equal(cfg.api.cors_origin, "*");
+    assert_int_equal(cfg.api.threads, 2);
+    assert_int_equal(cfg.api.per_ip_connections, 0);
+    assert_true(cfg.api.sse_poll_ns == 10 * 1000000LL);
+    config_free(&cfg);
+    expect_error(MINIMAL "[api]\nlisten = 8080\n", 4, "[api] listen: expected HOST:PORT");
+    expect_error(MINIMAL "[api]\nlisten = example.com:80\n", 4, "no name is looked up");
+    expect_error(MINIMAL "[api]\nlisten = 127.0.0.1:99999\n", 4, "port: expected 0..65535");
+    expect_error(MINIMAL "[api]\nthreads = 0\n", 4, "[api] threads: expected a whole number 1..256");
+    expect_error(MINIMAL "[api]\nmax_connections = 100001\n", 4, "max_connections");
+    expect_error(MINIMAL "[api]\nsse_buffer_bytes = 100\n", 4, "sse_buffer_bytes: expected a whole number 4096..");
+    expect_error(MINIMAL "[api]\nsse_poll_ms = 0\n", 4, "sse_poll_ms: must be more than 0");
+    expect_error(MINIMAL "[api]\ncors_origin = a, b\n", 4, "cors_origin: expected * or one origin");
+    expect_error(MINIMAL "[api]\nport = 1\n", 4, "unknown key \"port\" (known: listen, threads");
+    setenv("TC_API_LISTEN", "127.0.0.1:1234", 1);
+    load_ok(MINIMAL, 0, &cfg);
+    assert_string_equal(cfg.api.listen, "127.0.0.1:1234");
+    config_free(&cfg);
+    unsetenv("TC_API_LISTEN");
+    /* serve: no source section needed, [api] read, the rest not. */
+    load_ok("[core]\nstore = sqlite:/tmp/x.db\n[api]\nlisten = 127.0.0.1:0\n[source a]\napi_key = ${TC_TEST_SURELY_UNSET}\n",
+            CONFIG_SERVE, &cfg);
+    assert_string_equal(cfg.api.listen, "127.0.0.1:0");
+    config_free(&cfg);
+    write_ini("[core]\n[api]\nthreads = many\n");
+    char err[512];
+    assert_int_equal(config_load_ex(path, &cfg, CONFIG_SERVE, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":3: [api] threads"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +322,7 @@ int main(void)
         cmocka_unit_test(env_overrides_find_their_section),
         cmocka_unit_test(long_lines_are_read),
         cmocka_unit_test(store_only_ignores_sources),
+        cmocka_unit_test(api_section),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
