@@ -40,6 +40,10 @@ typedef struct api_response {
     const char *content_type; /* static text; NULL: application/json */
     int cacheable;            /* 1: the server adds an ETag of the body and answers
                                  If-None-Match with 304 */
+    /* Appended (the change feed, wip-api1): a body sent over time instead of
+     * BODY, a Server-Sent Events stream made by sse_hub_join (api_sse.h).
+     * The server streams it and lets it go when the connection ends. */
+    struct sse_client *stream;
 } api_response;
 
 /* Fills RS with 200 and BODY (taken over; its length from strlen). */

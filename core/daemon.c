@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_server.h"
 #include "daemon_internal.h"
 #include "log.h"
 #include "util.h"
@@ -304,6 +305,15 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
         store_close(d.st);
         return 2;
     }
+    /* The HTTP API: its own threads and store connections, started once
+     * the store's schema is current (store_open migrated it). */
+    api_server *api = NULL;
+    if (cfg->api.listen && !(api = api_server_start(cfg, err, sizeof err))) {
+        LOG_ERROR("api", "%s", err);
+        engine_free(d.e);
+        store_close(d.st);
+        return 1;
+    }
     scheduler_config_params(&cfg->sched, &d.sp);
     d.sc = sched_new(&d.sp);
     d.n_src = engine_source_count(d.e);
@@ -385,6 +395,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     if (unfinished)
         LOG_INFO("daemon", "%zu tokens of unfinished batches given back to the store unchanged", unfinished);
     emit_metrics(&d, now_mono_ns());
+    api_server_stop(api);
     LOG_INFO("daemon", "stopped: %llu tokens refreshed", (unsigned long long)engine_tokens_committed(d.e));
     if (engine_commit_failures(d.e))
         rc = 1;

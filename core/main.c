@@ -1,12 +1,14 @@
 /* tokencollector command line: parse options, load the config, dispatch. */
 #include <dirent.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api_server.h"
 #include "config.h"
 #include "config_map.h"
 #include "daemon.h"
@@ -31,6 +33,8 @@ static const char usage_text[] =
     "  --once               process every pending token once, print a summary, exit\n"
     "  import PATH|-        add token addresses (one per line) to the store\n"
     "  migrate              create or upgrade the store's schema, then exit\n"
+    "  serve                the HTTP API alone ([api] listen), without collecting: one\n"
+    "                       of several API nodes on a store that collectors fill\n"
     "  --check-config       validate the config, load every plugin and check that the\n"
     "                       store can be written, then exit\n"
     "  --config-help        every config key: type, default, range, meaning; then the\n"
@@ -146,6 +150,39 @@ static int run_migrate(const config *cfg)
     return EXIT_OK;
 }
 
+/* `serve`: the HTTP API alone (no collector) until SIGTERM or SIGINT.
+ * Opens the store read-only: its schema must be current already. */
+static int run_serve(const config *cfg)
+{
+    if (!cfg->api.listen) {
+        fprintf(stderr, "%s: serve needs [api] listen = HOST:PORT\n", cfg->path);
+        return EXIT_CONFIG;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char err[1024];
+    api_server *s = api_server_start(cfg, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "error %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (sig != SIGHUP)
+            break;
+        LOG_INFO("api", "SIGHUP: serve has nothing to reload ([api] keys need a restart)");
+    }
+    LOG_INFO("api", "stopping");
+    api_server_stop(s);
+    return EXIT_OK;
+}
+
 static int run_once(const config *cfg, int show_progress)
 {
     char err[1024];
@@ -210,16 +247,16 @@ int main(int argc, char **argv)
     if (help_config)
         return config_help(config_path, help_plugin, markdown);
     const char *command = optind < argc ? argv[optind] : NULL;
-    int migrate = command && !strcmp(command, "migrate");
-    if (command && !migrate && strcmp(command, "import") != 0) {
+    int migrate = command && !strcmp(command, "migrate"), serve = command && !strcmp(command, "serve");
+    if (command && !migrate && !serve && strcmp(command, "import") != 0) {
         fprintf(stderr, "tokencollector: unknown command \"%s\"\n%s", command, usage_text);
         return EXIT_CONFIG;
     }
-    if (migrate && optind + 1 != argc) {
-        fprintf(stderr, "tokencollector: migrate takes no argument\n");
+    if ((migrate || serve) && optind + 1 != argc) {
+        fprintf(stderr, "tokencollector: %s takes no argument\n", command);
         return EXIT_CONFIG;
     }
-    if (command && !migrate && optind + 2 != argc) {
+    if (command && !migrate && !serve && optind + 2 != argc) {
         fprintf(stderr, "tokencollector: import takes exactly one PATH (or - for standard input)\n");
         return EXIT_CONFIG;
     }
@@ -232,7 +269,7 @@ int main(int argc, char **argv)
     char err[1024];
     /* migrate and import only open the store: the sources' sections (and
      * their ${API_KEY}s) need not be complete for them. */
-    unsigned load_flags = command ? CONFIG_STORE_ONLY : 0;
+    unsigned load_flags = serve ? CONFIG_SERVE : command ? CONFIG_STORE_ONLY : 0;
     if (config_load_ex(config_path, &cfg, load_flags, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return EXIT_CONFIG;
@@ -244,6 +281,8 @@ int main(int argc, char **argv)
         rc = check_config(&cfg);
     else if (migrate)
         rc = run_migrate(&cfg);
+    else if (serve)
+        rc = run_serve(&cfg);
     else if (command)
         rc = import_addresses(&cfg, argv[optind + 1]);
     else if (once)
