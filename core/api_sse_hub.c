@@ -45,8 +45,13 @@ sse_hub *sse_hub_new(store *st, const sse_hub_opts *o, sse_format_fn fmt)
     pthread_condattr_destroy(&ca);
     h->st = st;
     h->o = *o;
-    if (!h->o.batch)
-        h->o.batch = 256;
+    /* A stream that is up to date gets at most BATCH events a round: about
+     * a quarter of its queue, so a client that takes half its queue per
+     * poll interval is never cut off by a burst (a large commit). */
+    if (!h->o.batch) {
+        h->o.batch = h->o.buffer_bytes / 1024;
+        h->o.batch = h->o.batch < 4 ? 4 : h->o.batch > 256 ? 256 : h->o.batch;
+    }
     h->fmt = fmt;
     return h;
 }

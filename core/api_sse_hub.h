@@ -11,10 +11,13 @@
  * joins the shared query. Each event is framed once and shared by the
  * streams it is queued on.
  *
- * A stream that is up to date and whose queue is full (its client reads
- * slower than the changes come) is cut off (api_sse.h); one that catches up
- * is never sent more than fits, so it is only ever slowed down. A stream
- * with nothing to send for the heartbeat interval gets a comment line. */
+ * A round queues at most `batch` events on a stream (a quarter of its
+ * queue or less): a client that takes half its queue per poll interval is
+ * never cut off, whatever the bursts. A stream that is up to date and
+ * whose queue is full (its client reads slower than that) is cut off
+ * (api_sse.h); one that catches up is never sent more than fits, so it is
+ * only ever slowed down. A stream with nothing to send for the heartbeat
+ * interval gets a comment line. */
 #ifndef TC_API_SSE_HUB_H
 #define TC_API_SSE_HUB_H
 
@@ -30,7 +33,7 @@ typedef struct sse_hub_opts {
     int64_t poll_ns, heartbeat_ns;
     size_t buffer_bytes; /* each stream's queue limit */
     size_t max_clients;  /* 0: streams refused */
-    size_t batch;        /* changes per query (0: 256) */
+    size_t batch;        /* changes per query (0: buffer_bytes / 1024, 4..256) */
 } sse_hub_opts;
 
 /* An event's data: the change as JSON (malloc'd). */
