@@ -116,6 +116,7 @@ e2e: all
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
+	@bash tests/e2e/api.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all

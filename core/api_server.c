@@ -237,6 +237,7 @@ static enum MHD_Result send_stream(api_server *srv, struct MHD_Connection *conn,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* a proxy in front must not hold events back */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close"); /* a stream that ends is a disconnect */
     add_cors(&srv->ctx, resp);
     enum MHD_Result ok = MHD_queue_response(conn, 200, resp);
     MHD_destroy_response(resp);
