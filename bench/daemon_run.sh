@@ -22,6 +22,7 @@ URL="http://127.0.0.1:$(cat "$DIR/port")"
 sed -e "s#^store = .*#store = sqlite:$DIR/tokens.db#" \
     -e "s#^plugin_dir = .*#plugin_dir = $BUILD/plugins#" \
     -e "s#^base_url = .*#base_url = $URL#" \
+    -e "s#^listen = .*#listen = 127.0.0.1:0#" \
     -e "s#^api_key = \${HELIUS_API_KEY:-}.*#api_key = bench#" \
     conf/tokencollector.ini >"$DIR/run.ini"
 printf '[scheduler]\nmetrics_interval = 60s\n' >>"$DIR/run.ini"
