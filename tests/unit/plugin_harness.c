@@ -265,6 +265,67 @@ static int emit_known(void *ctx, const char *addr) {
     return 0;
 }
 
+int ph_extra_key_ok(const char *key) {
+    static const char *const fields[] = {"name", "symbol", "decimals", "image_url", "description", "supply",
+                                         "price_usd", "market_cap", "fdv", "liquidity_usd", "volume_24h",
+                                         "change_24h", "websites", "socials"};
+    if (!key || *key < 'a' || *key > 'z' || strlen(key) > TC_EXTRA_KEY_MAX) return 0;
+    for (const char *p = key; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return 0;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(key, fields[i]) == 0) return 0;
+    return 1;
+}
+
+static ph_extra *find_extra(ph_token *t, const char *key) {
+    for (size_t i = 0; t && i < t->nextras; i++)
+        if (strcmp(t->extras[i].key, key) == 0) return &t->extras[i];
+    return NULL;
+}
+
+/* What the host checks of an extra (plugin.h), then kept like a field. */
+static int emit_extra(ph_collect *c, const char *addr, const char *key, char type, double num,
+                      const char *str) {
+    c->calls++;
+    ph_token *t = find_tok(c, addr);
+    if (!t || !ph_extra_key_ok(key) || (type == 'n' && !isfinite(num)) ||
+        (type == 's' && (!str || strlen(str) > TC_EXTRA_STR_MAX))) {
+        c->rejected++;
+        return -1;
+    }
+    ph_extra *e = find_extra(t, key);
+    if (!e) {
+        if (t->nextras >= TC_EXTRA_MAX) {
+            c->rejected++;
+            return -1;
+        }
+        t->extras = realloc(t->extras, (t->nextras + 1) * sizeof *t->extras);
+        if (!t->extras) abort();
+        e = &t->extras[t->nextras++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->key, sizeof e->key, "%s", key);
+    }
+    t->known = 1;
+    e->set_count++;
+    e->type = type;
+    e->num = num;
+    free(e->str);
+    e->str = ph_strdup(str);
+    return 0;
+}
+
+static int emit_extra_num(void *ctx, const char *addr, const char *key, double value) {
+    return emit_extra(ctx, addr, key, 'n', value, NULL);
+}
+
+static int emit_extra_str(void *ctx, const char *addr, const char *key, const char *value) {
+    return emit_extra(ctx, addr, key, 's', 0, value);
+}
+
+static int emit_extra_bool(void *ctx, const char *addr, const char *key, int value) {
+    return emit_extra(ctx, addr, key, 'b', value != 0, NULL);
+}
+
 void ph_collect_free(ph_collect *c) {
     for (size_t i = 0; i < c->n; i++) {
         ph_token *t = &c->tok[i];
@@ -274,12 +335,14 @@ void ph_collect_free(ph_collect *c) {
             free(t->links[k].url);
         }
         free(t->links);
+        for (size_t k = 0; k < t->nextras; k++) free(t->extras[k].str);
+        free(t->extras);
     }
     free(c->tok);
     memset(c, 0, sizeof *c);
 }
 
-static void collect_init(ph_collect *c, const char *const *addrs, size_t n) {
+static void collect_init(ph_collect *c, const char *const *addrs, size_t n, uint32_t emit_size) {
     memset(c, 0, sizeof *c);
     c->n = n;
     c->tok = calloc(n ? n : 1, sizeof *c->tok);
@@ -291,6 +354,10 @@ static void collect_init(ph_collect *c, const char *const *addrs, size_t n) {
     c->emit.num = emit_num;
     c->emit.link = emit_link;
     c->emit.known = emit_known;
+    c->emit.extra_num = emit_extra_num;
+    c->emit.extra_str = emit_extra_str;
+    c->emit.extra_bool = emit_extra_bool;
+    if (emit_size) c->emit.struct_size = emit_size; /* an older host's: the plugin must not look further */
 }
 
 tc_status ph_parse(ph_instance *in, const char *const *addrs, size_t n, long status,
@@ -299,7 +366,7 @@ tc_status ph_parse(ph_instance *in, const char *const *addrs, size_t n, long sta
     if (!outcome) outcome = &local;
     memset(outcome, 0x5a, sizeof *outcome); /* garbage: the plugin must not rely on it */
     outcome->struct_size = sizeof *outcome;
-    collect_init(out, addrs, n);
+    collect_init(out, addrs, n, in->emit_size);
     char *copy = malloc(len + 1);
     if (!copy) abort();
     if (len) memcpy(copy, body, len);
@@ -394,10 +461,16 @@ const char *ph_link_url(const ph_collect *c, const char *addr, tc_link_kind kind
     return NULL;
 }
 
+const ph_extra *ph_extra_of(const ph_collect *c, const char *addr, const char *key) {
+    return key ? find_extra((ph_token *)ph_tok(c, addr), key) : NULL;
+}
+
 size_t ph_duplicates(const ph_collect *c) {
     size_t d = 0;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         for (int f = 1; f < PH_NFIELDS; f++) d += c->tok[i].set_count[f] > 1;
+        for (size_t k = 0; k < c->tok[i].nextras; k++) d += c->tok[i].extras[k].set_count > 1;
+    }
     return d;
 }
 

@@ -43,6 +43,8 @@ typedef struct ph_instance {
     ph_settings settings;
     int nlog[4];         /* lines logged per tc_log_level */
     char last_log[512];  /* last line logged */
+    uint32_t emit_size;  /* tc_emit.struct_size ph_parse offers: 0 = this
+                            host's; offsetof(tc_emit, extra_num) = a 1.0 host's */
 } ph_instance;
 
 /* Creates an instance with settings KV = {"key","value",...,NULL} (KV may be
@@ -84,6 +86,15 @@ typedef struct ph_link {
     char *url;
 } ph_link;
 
+/* An extra (tc_emit.extra_*, ABI 1.1) as the host would keep it. */
+typedef struct ph_extra {
+    char key[TC_EXTRA_KEY_MAX + 1];
+    char type;     /* 'n' number, 's' string, 'b' bool */
+    double num;    /* 'n'; 'b': 0 or 1 */
+    char *str;     /* 's' */
+    int set_count; /* times set (1 expected) */
+} ph_extra;
+
 typedef struct ph_token {
     const char *addr;
     int known;
@@ -92,13 +103,16 @@ typedef struct ph_token {
     double num[PH_NFIELDS];
     size_t nlinks;
     ph_link *links;
+    size_t nextras;             /* at most TC_EXTRA_MAX, in the order first set */
+    ph_extra *extras;
 } ph_token;
 
 typedef struct ph_collect {
     size_t n;
     ph_token *tok;
     size_t calls;    /* all emit calls */
-    size_t rejected; /* calls a host rejects: unknown address, wrong type, bad field/kind, NULL */
+    size_t rejected; /* calls a host rejects: unknown address, wrong type, bad field/kind, NULL,
+                        an extra with a bad key, a non-finite number or over a bound */
     tc_emit emit;
 } ph_collect;
 
@@ -124,7 +138,12 @@ size_t ph_nfields(const ph_collect *c, const char *addr);         /* distinct fi
 size_t ph_nlinks(const ph_collect *c, const char *addr);
 /* URL of the first link with KIND and LABEL (LABEL NULL matches a NULL label). */
 const char *ph_link_url(const ph_collect *c, const char *addr, tc_link_kind kind, const char *label);
-/* Number of fields set more than once across all tokens. */
+/* Extra KEY of ADDR, or NULL when it was not set. */
+const ph_extra *ph_extra_of(const ph_collect *c, const char *addr, const char *key);
+/* The host's rule for an extra's key (plugin.h): [a-z][a-z0-9_]{0,47} and
+ * not a field's name. */
+int ph_extra_key_ok(const char *key);
+/* Number of fields and extras set more than once across all tokens. */
 size_t ph_duplicates(const ph_collect *c);
 /* Nothing at all was emitted (no setter call, no known mark). */
 int ph_empty(const ph_collect *c);
@@ -185,6 +204,36 @@ size_t ph_mutation_fuzz(ph_instance *in, const char *const *addrs, size_t n, con
         if (!u_ || strcmp(u_, (url)) != 0)                                             \
             fail_msg("%s link %s: got %s, want %s", (addr), (label) ? (label) : "(null)", \
                      u_ ? u_ : "(none)", (url));                                       \
+    } while (0)
+
+/* Extra KEY of ADDR is set exactly once, as a number (TYPE 'n') or a bool
+ * ('b': 0 or 1), and equals EXPECTED exactly. */
+#define PH_ASSERT_EXTRA_NUM_(c, addr, key, type, expected)                               \
+    do {                                                                               \
+        const ph_extra *e_ = ph_extra_of((c), (addr), (key));                          \
+        double want_ = (expected);                                                     \
+        if (!e_ || e_->set_count != 1 || e_->type != (type) || !(e_->num == want_))    \
+            fail_msg("%s extra %s: set %d times as '%c', got %.17g, want '%c' %.17g", (addr), (key), \
+                     e_ ? e_->set_count : 0, e_ ? e_->type : '-', e_ ? e_->num : 0.0, (type), want_); \
+    } while (0)
+#define PH_ASSERT_EXTRA_NUM(c, addr, key, expected) PH_ASSERT_EXTRA_NUM_(c, addr, key, 'n', expected)
+#define PH_ASSERT_EXTRA_BOOL(c, addr, key, expected) PH_ASSERT_EXTRA_NUM_(c, addr, key, 'b', (expected) != 0)
+
+/* String extra KEY of ADDR is set exactly once and equals EXPECTED. */
+#define PH_ASSERT_EXTRA_STR(c, addr, key, expected)                                      \
+    do {                                                                               \
+        const ph_extra *e_ = ph_extra_of((c), (addr), (key));                          \
+        const char *want_ = (expected);                                                \
+        if (!e_ || e_->set_count != 1 || e_->type != 's' || strcmp(e_->str, want_) != 0) \
+            fail_msg("%s extra %s: set %d times, got \"%s\", want \"%s\"", (addr), (key), \
+                     e_ ? e_->set_count : 0, (e_ && e_->str) ? e_->str : "(none)", want_); \
+    } while (0)
+
+/* Extra KEY of ADDR was not emitted. */
+#define PH_ASSERT_NO_EXTRA(c, addr, key)                                                 \
+    do {                                                                               \
+        if (ph_extra_of((c), (addr), (key)))                                           \
+            fail_msg("%s extra %s: emitted but should not be", (addr), (key));         \
     } while (0)
 
 #endif
