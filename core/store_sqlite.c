@@ -106,9 +106,9 @@ static const char *const stmt_sql[ST_N] = {
     [ST_DEL_WEBSITES] = "DELETE FROM token_websites WHERE address = ?1",
     [ST_INS_WEBSITE] = "INSERT OR IGNORE INTO token_websites(address, label, url) VALUES (?1, ?2, ?3)",
     [ST_UPSERT_SOURCE] =
-        "INSERT INTO token_sources(address, source, data, fetched_at) VALUES (?1, ?2, ?3, ?4)"
-        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at"
-        " WHERE excluded.fetched_at >= token_sources.fetched_at",
+        "INSERT INTO token_sources(address, source, data, fetched_at, plugin_version) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at,"
+        " plugin_version = excluded.plugin_version WHERE excluded.fetched_at >= token_sources.fetched_at",
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
     [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
@@ -514,6 +514,7 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
             sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 4, now);
+            sqlite3_bind_text(st, 5, t->per_source[i].plugin_version, -1, SQLITE_STATIC); /* NULL: NULL */
             rc = step_done(s, st, err, errlen, "upsert token_sources");
             free(json);
             if (rc)

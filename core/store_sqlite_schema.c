@@ -36,19 +36,52 @@ static const char *const schema_sql =
     " label TEXT, url TEXT NOT NULL, PRIMARY KEY (address, url));"
     "CREATE TABLE IF NOT EXISTS token_sources ("
     " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL,"
+    " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL, plugin_version TEXT,"
     " PRIMARY KEY (address, source));"
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
+    "INSERT INTO schema_version SELECT 4 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
 
 /* Upgrades from earlier schema versions, in order; each runs in the open
- * transaction that bumps the version. */
-static const char *const migrations[] = {
-    [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
-          "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
-    [2] = "ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;",
+ * transaction that bumps the version. SQLite has no ADD COLUMN IF NOT
+ * EXISTS: a migration is skipped when TABLE already has COLUMN (a table
+ * schema_sql just created, in a store that lacked it). */
+static const struct migration {
+    const char *sql;
+    const char *table, *column; /* the first column it adds */
+} migrations[] = {
+    [1] = {"ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
+           "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
+           "tokens", "outstanding_sources"},
+    [2] = {"ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;", "tokens", "in_contest"},
+    /* Which plugin version wrote each source record; NULL for older rows. */
+    [3] = {"ALTER TABLE token_sources ADD COLUMN plugin_version TEXT;", "token_sources", "plugin_version"},
 };
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
+_Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION, "one migration per version");
+
+static int has_column(sqlite3 *db, const char *table, const char *column)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Migration VERSION (from VERSION to VERSION + 1). */
+static int apply(sqlite3 *db, int version, char **emsg)
+{
+    if (version < 1 || !migrations[version].sql)
+        return -1;
+    const struct migration *m = &migrations[version];
+    if (has_column(db, m->table, m->column))
+        return 0;
+    return sqlite3_exec(db, m->sql, NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
+}
 
 /* Brings a store created by an older version up to SCHEMA_VERSION, in one
  * transaction (a concurrent opener waits on the write lock, then finds
@@ -66,9 +99,7 @@ static int migrate(sqlite3 *db, const char *path, char **emsg)
     for (; version < SCHEMA_VERSION; version++) {
         char bump[96];
         snprintf(bump, sizeof bump, "UPDATE schema_version SET version = %d", version + 1);
-        if (version < 1 || !migrations[version] ||
-            sqlite3_exec(db, migrations[version], NULL, NULL, emsg) != SQLITE_OK ||
-            sqlite3_exec(db, bump, NULL, NULL, emsg) != SQLITE_OK) {
+        if (apply(db, version, emsg) != 0 || sqlite3_exec(db, bump, NULL, NULL, emsg) != SQLITE_OK) {
             if (!*emsg)
                 *emsg = sqlite3_mprintf("no migration from schema version %d", version);
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
