@@ -206,15 +206,15 @@ size_t ph_mutation_fuzz(ph_instance *in, const char *const *addrs, size_t n, con
                      u_ ? u_ : "(none)", (url));                                       \
     } while (0)
 
-/* Extra KEY of ADDR is set exactly once, as a number (TYPE 'n') or a bool
+/* Extra KEY of ADDR is set exactly once, as a number (KIND 'n') or a bool
  * ('b': 0 or 1), and equals EXPECTED exactly. */
-#define PH_ASSERT_EXTRA_NUM_(c, addr, key, type, expected)                               \
+#define PH_ASSERT_EXTRA_NUM_(c, addr, key, kind, expected)                               \
     do {                                                                               \
         const ph_extra *e_ = ph_extra_of((c), (addr), (key));                          \
         double want_ = (expected);                                                     \
-        if (!e_ || e_->set_count != 1 || e_->type != (type) || !(e_->num == want_))    \
+        if (!e_ || e_->set_count != 1 || e_->type != (kind) || !(e_->num == want_))    \
             fail_msg("%s extra %s: set %d times as '%c', got %.17g, want '%c' %.17g", (addr), (key), \
-                     e_ ? e_->set_count : 0, e_ ? e_->type : '-', e_ ? e_->num : 0.0, (type), want_); \
+                     e_ ? e_->set_count : 0, e_ ? e_->type : '-', e_ ? e_->num : 0.0, (kind), want_); \
     } while (0)
 #define PH_ASSERT_EXTRA_NUM(c, addr, key, expected) PH_ASSERT_EXTRA_NUM_(c, addr, key, 'n', expected)
 #define PH_ASSERT_EXTRA_BOOL(c, addr, key, expected) PH_ASSERT_EXTRA_NUM_(c, addr, key, 'b', (expected) != 0)

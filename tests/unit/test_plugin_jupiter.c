@@ -215,6 +215,69 @@ static void test_parse_batch(void **state) {
     ph_destroy(in);
 }
 
+/* What the answer carries beyond the fields, as extras (ABI 1.1). */
+static void test_parse_extras(void **state) {
+    (void)state;
+    ph_instance *in = make(NULL);
+    ph_collect c;
+    assert_int_equal(ph_parse_fixture(in, batch, NBATCH, 200, "jupiter/search_batch.json", &c, NULL), TC_OK);
+    assert_int_equal(c.rejected, 0);
+    assert_int_equal(ph_duplicates(&c), 0);
+
+    PH_ASSERT_EXTRA_NUM(&c, JUP, "holder_count", 817364);
+    PH_ASSERT_EXTRA_NUM(&c, JUP, "organic_score", 97.36);
+    PH_ASSERT_EXTRA_BOOL(&c, JUP, "is_verified", 1);
+    PH_ASSERT_EXTRA_NUM(&c, JUP, "top_holders_pct", 50.9211283612386);
+    PH_ASSERT_EXTRA_BOOL(&c, JUP, "mint_authority_disabled", 1);
+    PH_ASSERT_EXTRA_BOOL(&c, JUP, "freeze_authority_disabled", 1);
+    PH_ASSERT_EXTRA_STR(&c, JUP, "first_pool", "FksffEqnBRixYGR791Qw2MgdU7zNCpHVFYBL4Fa4qVuH");
+    assert_int_equal(ph_tok(&c, JUP)->nextras, 7);
+    PH_ASSERT_EXTRA_NUM(&c, SOL, "holder_count", 2342610);
+    PH_ASSERT_EXTRA_NUM(&c, SOL, "top_holders_pct", 1.2422471238911812);
+    PH_ASSERT_EXTRA_STR(&c, SOL, "first_pool", "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2");
+
+    /* false is a value; a pool that is not sent is none */
+    PH_ASSERT_EXTRA_BOOL(&c, USDC, "mint_authority_disabled", 0);
+    PH_ASSERT_EXTRA_BOOL(&c, USDC, "freeze_authority_disabled", 0);
+    PH_ASSERT_EXTRA_NUM(&c, USDC, "top_holders_pct", 24.31);
+    PH_ASSERT_NO_EXTRA(&c, USDC, "first_pool");
+
+    /* null holderCount / isVerified / audit / firstPool: nothing; organicScore 0 is a value */
+    PH_ASSERT_EXTRA_NUM(&c, NULLS, "organic_score", 0);
+    assert_int_equal(ph_tok(&c, NULLS)->nextras, 1);
+
+    /* no audit object at all */
+    PH_ASSERT_EXTRA_NUM(&c, ZERODEC, "holder_count", 12);
+    PH_ASSERT_EXTRA_NUM(&c, ZERODEC, "organic_score", 3.1);
+    PH_ASSERT_EXTRA_BOOL(&c, ZERODEC, "is_verified", 0);
+    PH_ASSERT_NO_EXTRA(&c, ZERODEC, "top_holders_pct");
+    PH_ASSERT_NO_EXTRA(&c, ZERODEC, "mint_authority_disabled");
+    assert_int_equal(ph_tok(&c, ZERODEC)->nextras, 3);
+    assert_int_equal(ph_tok(&c, MISSING)->nextras, 0);
+    size_t fields_jup = ph_nfields(&c, JUP);
+    ph_collect_free(&c);
+
+    /* wrong types are not coerced */
+    const char *const one[] = {SOL};
+    const char *body = "[{\"id\":\"" SOL "\",\"holderCount\":\"12\",\"organicScore\":null,\"isVerified\":1,"
+                       "\"audit\":[true],\"firstPool\":{\"id\":7}}]";
+    assert_int_equal(ph_parse(in, one, 1, 200, body, strlen(body), &c, NULL), TC_OK);
+    assert_true(ph_tok(&c, SOL)->known);
+    assert_int_equal(ph_tok(&c, SOL)->nextras, 0);
+    ph_collect_free(&c);
+
+    /* A host built for ABI 1.0 (its tc_emit ends after known): the same
+     * fields, no extras, nothing rejected. */
+    in->emit_size = (uint32_t)offsetof(tc_emit, extra_num);
+    assert_int_equal(ph_parse_fixture(in, batch, NBATCH, 200, "jupiter/search_batch.json", &c, NULL), TC_OK);
+    assert_int_equal(c.rejected, 0);
+    assert_int_equal(ph_nfields(&c, JUP), fields_jup);
+    for (size_t i = 0; i < NBATCH; i++) assert_int_equal(c.tok[i].nextras, 0);
+    PH_ASSERT_STR(&c, JUP, TC_NAME, "Jupiter");
+    ph_collect_free(&c);
+    ph_destroy(in);
+}
+
 static void test_parse_compact_and_duplicates(void **state) {
     (void)state;
     ph_instance *in = make(NULL);
@@ -372,6 +435,7 @@ int main(void) {
         cmocka_unit_test(test_request_encoding_and_limits),
         cmocka_unit_test(test_create_rejects_bad_settings),
         cmocka_unit_test(test_parse_batch),
+        cmocka_unit_test(test_parse_extras),
         cmocka_unit_test(test_parse_compact_and_duplicates),
         cmocka_unit_test(test_parse_empty_and_wrong_shape),
         cmocka_unit_test(test_parse_truncated_and_malformed),
