@@ -241,6 +241,19 @@ static void chunk_clear(chunk_of *c)
         values_clear(&c->values[i]);
 }
 
+/* Plugin SO loaded and a fresh chunk for it; undone by unplug_chunk. */
+static void plug_chunk(plugged *p, chunk_of *c, const char *so)
+{
+    plug(p, so);
+    chunk_init(c);
+}
+
+static void unplug_chunk(plugged *p, chunk_of *c)
+{
+    chunk_clear(c);
+    unplug(p);
+}
+
 /* What source_answer.c does with an answer: BODY through the plugin of P,
  * the chunk's instance's version recorded; EMIT_SIZE 0: the host's tc_emit,
  * else one that ends there (an older host). */
@@ -263,9 +276,8 @@ static void host_checks_keys_and_values(void **state)
 {
     (void)state;
     plugged p;
-    plug(&p, "extras.so");
     chunk_of c;
-    chunk_init(&c);
+    plug_chunk(&p, &c, "extras.so");
     assert_int_equal(parse_with(&p, &c,
                                 "0 n holder_count 817364\n"
                                 "0 s first_pool FksffEqnBRixYGR791Qw2MgdU7zNCpHVFYBL4Fa4qVuH\n"
@@ -294,23 +306,21 @@ static void host_checks_keys_and_values(void **state)
     assert_true(c.values[2].known); /* an extra alone makes a token found */
     assert_string_equal(values_extra(&c.values[2], "empty_ok")->str, "");
     assert_string_equal(c.values[1].plugin_version, "2.0.0"); /* the chunk's tokens carry it */
-    chunk_clear(&c);
-    unplug(&p);
+    unplug_chunk(&p, &c);
 }
 
 static void host_bounds_count_and_length(void **state)
 {
     (void)state;
     plugged p;
-    plug(&p, "extras.so");
+    chunk_of c;
+    plug_chunk(&p, &c, "extras.so");
     strbuf body = {0};
     for (int i = 0; i <= TC_EXTRA_MAX; i++) /* one past the bound */
         sb_printf(&body, "1 n k%02d %d\n", i, i);
     sb_printf(&body, "1 n k00 100\n"); /* a key it holds: still replaced */
     sb_printf(&body, "0 s exact %0*d\n", TC_EXTRA_STR_MAX, 0);
     sb_printf(&body, "0 s long %0*d\n", TC_EXTRA_STR_MAX + 1, 0);
-    chunk_of c;
-    chunk_init(&c);
     assert_int_equal(parse_with(&p, &c, body.data, 0), TC_OK);
     strbuf want = {0};
     for (int i = 0; i < TC_EXTRA_MAX; i++)
@@ -333,8 +343,7 @@ static void host_bounds_count_and_length(void **state)
     free(json);
     sb_free(&want);
     sb_free(&body);
-    chunk_clear(&c);
-    unplug(&p);
+    unplug_chunk(&p, &c);
 }
 
 /* A plugin built for 1.1 on a host whose tc_emit ends before the extras:
@@ -343,14 +352,12 @@ static void older_host_has_no_extras(void **state)
 {
     (void)state;
     plugged p;
-    plug(&p, "extras.so");
     chunk_of c;
-    chunk_init(&c);
+    plug_chunk(&p, &c, "extras.so");
     assert_int_equal(parse_with(&p, &c, "0 n holder_count 1\n", (uint32_t)offsetof(tc_emit, extra_num)), TC_OK);
     assert_string_equal(verdicts(&c), "no extras");
     assert_int_equal(c.values[0].n_extras, 0);
-    chunk_clear(&c);
-    unplug(&p);
+    unplug_chunk(&p, &c);
 }
 
 /* A plugin built for ABI 1.0 parses through the 1.1 tc_emit as before: its
@@ -359,9 +366,8 @@ static void abi_10_plugin_parses_as_before(void **state)
 {
     (void)state;
     plugged p;
-    plug(&p, "abi10.so");
     chunk_of c;
-    chunk_init(&c);
+    plug_chunk(&p, &c, "abi10.so");
     assert_int_equal(parse_with(&p, &c, "[]", 0), TC_OK);
     for (int i = 0; i < NTOK; i++) {
         assert_string_equal(c.values[i].str[TC_NAME], "abi10");
@@ -371,8 +377,7 @@ static void abi_10_plugin_parses_as_before(void **state)
     char *json = values_to_json(&c.values[0]);
     assert_string_equal(json, "{\"name\":\"abi10\"}");
     free(json);
-    chunk_clear(&c);
-    unplug(&p);
+    unplug_chunk(&p, &c);
 }
 
 /* Two instances live at once (a hot swap): each chunk's tokens get the

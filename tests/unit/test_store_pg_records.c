@@ -47,19 +47,28 @@ static void keep_helius_record(void *ctx, const char *addr, const char *source, 
         *(char **)ctx = xstrdup(json);
 }
 
+/* A store on SCHEMA holding ADDR, claimed and committed at 1000 with
+ * fill_with_extras (T: what was committed). */
+static store *one_committed(const char *schema, const char *addr, tok *t)
+{
+    store *st = open_schema(schema);
+    const char *addrs[] = {addr};
+    import_list(st, addrs, 1, 1);
+    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 1);
+    fill_with_extras(t, addr, 1.5);
+    size_t fenced = 99;
+    assert_int_equal(commit_toks(st, t, 1, 1000, "c1", &fenced), 0);
+    assert_int_equal(fenced, 0);
+    return st;
+}
+
 static void records_keep_extras(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    store *st = open_schema("t_extras");
-    const char *addrs[] = {"X1"};
-    import_list(st, addrs, 1, 1);
-    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 1);
     tok t;
-    fill_with_extras(&t, "X1", 1.5);
-    size_t fenced = 99;
-    assert_int_equal(commit_toks(st, &t, 1, 1000, "c1", &fenced), 0);
-    assert_int_equal(fenced, 0);
+    store *st = one_committed("t_extras", "X1", &t);
+    const char *addrs[] = {"X1"};
     /* Stored as the shared serializer writes it (what SQLite stores). */
     char *want = values_to_json(&t.per[0]);
     const char *params[1] = {want};
@@ -89,20 +98,34 @@ static void records_keep_extras(void **state)
     close_all(st);
 }
 
+/* A pass over V1 (claimed as ID at CLAIM_AT), committed at NOW: source s
+ * as O[s] says, a FOUND one with a price by plugin VERSION[s] (NULL: none). */
+static void pass_v1(store *st, const char *id, int64_t claim_at, int64_t now, const source_outcome o[NSRC],
+                    const char *const version[NSRC])
+{
+    assert_int_equal(claim_n(st, id, claim_at, 60, 10, 1, NULL), 1);
+    tok t;
+    tok_init(&t, "V1", STATUS_ENRICHED, 30);
+    for (int s = 0; s < NSRC; s++) {
+        t.outs[s] = o[s];
+        if (o[s] == OUTCOME_FOUND) {
+            values_set_num(&t.per[s], TC_PRICE_USD, (double)now / 1000);
+            values_set_version(&t.per[s], version[s]);
+        }
+    }
+    size_t fenced;
+    assert_int_equal(commit_toks(st, &t, 1, now, id, &fenced), 0);
+    tok_free(&t);
+}
+
 /* The version is that of the record's own plugin, replaced with the
  * record; a row not written (kept, failed, older) keeps its version. */
 static void plugin_version_follows_the_record(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    store *st = open_schema("t_version");
-    const char *addrs[] = {"V1"};
-    import_list(st, addrs, 1, 1);
-    assert_int_equal(claim_n(st, "c1", 1000, 60, 10, 0, NULL), 1);
     tok t;
-    fill_with_extras(&t, "V1", 1.0);
-    size_t fenced;
-    assert_int_equal(commit_toks(st, &t, 1, 1000, "c1", &fenced), 0);
+    store *st = one_committed("t_version", "V1", &t);
     tok_free(&t);
     const char *versions = "SELECT string_agg(source || ' ' || coalesce(plugin_version, '-'), '|' ORDER BY source)"
                            " FROM token_sources WHERE address = 'V1'";
@@ -110,37 +133,17 @@ static void plugin_version_follows_the_record(void **state)
 
     /* Helius answers through a newer plugin (an update in place, without
      * extras now); dexscreener was not asked. */
-    assert_int_equal(claim_n(st, "c2", 5000, 60, 10, 1, NULL), 1);
-    tok_init(&t, "V1", STATUS_ENRICHED, 30);
-    t.outs[0] = OUTCOME_FOUND;
-    values_set_num(&t.per[0], TC_PRICE_USD, 3);
-    values_set_version(&t.per[0], "1.1.0");
-    t.outs[1] = OUTCOME_KEPT;
-    assert_int_equal(commit_toks(st, &t, 1, 5000, "c2", &fenced), 0);
-    tok_free(&t);
+    pass_v1(st, "c2", 5000, 5000, (source_outcome[]){OUTCOME_FOUND, OUTCOME_KEPT}, (const char *[]){"1.1.0", NULL});
     assert_q("dexscreener 2.1.0|helius 1.1.0", "%s", versions);
-    assert_q("{\"price_usd\": 3}", "SELECT data::text FROM token_sources WHERE address = 'V1' AND source = 'helius'");
+    assert_q("{\"price_usd\": 5}", "SELECT data::text FROM token_sources WHERE address = 'V1' AND source = 'helius'");
 
     /* An older observation: neither its data nor its version. A failed
      * source leaves its row. */
-    assert_int_equal(claim_n(st, "c3", 9000, 60, 10, 1, NULL), 1);
-    tok_init(&t, "V1", STATUS_ENRICHED, 30);
-    t.outs[0] = OUTCOME_FOUND;
-    values_set_num(&t.per[0], TC_PRICE_USD, 9);
-    values_set_version(&t.per[0], "0.9.0");
-    t.outs[1] = OUTCOME_FAILED;
-    assert_int_equal(commit_toks(st, &t, 1, 4000, "c3", &fenced), 0);
-    tok_free(&t);
+    pass_v1(st, "c3", 9000, 4000, (source_outcome[]){OUTCOME_FOUND, OUTCOME_FAILED}, (const char *[]){"0.9.0", NULL});
     assert_q("dexscreener 2.1.0|helius 1.1.0", "%s", versions);
 
     /* A record without a version (a source that did not say) is stored so. */
-    assert_int_equal(claim_n(st, "c4", 20000, 60, 10, 1, NULL), 1);
-    tok_init(&t, "V1", STATUS_ENRICHED, 30);
-    t.outs[0] = OUTCOME_MISSING;
-    t.outs[1] = OUTCOME_FOUND;
-    values_set_num(&t.per[1], TC_PRICE_USD, 4);
-    assert_int_equal(commit_toks(st, &t, 1, 20000, "c4", &fenced), 0);
-    tok_free(&t);
+    pass_v1(st, "c4", 20000, 20000, (source_outcome[]){OUTCOME_MISSING, OUTCOME_FOUND}, (const char *[]){NULL, NULL});
     assert_q("dexscreener -", "%s", versions);
     close_all(st);
 }

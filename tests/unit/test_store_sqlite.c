@@ -82,6 +82,15 @@ static size_t claim(store *st, const char *id, int64_t now, int due, claimed_tok
     return n;
 }
 
+/* ADDR, the only token due, claimed as ID at NOW. */
+static void claim_one(store *st, const char *addr, const char *id, int64_t now, int due)
+{
+    claimed_token *c;
+    assert_int_equal(claim(st, id, now, due, &c), 1);
+    assert_string_equal(c[0].address, addr);
+    claimed_tokens_free(c, 1);
+}
+
 static const char *const SOURCES[2] = {"jupiter", "dexscreener"};
 
 /* A two-source result for ADDR: jupiter OUT0, dexscreener OUT1, with a price
@@ -192,16 +201,13 @@ static void missing_deletes_and_older_never_overwrites(void **state)
     store *st = open_fresh();
     const char *addrs[] = {"B1"};
     import(st, addrs, 1);
-    claimed_token *c;
-    assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
-    claimed_tokens_free(c, 1);
+    claim_one(st, "B1", "c1", 1000, 0);
     result a;
     result_init(&a, "B1", OUTCOME_FOUND, OUTCOME_FOUND, 5.0);
     commit1(st, &a, 2000, "c1");
     result_free(&a);
     /* An older observation (fetched at 1500) does not replace the row of 2000. */
-    assert_int_equal(claim(st, "c2", 3000, 1, &c), 1);
-    claimed_tokens_free(c, 1);
+    claim_one(st, "B1", "c2", 3000, 1);
     result old;
     result_init(&old, "B1", OUTCOME_FOUND, OUTCOME_MISSING, 1.0);
     commit1(st, &old, 1500, "c2");
@@ -319,6 +325,19 @@ static void upgrades_version_1(void **state)
     close_and_remove(st);
 }
 
+/* A pass over ADDR (claimed as ID at CLAIM_AT), committed at NOW: jupiter
+ * O0 by plugin VERSION, dexscreener O1 (result_init's prices from PRICE). */
+static void version_pass(store *st, const char *addr, const char *id, int64_t claim_at, int64_t now,
+                         source_outcome o0, const char *version, source_outcome o1, double price)
+{
+    claim_one(st, addr, id, claim_at, 1);
+    result x;
+    result_init(&x, addr, o0, o1, price);
+    values_set_version(&x.per[0], version);
+    commit1(st, &x, now, id);
+    result_free(&x);
+}
+
 static void keep_jupiter_record(void *ctx, const char *addr, const char *source, const char *json)
 {
     (void)addr;
@@ -335,9 +354,7 @@ static void records_keep_extras_and_plugin_version(void **state)
     store *st = open_fresh();
     const char *addrs[] = {"E1"};
     import(st, addrs, 1);
-    claimed_token *c;
-    assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
-    claimed_tokens_free(c, 1);
+    claim_one(st, "E1", "c1", 1000, 0);
     result a;
     result_init(&a, "E1", OUTCOME_FOUND, OUTCOME_FOUND, 1.0);
     values_set_extra(&a.per[0], "holder_count", EXTRA_NUM, 817364, NULL);
@@ -368,24 +385,12 @@ static void records_keep_extras_and_plugin_version(void **state)
 
     /* Next pass: jupiter answers with another plugin version, dexscreener
      * is kept (not asked): its row and version stand. */
-    assert_int_equal(claim(st, "c2", 5000, 1, &c), 1);
-    claimed_tokens_free(c, 1);
-    result b;
-    result_init(&b, "E1", OUTCOME_FOUND, OUTCOME_KEPT, 2.0);
-    values_set_version(&b.per[0], "1.1.0");
-    commit1(st, &b, 5000, "c2");
-    result_free(&b);
+    version_pass(st, "E1", "c2", 5000, 5000, OUTCOME_FOUND, "1.1.0", OUTCOME_KEPT, 2.0);
     assert_string_equal(q("SELECT group_concat(source || ' ' || plugin_version || ' ' || data, '|') FROM (SELECT *"
                           " FROM token_sources WHERE address = 'E1' ORDER BY source)"),
                         "dexscreener 2.1.0 {\"price_usd\":2}|jupiter 1.1.0 {\"price_usd\":2}");
     /* An older observation changes neither the record nor its version. */
-    assert_int_equal(claim(st, "c3", 9000, 1, &c), 1);
-    claimed_tokens_free(c, 1);
-    result old;
-    result_init(&old, "E1", OUTCOME_FOUND, OUTCOME_FAILED, 3.0);
-    values_set_version(&old.per[0], "0.9.0");
-    commit1(st, &old, 4000, "c3");
-    result_free(&old);
+    version_pass(st, "E1", "c3", 9000, 4000, OUTCOME_FOUND, "0.9.0", OUTCOME_FAILED, 3.0);
     assert_string_equal(q("SELECT group_concat(source || ' ' || plugin_version, '|') FROM (SELECT * FROM"
                           " token_sources WHERE address = 'E1' ORDER BY source)"),
                         "dexscreener 2.1.0|jupiter 1.1.0");
@@ -409,14 +414,7 @@ static void upgrades_version_3(void **state)
         fail_msg("%s", err);
     assert_string_equal(q("SELECT version FROM schema_version"), "4");
     assert_string_equal(q("SELECT data || ' ' || (plugin_version IS NULL) FROM token_sources"), "{\"name\":\"old\"} 1");
-    claimed_token *c;
-    assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
-    claimed_tokens_free(c, 1);
-    result a;
-    result_init(&a, "V3", OUTCOME_FOUND, OUTCOME_MISSING, 1.0);
-    values_set_version(&a.per[0], "1.0.0");
-    commit1(st, &a, 1000, "c1");
-    result_free(&a);
+    version_pass(st, "V3", "c1", 1000, 1000, OUTCOME_FOUND, "1.0.0", OUTCOME_MISSING, 1.0);
     assert_string_equal(q("SELECT plugin_version || ' ' || data FROM token_sources"), "1.0.0 {\"price_usd\":1}");
     close_and_remove(st);
 }
