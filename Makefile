@@ -67,7 +67,7 @@ $(BUILD)/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard plu
 	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 
 # Deliberately broken or instrumented plugins for the registry tests.
-$(BUILD)/test-plugins/%.so: tests/plugins/%.c include/tokencollector/plugin.h
+$(BUILD)/test-plugins/%.so: tests/plugins/%.c tests/plugins/inert.h include/tokencollector/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $<
 

@@ -6,31 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "inert.h"
 #include "tokencollector/plugin.h"
 
 static const char *const keys[] = {"region", NULL};
-
-static int create(const tc_host *host, const tc_settings *settings, void **self, char *err, size_t errlen)
-{
-    (void)host, (void)settings, (void)err, (void)errlen;
-    *self = malloc(1);
-    return 0;
-}
-
-static void destroy(void *self) { free(self); }
-
-static int build(void *self, const char *const *addrs, size_t n, tc_request *req)
-{
-    (void)self, (void)addrs, (void)n, (void)req;
-    return -1;
-}
-
-static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_response *res, const tc_emit *out,
-                       tc_outcome *outcome)
-{
-    (void)self, (void)addrs, (void)n, (void)res, (void)out, (void)outcome;
-    return TC_FATAL;
-}
 
 static const tc_source desc = {.abi_major = 1,
                                .abi_minor = 0,
@@ -40,10 +19,10 @@ static const tc_source desc = {.abi_major = 1,
                                .description = "a plugin built for ABI 1.0",
                                .max_chunk = 10,
                                .config_keys = keys,
-                               .create = create,
-                               .destroy = destroy,
-                               .build_request = build,
-                               .parse_response = parse,
+                               .create = inert_create,
+                               .destroy = inert_destroy,
+                               .build_request = inert_build,
+                               .parse_response = inert_parse,
                                .settings = (const tc_setting_def *)(uintptr_t)0x10,
                                .setting_size = 0xdead};
 
