@@ -27,6 +27,9 @@ PLUGINS    := $(notdir $(wildcard plugins/*))
 PLUGIN_SO  := $(PLUGINS:%=$(BUILD)/plugins/%.so)
 FAKE_SRC   := $(wildcard tests/fakeapi/*.c)
 FAKE_OBJ   := $(FAKE_SRC:%.c=$(BUILD)/obj/%.o)
+KIT_SRC    := $(wildcard testkit/*.c)
+KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o)
+KIT_LIB    := $(BUILD)/libtokencollector-testkit.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -39,7 +42,7 @@ BENCH_STORE := $(BUILD)/bench/store_write_bench
 
 .SECONDARY:
 .PHONY: all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
-all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -48,6 +51,15 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/plugins/%.o: plugins/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+# The plugin test kit (testkit/, installed with the SDK): libc and libdl only.
+$(BUILD)/obj/testkit/%.o: testkit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(KIT_LIB): $(KIT_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
 
 $(BUILD)/libtccore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
