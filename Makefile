@@ -31,7 +31,7 @@ KIT_SRC    := $(wildcard testkit/*.c)
 KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o)
 KIT_LIB    := $(BUILD)/libtokencollector-testkit.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_template
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
@@ -82,9 +82,15 @@ $(BUILD)/test-plugins/%.so: tests/plugins/%.c include/tokencollector/plugin.h
 $(BUILD)/fakeapi: $(FAKE_OBJ)
 	$(CC) $(SAN) -o $@ $^ $(shell pkg-config --libs libmicrohttpd libcjson) -lm -lpthread
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(KIT_LIB) $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS)
+
+# The template plugin's own test, as a third party builds it: the kit and
+# nothing else (no cmocka); run from the repository root by tests/run-unit.sh.
+$(BUILD)/tests/test_template: plugins/template/test/test_template.c $(KIT_LIB) include/tokencollector/testkit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DFIXTURES='"plugins/template/test"' $(CFLAGS) -o $@ $< $(KIT_LIB) -ldl
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
 	@mkdir -p $(dir $@)
