@@ -31,7 +31,8 @@ KIT_SRC    := $(wildcard testkit/*.c)
 KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o)
 KIT_LIB    := $(BUILD)/libtokencollector-testkit.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/test_template
+PTEST_SRC  := $(wildcard plugins/*/test/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(addprefix $(BUILD)/tests/,$(basename $(notdir $(PTEST_SRC))))
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
@@ -86,11 +87,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(KIT_LIB) $(BUILD)/l
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS)
 
-# The template plugin's own test, as a third party builds it: the kit and
-# nothing else (no cmocka); run from the repository root by tests/run-unit.sh.
-$(BUILD)/tests/test_template: plugins/template/test/test_template.c $(KIT_LIB) include/tokencollector/testkit.h
+# A plugin's own test, plugins/NAME/test/test_NAME.c, as a third party builds
+# it: the test kit and nothing else (no cmocka), its fixtures in that test/
+# directory; run from the repository root by tests/run-unit.sh.
+$(BUILD)/tests/test_%: plugins/$$*/test/test_$$*.c $(KIT_LIB) include/tokencollector/testkit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DFIXTURES='"plugins/template/test"' $(CFLAGS) -o $@ $< $(KIT_LIB) -ldl
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DFIXTURES='"plugins/$*/test"' $(CFLAGS) -o $@ $< $(KIT_LIB) -ldl
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(filter-out %/fakeapi.o,$(FAKE_OBJ))
 	@mkdir -p $(dir $@)
