@@ -5,6 +5,9 @@
 #   make docs       regenerate the configuration tables in the READMEs
 #   make asan-check unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
+#   make install    the host, its plugins, the plugin SDK and test kit, man pages,
+#                   config and systemd unit (PREFIX, DESTDIR, bindir, ...: dist/install.mk)
+#   make uninstall  removes what make install put there
 
 BUILD    ?= build
 CC       ?= cc
@@ -147,5 +150,7 @@ bench-store: deps
 
 clean:
 	rm -rf build build-asan
+
+include dist/install.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
