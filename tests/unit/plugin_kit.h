@@ -101,4 +101,29 @@ static inline tc_status kit_parse(tc_kit_instance *in, const char *const *addrs,
     return tc_kit_parse(in, addrs, n, status, TC_KIT_JSON, body, len, out);
 }
 
+/* Every cut-off prefix of fixture REL is a clean TC_RETRY (tc_kit_prefix_sweep). */
+static inline void kit_assert_prefixes_retry(tc_kit_instance *in, const char *const *addrs, size_t n, const char *rel)
+{
+    size_t len, first = 0;
+    char *body = kit_fixture(rel, &len);
+    assert_non_null(body);
+    size_t bad = tc_kit_prefix_sweep(in, addrs, n, body, len, &first);
+    free(body);
+    if (bad)
+        fail_msg("%s: %zu prefixes misbehaved, first at length %zu", rel, bad, first);
+}
+
+/* ITERATIONS damaged copies of fixture REL show no problem (tc_kit_fuzz);
+ * COUNTS (may be NULL) gets how often each status came back. */
+static inline void kit_assert_fuzz_clean(tc_kit_instance *in, const char *const *addrs, size_t n, const char *rel,
+                                         unsigned seed, int iterations, size_t counts[3])
+{
+    size_t len;
+    char *body = kit_fixture(rel, &len);
+    assert_non_null(body);
+    size_t problems = tc_kit_fuzz(in, addrs, n, body, len, seed, iterations, counts);
+    free(body);
+    assert_int_equal(problems, 0);
+}
+
 #endif

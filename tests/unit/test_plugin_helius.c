@@ -347,28 +347,18 @@ static void test_truncated_and_malformed(void **state) {
     assert_non_null(strstr(c->outcome->message, "malformed JSON at offset"));
     tc_kit_result_free(c);
 
-    size_t len, first = 0;
-    char *body = kit_fixture("helius/batch.json", &len);
-    assert_non_null(body);
-    size_t bad = tc_kit_prefix_sweep(in, batch, NBATCH, body, len, &first);
-    if (bad) fail_msg("%zu prefixes misbehaved, first at length %zu", bad, first);
-    free(body);
+    kit_assert_prefixes_retry(in, batch, NBATCH, "helius/batch.json");
     tc_kit_destroy(in);
 }
 
 static void test_mutations_never_crash(void **state) {
     (void)state;
     tc_kit_instance *in = kit_make(NULL);
-    size_t len, counts[3] = {0, 0, 0};
-    char *body = kit_fixture("helius/batch.json", &len);
-    assert_non_null(body);
-    assert_int_equal(tc_kit_fuzz(in, batch, NBATCH, body, len, 777u, 400, counts), 0);
+    size_t counts[3] = {0, 0, 0};
+    kit_assert_fuzz_clean(in, batch, NBATCH, "helius/batch.json", 777u, 400, counts);
     assert_true(counts[TC_OK] > 0 && counts[TC_RETRY] > 0);
-    free(body);
-    body = kit_fixture("helius/supply_decoys.json", &len);
     static const char *const ids[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
-    assert_int_equal(tc_kit_fuzz(in, ids, 8, body, len, 4242u, 300, NULL), 0);
-    free(body);
+    kit_assert_fuzz_clean(in, ids, 8, "helius/supply_decoys.json", 4242u, 300, NULL);
     tc_kit_destroy(in);
 }
 

@@ -261,12 +261,7 @@ static void test_parse_truncated_and_malformed(void **state) {
 static void test_every_prefix_retries(void **state) {
     (void)state;
     tc_kit_instance *in = kit_make(NULL);
-    size_t len, first = 0;
-    char *body = kit_fixture("jupiter/search_batch.json", &len);
-    assert_non_null(body);
-    size_t bad = tc_kit_prefix_sweep(in, batch, NBATCH, body, len, &first);
-    if (bad) fail_msg("%zu prefixes misbehaved, first at length %zu", bad, first);
-    free(body);
+    kit_assert_prefixes_retry(in, batch, NBATCH, "jupiter/search_batch.json");
     tc_kit_destroy(in);
 }
 
@@ -310,12 +305,9 @@ static void test_http_status(void **state) {
 static void test_mutations_never_crash(void **state) {
     (void)state;
     tc_kit_instance *in = kit_make(NULL);
-    size_t len, counts[3] = {0, 0, 0};
-    char *body = kit_fixture("jupiter/search_batch.json", &len);
-    assert_non_null(body);
-    assert_int_equal(tc_kit_fuzz(in, batch, NBATCH, body, len, 1234u, 400, counts), 0);
+    size_t counts[3] = {0, 0, 0};
+    kit_assert_fuzz_clean(in, batch, NBATCH, "jupiter/search_batch.json", 1234u, 400, counts);
     assert_true(counts[TC_OK] > 0 && counts[TC_RETRY] > 0);
-    free(body);
     tc_kit_destroy(in);
 }
 
