@@ -125,6 +125,7 @@ e2e: all
 	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
+	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all
