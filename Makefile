@@ -3,8 +3,11 @@
 #   make demo       install missing packages, build, run the 15,371-token demo
 #   make check      unit tests (cmocka) + end-to-end tests
 #   make docs       regenerate the configuration tables in the READMEs
-#   make asan-check unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make asan-check unit tests and the reload e2e under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
+#   make install    the host, its plugins, the plugin SDK and test kit, man pages,
+#                   config and systemd unit (PREFIX, DESTDIR, bindir, ...: dist/install.mk)
+#   make uninstall  removes what make install put there
 
 BUILD    ?= build
 CC       ?= cc
@@ -31,19 +34,23 @@ FAKE_OBJ   := $(FAKE_SRC:%.c=$(BUILD)/obj/%.o)
 FAKE_DATA_OBJ := $(BUILD)/obj/tests/fakeapi/fake_data.o $(BUILD)/obj/tests/fakeapi/fake_render.o
 FAKE_LIB_OBJ  := $(filter-out %/fakeapi.o,$(FAKE_OBJ))
 FAKE_LIBS     := $(shell pkg-config --libs libmicrohttpd libcjson 2>/dev/null) -lm -lpthread
+KIT_SRC    := $(wildcard testkit/*.c)
+KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o)
+KIT_LIB    := $(BUILD)/libtokencollector-testkit.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PTEST_SRC  := $(wildcard plugins/*/test/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(addprefix $(BUILD)/tests/,$(basename $(notdir $(PTEST_SRC))))
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
-TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so)
+TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so) $(BUILD)/test-plugins/dexscreener-next.so
 TOOL_SRC   := $(wildcard tests/e2e/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
 BENCH_STORE := $(BUILD)/bench/store_write_bench
 
 .SECONDARY:
 .PHONY: all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
-all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +59,15 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/plugins/%.o: plugins/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+# The plugin test kit (testkit/, installed with the SDK): libc and libdl only.
+$(BUILD)/obj/testkit/%.o: testkit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(KIT_LIB): $(KIT_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
 
 $(BUILD)/libtccore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -67,16 +83,29 @@ $(BUILD)/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard plu
 	$(CC) $(SAN) -shared -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 
 # Deliberately broken or instrumented plugins for the registry tests.
-$(BUILD)/test-plugins/%.so: tests/plugins/%.c include/tokencollector/plugin.h
+$(BUILD)/test-plugins/%.so: tests/plugins/%.c tests/plugins/inert.h include/tokencollector/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $<
+
+# The same DexScreener plugin under another version string: the hot-swap
+# test installs it over a running collector's dexscreener.so.
+$(BUILD)/test-plugins/dexscreener-next.so: plugins/dexscreener/dexscreener.c include/tokencollector/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -DDEX_VERSION='"1.0.1-next"' -shared -o $@ $< $(shell pkg-config --libs libcjson) -lm
 
 $(BUILD)/fakeapi: $(FAKE_OBJ)
 	$(CC) $(SAN) -o $@ $^ $(FAKE_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(BUILD)/libtccore.a $(FAKE_LIB_OBJ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(KIT_LIB) $(BUILD)/libtccore.a $(FAKE_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS) $(FAKE_LIBS)
+
+# A plugin's own test, plugins/NAME/test/test_NAME.c, as a third party builds
+# it: the test kit and nothing else (no cmocka), its fixtures in that test/
+# directory; run from the repository root by tests/run-unit.sh.
+$(BUILD)/tests/test_%: plugins/$$*/test/test_$$*.c $(KIT_LIB) include/tokencollector/testkit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DFIXTURES='"plugins/$*/test"' $(CFLAGS) -o $@ $< $(KIT_LIB) -ldl
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(FAKE_DATA_OBJ)
 	@mkdir -p $(dir $@)
@@ -106,6 +135,8 @@ e2e: all
 	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
+	@bash tests/e2e/reload.sh $(BUILD)
+	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -113,8 +144,11 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 
+# The unit tests and the live-reload storm under ASan + UBSan (+ LeakSanitizer).
 asan-check: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 unit
+	@bash tests/e2e/reload.sh build-asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -131,5 +165,7 @@ bench-store: deps
 
 clean:
 	rm -rf build build-asan
+
+include dist/install.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

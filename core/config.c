@@ -83,6 +83,48 @@ const cfg_limiter *config_find_limiter(const config *cfg, const char *name)
     return find_limiter_mut((config *)cfg, name);
 }
 
+const cfg_source *config_find_source(const config *cfg, const char *name)
+{
+    return find_source((config *)cfg, name);
+}
+
+static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
+
+cfg_source *cfg_source_copy(const cfg_source *src)
+{
+    cfg_source *s = xmalloc(sizeof *s);
+    *s = *src;
+    s->name = xstrdup(src->name);
+    s->plugin = dup_or_null(src->plugin);
+    s->limiter = dup_or_null(src->limiter);
+    s->keys = xcalloc(src->n_keys ? src->n_keys : 1, sizeof *s->keys);
+    for (size_t k = 0; k < src->n_keys; k++)
+        s->keys[k] = (cfg_kv){xstrdup(src->keys[k].key), xstrdup(src->keys[k].value), src->keys[k].line,
+                              dup_or_null(src->keys[k].env)};
+    return s;
+}
+
+/* What a cfg_source owns, not the struct itself. */
+static void source_clear(cfg_source *s)
+{
+    free(s->name);
+    cfg_section_free(CFG_SEC_SOURCE, s);
+    for (size_t k = 0; k < s->n_keys; k++) {
+        free(s->keys[k].key);
+        free(s->keys[k].value);
+        free(s->keys[k].env);
+    }
+    free(s->keys);
+}
+
+void cfg_source_free(cfg_source *s)
+{
+    if (!s)
+        return;
+    source_clear(s);
+    free(s);
+}
+
 static void add_source(config *cfg, const char *name, int line)
 {
     cfg->sources = xrealloc(cfg->sources, (cfg->n_sources + 1) * sizeof *cfg->sources);
@@ -446,17 +488,8 @@ void config_free(config *cfg)
         cfg_section_free(CFG_SEC_LIMITER, &cfg->limiters[i]);
     }
     free(cfg->limiters);
-    for (size_t i = 0; i < cfg->n_sources; i++) {
-        cfg_source *s = &cfg->sources[i];
-        free(s->name);
-        cfg_section_free(CFG_SEC_SOURCE, s);
-        for (size_t k = 0; k < s->n_keys; k++) {
-            free(s->keys[k].key);
-            free(s->keys[k].value);
-            free(s->keys[k].env);
-        }
-        free(s->keys);
-    }
+    for (size_t i = 0; i < cfg->n_sources; i++)
+        source_clear(&cfg->sources[i]);
     free(cfg->sources);
     for (int f = 0; f < CFG_MERGE_FIELDS; f++)
         config_merge_clear(&cfg->merge[f]);

@@ -98,6 +98,12 @@ int cfg_source_key_line(const cfg_source *src, const char *key);
 void cfg_source_key_where(const char *cfg_path, const cfg_source *src, const char *key, char *buf,
                           size_t len);
 const cfg_limiter *config_find_limiter(const config *cfg, const char *name);
+const cfg_source *config_find_source(const config *cfg, const char *name);
+
+/* A deep copy of SRC (a plugin instance keeps its own, so the config it came
+ * from can be freed by a reload); free with cfg_source_free. */
+cfg_source *cfg_source_copy(const cfg_source *src);
+void cfg_source_free(cfg_source *s);
 
 /* Requests/s allowed over every source together: the smaller of [core]
  * global_rate and [scheduler] api_rate_limit (the old service's name for the
@@ -130,5 +136,7 @@ typedef void (*cfg_diff_fn)(void *ctx, const cfg_diff_entry *d);
 /* Calls FN for every difference between A (running) and B (new), key by
  * key, from the config map. Returns the number of differences. */
 size_t config_diff(const config *a, const config *b, cfg_diff_fn fn, void *ctx);
+/* The same for two versions of one [source NAME] section. */
+size_t config_diff_source(const cfg_source *a, const cfg_source *b, cfg_diff_fn fn, void *ctx);
 
 #endif

@@ -128,6 +128,16 @@ static void diff_merge(differ *d, const config *a, const config *b)
     }
 }
 
+size_t config_diff_source(const cfg_source *a, const cfg_source *b, cfg_diff_fn fn, void *ctx)
+{
+    differ d = {fn, ctx, 0};
+    char section[160];
+    snprintf(section, sizeof section, "source %s", b->name);
+    diff_table(&d, CFG_SEC_SOURCE, section, a, b);
+    diff_plugin_keys(&d, section, a, b);
+    return d.n;
+}
+
 size_t config_diff(const config *a, const config *b, cfg_diff_fn fn, void *ctx)
 {
     differ d = {fn, ctx, 0};

@@ -5,11 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "daemon_internal.h"
 #include "log.h"
-#include "metrics.h"
-#include "scheduler.h"
-#include "store.h"
 #include "util.h"
 
 /* New tokens (import while running) are looked for this often; the full
@@ -24,37 +21,20 @@
 /* A price moving by less than this (relative) is "unchanged". */
 #define PRICE_EPSILON 1e-9
 
-typedef struct tier_stats {
-    metrics_hist gap;     /* time between two refreshes of one token */
-    double target_sum_ns; /* its effective interval when it was refreshed */
-    uint64_t refreshes;
-} tier_stats;
-
-typedef struct daemon_state {
-    const config *cfg;
-    store *st;
-    engine *e;
-    sched *sc;
-    sched_params sp;
-    metrics *m;
-    sched_source_rate *rates;
-    size_t n_src;
-    sched_load load;
-    tier_stats tiers[SCHED_TIERS];
-    int64_t mono0, wall0; /* one instant on both clocks */
-    int64_t last_new_scan_wall;
-    /* scan collection */
-    token_brief *briefs;
-    char **brief_addrs;
-    size_t n_briefs, cap_briefs;
-} daemon_state;
-
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* SIGHUP: the loop reloads at its next turn. A SIGHUP during a reload is
+ * kept for the turn after it (never two at once); many in a row are one. */
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
 }
 
 static int64_t mono_of_wall(const daemon_state *d, int64_t wall_s)
@@ -172,8 +152,15 @@ static void on_not_refreshed(void *ctx, const char *addr)
 
 /* ---- capacity, metrics ----------------------------------------------------------- */
 
-static void refresh_rates(daemon_state *d)
+void daemon_refresh_rates(daemon_state *d)
 {
+    size_t n = engine_source_count(d->e);
+    if (n != d->n_src) {
+        d->rates = xrealloc(d->rates, (n ? n : 1) * sizeof *d->rates);
+        d->n_src = n;
+        d->bp.src = d->rates;
+        d->bp.n_src = n;
+    }
     for (size_t i = 0; i < d->n_src; i++) {
         d->rates[i].rate_per_s = engine_source_rate(d->e, i, d->cfg->sched.adaptive_rate);
         d->rates[i].chunk = engine_source_chunk_size(d->e, i);
@@ -182,7 +169,7 @@ static void refresh_rates(daemon_state *d)
 
 static void rebalance(daemon_state *d)
 {
-    refresh_rates(d);
+    daemon_refresh_rates(d);
     sched_rebalance(d->sc, sched_capacity(d->rates, d->n_src, config_global_rate(d->cfg)), &d->load);
 }
 
@@ -243,13 +230,69 @@ static void install_signals(void)
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
-int daemon_run(const config *cfg)
+void daemon_size_batches(daemon_state *d)
+{
+    d->max_batch = (size_t)d->cfg->sched.max_batch_size;
+    d->items = xrealloc(d->items, d->max_batch * sizeof *d->items);
+    d->addrs = xrealloc(d->addrs, d->max_batch * sizeof *d->addrs);
+    d->bp = (sched_batch_params){.max_batch = d->max_batch,
+                                 .horizon_ns = d->sp.min_interval_ns / 3,
+                                 .src = d->rates,
+                                 .n_src = d->n_src};
+}
+
+/* Metrics and the overload plan every metrics_interval (the plan at least
+ * every FULL_SCAN_MIN_NS when the lines are off). */
+static int64_t metrics_period(const daemon_state *d)
+{
+    return d->cfg->sched.metrics_interval_ns > 0 ? d->cfg->sched.metrics_interval_ns : FULL_SCAN_MIN_NS;
+}
+
+static int64_t full_scan_period(const daemon_state *d)
+{
+    return d->cfg->sched.metrics_interval_ns > FULL_SCAN_MIN_NS ? d->cfg->sched.metrics_interval_ns
+                                                                : FULL_SCAN_MIN_NS;
+}
+
+/* Takes due tokens from the scheduler into the engine while its window
+ * has room; returns when the next batch may be formed. */
+static int64_t submit_batches(daemon_state *d, int64_t now, int64_t next_batch)
 {
     char err[1024];
-    daemon_state d = {.cfg = cfg};
+    while (now >= next_batch && engine_tokens_open(d->e) + d->max_batch <= work_window(d, d->max_batch)) {
+        size_t n = sched_next_batch(d->sc, now, &d->bp, d->items);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            d->addrs[i] = d->items[i].address;
+            metrics_lag(d->m, d->items[i].lag_ns);
+        }
+        /* Tokens another collector refreshed since we scheduled them
+         * are due later in the store than anything we may take now. */
+        int64_t due_before = now_wall_s() + (d->bp.horizon_ns + NS_PER_S - 1) / NS_PER_S + 1;
+        size_t claimed = 0;
+        if (engine_submit(d->e, d->addrs, n, due_before, &claimed, err, sizeof err) != 0) {
+            LOG_ERROR("store", "%s (retrying those tokens after their interval)", err);
+            for (size_t i = 0; i < n; i++)
+                sched_done(d->sc, d->addrs[i], now, SCHED_FAILED);
+        }
+        next_batch = now + d->cfg->sched.batch_delay_ns;
+    }
+    return next_batch;
+}
+
+int daemon_run(const config *cfg) { return daemon_run_opts(cfg, NULL); }
+
+int daemon_run_opts(const config *cfg, const daemon_opts *opts)
+{
+    char err[1024];
+    daemon_state d = {.cfg = cfg, .keep_log_level = opts && opts->keep_log_level};
+    stop_requested = reload_requested = 0; /* a second run in one process (tests) starts clean */
     d.st = store_open(cfg->store, err, sizeof err);
     if (!d.st) {
         LOG_ERROR("daemon", "%s", err);
@@ -287,32 +330,29 @@ int daemon_run(const config *cfg)
     LOG_INFO("daemon", "started: %zu tokens, %zu sources, capacity %.1f tokens/s, demand %.1f tokens/s",
              sched_size(d.sc), d.n_src, d.load.capacity, d.load.demand_total);
 
-    size_t max_batch = (size_t)cfg->sched.max_batch_size;
-    sched_item *items = xcalloc(max_batch, sizeof *items);
-    const char **addrs = xcalloc(max_batch, sizeof *addrs);
-    sched_batch_params bp = {.max_batch = max_batch,
-                             .horizon_ns = d.sp.min_interval_ns / 3,
-                             .src = d.rates,
-                             .n_src = d.n_src};
-    int64_t metrics_every = cfg->sched.metrics_interval_ns;
+    daemon_size_batches(&d);
     int64_t now = now_mono_ns();
-    int64_t next_metrics = now + (metrics_every > 0 ? metrics_every : FULL_SCAN_MIN_NS);
-    int64_t next_full_scan = now + (metrics_every > FULL_SCAN_MIN_NS ? metrics_every : FULL_SCAN_MIN_NS);
+    int64_t next_metrics = now + metrics_period(&d);
+    int64_t next_full_scan = now + full_scan_period(&d);
     int64_t next_new_scan = now + NEW_TOKEN_SCAN_NS;
     int64_t next_batch = now;
 
     while (!stop_requested && rc == 0) {
+        if (reload_requested) {
+            reload_requested = 0;
+            daemon_reload(&d);
+        }
         now = now_mono_ns();
         if (now >= next_metrics) {
             rebalance(&d);
-            if (metrics_every > 0)
+            if (d.cfg->sched.metrics_interval_ns > 0)
                 emit_metrics(&d, now);
-            next_metrics = now + (metrics_every > 0 ? metrics_every : FULL_SCAN_MIN_NS);
+            next_metrics = now + metrics_period(&d);
         }
         if (now >= next_full_scan) {
             d.last_new_scan_wall = now_wall_s();
             scan_tokens(&d, 0);
-            next_full_scan = now + (metrics_every > FULL_SCAN_MIN_NS ? metrics_every : FULL_SCAN_MIN_NS);
+            next_full_scan = now + full_scan_period(&d);
         } else if (now >= next_new_scan) {
             /* created_at has one-second resolution: look one second back. */
             int64_t since = d.last_new_scan_wall - 1;
@@ -320,25 +360,7 @@ int daemon_run(const config *cfg)
             scan_tokens(&d, since);
             next_new_scan = now + NEW_TOKEN_SCAN_NS;
         }
-        while (now >= next_batch && engine_tokens_open(d.e) + max_batch <= work_window(&d, max_batch)) {
-            size_t n = sched_next_batch(d.sc, now, &bp, items);
-            if (n == 0)
-                break;
-            for (size_t i = 0; i < n; i++) {
-                addrs[i] = items[i].address;
-                metrics_lag(d.m, items[i].lag_ns);
-            }
-            /* Tokens another collector refreshed since we scheduled them
-             * are due later in the store than anything we may take now. */
-            int64_t due_before = now_wall_s() + (bp.horizon_ns + NS_PER_S - 1) / NS_PER_S + 1;
-            size_t claimed = 0;
-            if (engine_submit(d.e, addrs, n, due_before, &claimed, err, sizeof err) != 0) {
-                LOG_ERROR("store", "%s (retrying those tokens after their interval)", err);
-                for (size_t i = 0; i < n; i++)
-                    sched_done(d.sc, addrs[i], now, SCHED_FAILED);
-            }
-            next_batch = now + cfg->sched.batch_delay_ns;
-        }
+        next_batch = submit_batches(&d, now, next_batch);
         int64_t wake = sched_next_due(d.sc);
         if (next_batch > wake)
             wake = next_batch;
@@ -353,9 +375,9 @@ int daemon_run(const config *cfg)
     /* Shutdown: no new requests; in-flight ones may finish within the grace
      * period; batches still unfinished go back to the store unchanged. */
     LOG_INFO("daemon", "stopping: %zu tokens in flight, %zu requests on the wire (grace %ld s)",
-             engine_tokens_open(d.e), engine_requests_in_flight(d.e), cfg->shutdown_grace_s);
+             engine_tokens_open(d.e), engine_requests_in_flight(d.e), d.cfg->shutdown_grace_s);
     engine_request_stop(d.e);
-    int64_t deadline = now_mono_ns() + cfg->shutdown_grace_s * NS_PER_S;
+    int64_t deadline = now_mono_ns() + d.cfg->shutdown_grace_s * NS_PER_S;
     while (engine_requests_in_flight(d.e) > 0 && now_mono_ns() < deadline)
         engine_step(d.e, 100);
     size_t unfinished = engine_tokens_open(d.e);
@@ -367,8 +389,13 @@ int daemon_run(const config *cfg)
     if (engine_commit_failures(d.e))
         rc = 1;
 
-    free(items);
-    free(addrs);
+    if (opts && opts->report)
+        *opts->report = (daemon_report){d.reloads_ok, d.reloads_failed};
+    if (d.reloads_ok || d.reloads_failed)
+        LOG_INFO("daemon", "reloads: %llu applied, %llu refused", (unsigned long long)d.reloads_ok,
+                 (unsigned long long)d.reloads_failed);
+    free(d.items);
+    free(d.addrs);
     free(d.briefs);
     free(d.brief_addrs);
     free(d.rates);
@@ -376,5 +403,9 @@ int daemon_run(const config *cfg)
     sched_free(d.sc);
     engine_free(d.e);
     store_close(d.st);
+    if (d.owned) {
+        config_free(d.owned);
+        free(d.owned);
+    }
     return rc;
 }

@@ -3,9 +3,9 @@
 #include "emit.h"
 
 #include <math.h>
-#include <string.h>
 
 #include "record.h"
+#include "tokencollector/sdk/extra.h"
 
 static const char *token_addr(const void *x, size_t i) { return ((const emit_ctx *)x)->tokens[i]->addr; }
 
@@ -73,11 +73,11 @@ static int emit_extra(emit_ctx *x, const char *addr, const char *key, extra_type
     tc_values *v = emit_target(x, addr);
     if (!v)
         return -1;
-    if (!extra_key_valid(key) || (type == EXTRA_NUM && !isfinite(num)) || (type == EXTRA_STR && !str)) {
+    if (!tc_extra_key_ok(key) || (type == EXTRA_NUM && !tc_extra_num_ok(num)) || (type == EXTRA_STR && !str)) {
         x->rejected++;
         return -1;
     }
-    if ((type == EXTRA_STR && strnlen(str, TC_EXTRA_STR_MAX + 1) > TC_EXTRA_STR_MAX) ||
+    if ((type == EXTRA_STR && !tc_extra_str_ok(str)) ||
         values_set_extra(v, key, type, num, str) != 0) {
         x->over_bounds++;
         return -1;

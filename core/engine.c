@@ -21,39 +21,62 @@
 
 /* ---- construction -------------------------------------------------------- */
 
+limiter *engine_limiter_named(engine *e, const char *name)
+{
+    for (size_t i = 0; name && i < e->n_limiters; i++)
+        if (!strcmp(e->limiters[i]->name, name))
+            return e->limiters[i];
+    return NULL;
+}
+
+limiter *engine_add_limiter(engine *e, const cfg_limiter *cl, int64_t now)
+{
+    limiter *l = xcalloc(1, sizeof *l);
+    limiter_init(l, cl->name, cl->rate_per_s, cl->burst, now);
+    limiter_set_adaptive(l, cl->adaptive, now);
+    e->limiters = xrealloc(e->limiters, (e->n_limiters + 1) * sizeof *e->limiters);
+    e->limiters[e->n_limiters++] = l;
+    return l;
+}
+
 static void init_limiters(engine *e, int64_t now)
 {
-    const config *cfg = e->cfg;
-    e->n_limiters = cfg->n_limiters;
-    e->limiters = xcalloc(cfg->n_limiters ? cfg->n_limiters : 1, sizeof *e->limiters);
-    for (size_t i = 0; i < cfg->n_limiters; i++) {
-        limiter_init(&e->limiters[i], cfg->limiters[i].name, cfg->limiters[i].rate_per_s,
-                     cfg->limiters[i].burst, now);
-        limiter_set_adaptive(&e->limiters[i], cfg->limiters[i].adaptive, now);
-    }
-    double global = config_global_rate(cfg);
-    if (global > 0) {
+    for (size_t i = 0; i < e->cfg->n_limiters; i++)
+        engine_add_limiter(e, &e->cfg->limiters[i], now);
+    engine_set_global_limiter(e, now);
+}
+
+void engine_set_global_limiter(engine *e, int64_t now)
+{
+    double rate = config_global_rate(e->cfg);
+    if (rate > 0 && e->env.global)
+        limiter_reconfigure(e->env.global, rate, e->cfg->global_burst, 0, now);
+    else if (rate > 0) {
         e->env.global = xcalloc(1, sizeof *e->env.global);
-        limiter_init(e->env.global, "global", global, cfg->global_burst, now);
+        limiter_init(e->env.global, "global", rate, e->cfg->global_burst, now);
+    } else if (e->env.global) {
+        limiter_free(e->env.global);
+        free(e->env.global);
+        e->env.global = NULL;
     }
 }
 
-/* The [limiter NAME] source CS names (the last of that name), or NULL. */
-static limiter *source_limiter(engine *e, const cfg_source *cs)
+source_rt *engine_add_source(engine *e, source_instance *inst, const cfg_source *cs)
 {
-    limiter *lim = NULL;
-    for (size_t l = 0; cs->limiter && l < e->cfg->n_limiters; l++)
-        if (!strcmp(e->cfg->limiters[l].name, cs->limiter))
-            lim = &e->limiters[l];
-    return lim;
+    source_rt *s = xcalloc(1, sizeof *s);
+    source_rt_init(s, e->n_src, inst, cs, engine_limiter_named(e, cs->limiter));
+    e->src = xrealloc(e->src, (e->n_src + 1) * sizeof *e->src);
+    e->src_names = xrealloc(e->src_names, (e->n_src + 1) * sizeof *e->src_names);
+    e->src[e->n_src] = s;
+    e->src_names[e->n_src] = xstrdup(cs->name);
+    e->n_src++;
+    return s;
 }
 
-/* Loads every enabled source; *LARGEST_CHUNK: the largest chunk_size. */
-static int open_sources(engine *e, size_t *largest_chunk, char *err, size_t errlen)
+/* Loads every enabled source. */
+static int open_sources(engine *e, char *err, size_t errlen)
 {
     const config *cfg = e->cfg;
-    e->src = xcalloc(cfg->n_sources, sizeof *e->src);
-    e->src_names = xcalloc(cfg->n_sources, sizeof *e->src_names);
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const cfg_source *cs = &cfg->sources[i];
         if (!cs->enabled)
@@ -61,17 +84,32 @@ static int open_sources(engine *e, size_t *largest_chunk, char *err, size_t errl
         source_instance *inst = registry_open(cfg->path, cfg->plugin_dir, cs, err, errlen);
         if (!inst)
             return -1;
-        source_rt_init(&e->src[e->n_src], e->n_src, inst, cs, source_limiter(e, cs));
-        e->src_names[e->n_src] = inst->name;
-        if (inst->chunk_size > *largest_chunk)
-            *largest_chunk = inst->chunk_size;
-        e->n_src++;
+        engine_add_source(e, inst, cs);
     }
     return 0;
 }
 
-static void size_window(engine *e, size_t largest_chunk)
+void engine_refresh_active(engine *e)
 {
+    free(e->active);
+    free(e->active_names);
+    e->active = xcalloc(e->n_src ? e->n_src : 1, sizeof *e->active);
+    e->active_names = xcalloc(e->n_src ? e->n_src : 1, sizeof *e->active_names);
+    e->n_active = 0;
+    for (size_t i = 0; i < e->n_src; i++)
+        if (!e->src[i]->retired) {
+            e->active_names[e->n_active] = e->src_names[i];
+            e->active[e->n_active++] = i;
+        }
+    merge_plan_build(&e->plan, e->cfg, e->active_names, e->n_active);
+}
+
+void engine_size_window(engine *e)
+{
+    size_t largest_chunk = 1;
+    for (size_t i = 0; i < e->n_src; i++)
+        if (!e->src[i]->retired && e->src[i]->inst->chunk_size > largest_chunk)
+            largest_chunk = e->src[i]->inst->chunk_size;
     e->batch_size = (size_t)e->cfg->batch_size;
     if (e->cfg->max_concurrent_batches > 0) {
         e->window_tokens = e->batch_size * (size_t)e->cfg->max_concurrent_batches;
@@ -82,11 +120,11 @@ static void size_window(engine *e, size_t largest_chunk)
         e->window_tokens = (want + e->batch_size - 1) / e->batch_size * e->batch_size;
     }
     for (size_t i = 0; i < e->n_src; i++)
-        if (e->src[i].inst->chunk_size > e->window_tokens)
-            LOG_WARN(e->src[i].inst->name,
+        if (!e->src[i]->retired && e->src[i]->inst->chunk_size > e->window_tokens)
+            LOG_WARN(e->src[i]->inst->name,
                      "chunk_size %zu is above the %zu tokens in flight (batch_size x max_concurrent_batches): "
                      "its requests will carry at most %zu addresses",
-                     e->src[i].inst->chunk_size, e->window_tokens, e->window_tokens);
+                     e->src[i]->inst->chunk_size, e->window_tokens, e->window_tokens);
 }
 
 engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
@@ -105,21 +143,20 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
         return NULL;
     }
     init_limiters(e, now_mono_ns());
-    size_t largest_chunk = 1;
-    if (open_sources(e, &largest_chunk, err, errlen) != 0) {
+    if (open_sources(e, err, errlen) != 0) {
         engine_free(e);
         return NULL;
     }
-    merge_plan_build(&e->plan, cfg, e->src_names, e->n_src);
-    size_window(e, largest_chunk);
+    engine_refresh_active(e);
+    engine_size_window(e);
     return e;
 }
 
-void engine_free_batch(const engine *e, batch *b)
+void engine_free_batch(batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         token_state *t = &b->tokens[i];
-        for (size_t s = 0; s < e->n_src; s++) {
+        for (size_t s = 0; s < b->n_slots; s++) {
             values_clear(&t->values[s]);
             free(t->errors[s]);
         }
@@ -141,18 +178,25 @@ void engine_free(engine *e)
     while (e->open_batches) {
         batch *b = e->open_batches;
         e->open_batches = b->next;
-        engine_free_batch(e, b);
+        engine_free_batch(b);
     }
-    for (size_t i = 0; i < e->n_src; i++)
-        source_rt_free(&e->src[i]);
-    for (size_t i = 0; i < e->n_limiters; i++)
-        limiter_free(&e->limiters[i]);
+    for (size_t i = 0; i < e->n_src; i++) {
+        source_rt_free(e->src[i]);
+        free(e->src[i]);
+        free(e->src_names[i]);
+    }
+    for (size_t i = 0; i < e->n_limiters; i++) {
+        limiter_free(e->limiters[i]);
+        free(e->limiters[i]);
+    }
     free(e->limiters);
     if (e->env.global)
         limiter_free(e->env.global);
     free(e->env.global);
     free(e->src);
     free(e->src_names);
+    free(e->active);
+    free(e->active_names);
     free(e);
 }
 
@@ -185,31 +229,31 @@ static claim_request new_claim(engine *e, char claim_id[160])
                            .lease_s = e->cfg->lease_seconds};
 }
 
-static void init_token(engine *e, batch *b, token_state *t, const claimed_token *claimed)
+static void init_token(batch *b, token_state *t, const claimed_token *claimed)
 {
     snprintf(t->addr, sizeof t->addr, "%s", claimed->address);
     t->owner = b;
-    t->sources_left = e->n_src;
-    t->outcomes = xcalloc(e->n_src, sizeof *t->outcomes);
-    t->values = xcalloc(e->n_src, sizeof *t->values);
-    t->errors = xcalloc(e->n_src, sizeof *t->errors);
+    t->sources_left = b->n_slots;
+    t->outcomes = xcalloc(b->n_slots, sizeof *t->outcomes);
+    t->values = xcalloc(b->n_slots, sizeof *t->values);
+    t->errors = xcalloc(b->n_slots, sizeof *t->errors);
     t->outstanding_attempts = claimed->outstanding_attempts;
     t->price_before = claimed->price_usd;
 }
 
 /* A token owed by some sources goes only to those (the others keep their
  * stored record); when none of them is configured any more, it gets a full
- * refresh. */
+ * refresh. A source removed by a reload is owed nothing. */
 static void route_token(engine *e, token_state *t, const char *owed)
 {
     int any_owed = 0;
-    for (size_t s = 0; owed && s < e->n_src; s++)
-        any_owed |= is_owed(owed, e->src_names[s]);
+    for (size_t k = 0; owed && k < e->n_active; k++)
+        any_owed |= is_owed(owed, e->active_names[k]);
     for (size_t s = 0; s < e->n_src; s++) {
-        if (any_owed && !is_owed(owed, e->src_names[s]))
-            engine_settle(e->env.m, &e->src[s], t, OUTCOME_KEPT, NULL);
+        if (e->src[s]->retired || (any_owed && !is_owed(owed, e->src_names[s])))
+            engine_settle(e->env.m, e->src[s], t, OUTCOME_KEPT, NULL);
         else
-            source_rt_enqueue(&e->src[s], t);
+            source_rt_enqueue(e->src[s], t);
     }
 }
 
@@ -222,11 +266,12 @@ static void open_batch(engine *e, const char *claim_id, const claimed_token *cla
     snprintf(b->claim_id, sizeof b->claim_id, "%s", claim_id);
     b->opened_ns = now_mono_ns();
     b->n = b->left = n;
+    b->n_slots = e->n_src;
     b->next = e->open_batches;
     e->open_batches = b;
     e->tokens_open += n;
     for (size_t i = 0; i < n; i++) {
-        init_token(e, b, &b->tokens[i], &claimed[i]);
+        init_token(b, &b->tokens[i], &claimed[i]);
         route_token(e, &b->tokens[i], claimed[i].outstanding);
     }
 }
@@ -314,7 +359,7 @@ static int64_t dispatch_all(engine *e, int allow_partial, int64_t now)
 {
     int64_t wake = INT64_MAX;
     for (size_t i = 0; i < e->n_src; i++) {
-        int64_t w = source_rt_dispatch(&e->env, &e->src[i], allow_partial, now);
+        int64_t w = source_rt_dispatch(&e->env, e->src[i], allow_partial, now);
         if (w < wake)
             wake = w;
     }
@@ -335,7 +380,7 @@ static int poll_timeout_ms(int64_t wake, int cap_ms)
 static int any_retry_pending(const engine *e)
 {
     for (size_t i = 0; i < e->n_src; i++)
-        if (source_rt_retry_pending(&e->src[i]))
+        if (source_rt_retry_pending(e->src[i]))
             return 1;
     return 0;
 }
@@ -343,7 +388,7 @@ static int any_retry_pending(const engine *e)
 static int any_full_chunk(const engine *e)
 {
     for (size_t i = 0; i < e->n_src; i++)
-        if (source_rt_has_full_chunk(&e->src[i]))
+        if (source_rt_has_full_chunk(e->src[i]))
             return 1;
     return 0;
 }
@@ -379,7 +424,7 @@ static void print_progress(engine *e, FILE *progress, int64_t started_ns, int fi
             (unsigned long long)e->total_pending,
             e->total_pending ? 100.0 * (double)done / (double)e->total_pending : 100.0, secs);
     for (size_t i = 0; i < e->n_src; i++)
-        fprintf(progress, " %s %llu", e->src[i].inst->name, (unsigned long long)e->src[i].stats.requests);
+        fprintf(progress, " %s %llu", e->src[i]->inst->name, (unsigned long long)e->src[i]->stats.requests);
     fprintf(progress, final ? "\n" : "  ");
     fflush(progress);
 }
@@ -438,18 +483,22 @@ void engine_step(engine *e, int timeout_ms)
 size_t engine_tokens_open(const engine *e) { return e->tokens_open; }
 size_t engine_window(const engine *e) { return e->window_tokens; }
 size_t engine_requests_in_flight(const engine *e) { return (size_t)http_in_flight(e->env.http); }
-double engine_source_rate(const engine *e, size_t i, int current) { return source_rt_rate(&e->src[i], current); }
+double engine_source_rate(const engine *e, size_t i, int current)
+{
+    return e->src[i]->retired ? 0 : source_rt_rate(e->src[i], current);
+}
+int engine_source_active(const engine *e, size_t i) { return !e->src[i]->retired; }
 
 /* ---- accessors and summary ---------------------------------------------------- */
 
 size_t engine_source_count(const engine *e) { return e->n_src; }
-const char *engine_source_name(const engine *e, size_t i) { return e->src[i].inst->name; }
+const char *engine_source_name(const engine *e, size_t i) { return e->src_names[i]; }
 const source_stats *engine_source_stats(const engine *e, size_t i)
 {
-    source_rt_sync_stats(&e->src[i]);
-    return &e->src[i].stats;
+    source_rt_sync_stats(e->src[i]);
+    return &e->src[i]->stats;
 }
-size_t engine_source_chunk_size(const engine *e, size_t i) { return e->src[i].inst->chunk_size; }
+size_t engine_source_chunk_size(const engine *e, size_t i) { return e->src[i]->inst->chunk_size; }
 uint64_t engine_tokens_committed(const engine *e) { return e->committed; }
 uint64_t engine_commit_failures(const engine *e) { return e->commit_failures; }
 
@@ -470,14 +519,14 @@ void engine_print_summary(engine *e, FILE *out, double wall_s)
             "retries", "transp", "5xx", "4xx", "found", "missing", "failed", "limiter_s");
     uint64_t total_req = 0, total_429 = 0;
     for (size_t i = 0; i < e->n_src; i++) {
-        source_rt_print_counts(&e->src[i], out);
-        total_req += e->src[i].stats.requests;
-        total_429 += e->src[i].stats.throttled;
+        source_rt_print_counts(e->src[i], out);
+        total_req += e->src[i]->stats.requests;
+        total_429 += e->src[i]->stats.throttled;
     }
     fprintf(out, "total requests: %llu, HTTP 429 received: %llu\n", (unsigned long long)total_req,
             (unsigned long long)total_429);
     fprintf(out, "%-14s %9s %7s %11s %9s %7s %9s %10s\n", "resilience", "breaker", "opened", "transitions",
             "skipped", "kept", "r_denied", "rate_now");
     for (size_t i = 0; i < e->n_src; i++)
-        source_rt_print_resilience(&e->src[i], out);
+        source_rt_print_resilience(e->src[i], out);
 }

@@ -100,6 +100,25 @@ void engine_release_open(engine *e);
  * 0 when neither limits it. */
 double engine_source_rate(const engine *e, size_t i, int current);
 
+/* ---- live reload (engine_reload.c) ---------------------------------------- */
+
+/* 0 for a source slot that a reload removed (it sends nothing any more). */
+int engine_source_active(const engine *e, size_t i);
+
+typedef struct engine_reload engine_reload;
+
+/* Stages NEXT: a new plugin instance for each enabled source that is new or
+ * changed (a key of its section, its plugin path, or a new build installed
+ * over its plugin file). On any error returns NULL with every error in ERR,
+ * one "FILE:LINE: ..." per line, and the engine is untouched. */
+engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, size_t errlen);
+/* Applies R and frees it: limiters reconfigured in place, changed sources on
+ * their new instance (in-flight chunks finish on the old), removed sources
+ * drained, added ones started. The engine reads NEXT from now on, which must
+ * stay alive until the next reload or engine_free. */
+void engine_reload_apply(engine *e, engine_reload *r);
+void engine_reload_discard(engine_reload *r);
+
 /* Writes the end-of-run summary. */
 void engine_print_summary(engine *e, FILE *out, double wall_s);
 

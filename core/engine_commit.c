@@ -12,11 +12,45 @@
 #include "metrics.h"
 #include "util.h"
 
+/* A batch's tokens as the active sources see them at commit time: one
+ * entry per (token, active source). A source added by a reload after the
+ * batch opened was not asked (KEPT); a source removed by one is left out,
+ * so it is neither merged nor owed. Values and errors are shallow copies
+ * of the tokens' own. */
+typedef struct commit_view {
+    size_t na; /* active sources */
+    source_outcome *outcomes;
+    tc_values *values;
+    char **errors;
+    tc_values *stored; /* stored records, [n * na], or NULL when none is needed */
+} commit_view;
+
+static void build_view(const engine *e, const batch *b, commit_view *v)
+{
+    v->na = e->n_active;
+    size_t cells = b->n * (v->na ? v->na : 1);
+    v->outcomes = xcalloc(cells, sizeof *v->outcomes);
+    v->values = xcalloc(cells, sizeof *v->values);
+    v->errors = xcalloc(cells, sizeof *v->errors);
+    v->stored = NULL;
+    for (size_t i = 0; i < b->n; i++)
+        for (size_t k = 0; k < v->na; k++) {
+            size_t slot = e->active[k], cell = i * v->na + k;
+            if (slot >= b->n_slots) {
+                v->outcomes[cell] = OUTCOME_KEPT;
+                continue;
+            }
+            v->outcomes[cell] = b->tokens[i].outcomes[slot];
+            v->values[cell] = b->tokens[i].values[slot];
+            v->errors[cell] = b->tokens[i].errors[slot];
+        }
+}
+
 /* Stored per-source records of the tokens of one batch being committed. */
 typedef struct stored_records {
-    engine *e;
-    batch *b;
-    tc_values *v; /* [b->n * n_src] */
+    const engine *e;
+    const batch *b;
+    commit_view *v;
 } stored_records;
 
 static void on_stored_record(void *ctx, const char *addr, const char *source, const char *json)
@@ -25,62 +59,64 @@ static void on_stored_record(void *ctx, const char *addr, const char *source, co
     for (size_t i = 0; i < r->b->n; i++) {
         if (strcmp(r->b->tokens[i].addr, addr) != 0)
             continue;
-        for (size_t s = 0; s < r->e->n_src; s++)
-            if (!strcmp(r->e->src_names[s], source) &&
-                values_from_json(&r->v[i * r->e->n_src + s], json) != 0)
+        for (size_t k = 0; k < r->v->na; k++)
+            if (!strcmp(r->e->active_names[k], source) &&
+                values_from_json(&r->v->stored[i * r->v->na + k], json) != 0)
                 LOG_WARN("store", "token %s: stored %s record is not valid JSON; ignored", addr, source);
         return;
     }
 }
 
-static int needs_stored(const token_state *t, size_t n_src)
+static int needs_stored(const source_outcome *outcomes, size_t na)
 {
-    for (size_t s = 0; s < n_src; s++)
-        if (t->outcomes[s] != OUTCOME_FOUND && t->outcomes[s] != OUTCOME_MISSING)
+    for (size_t k = 0; k < na; k++)
+        if (outcomes[k] != OUTCOME_FOUND && outcomes[k] != OUTCOME_MISSING)
             return 1;
     return 0;
 }
 
 /* Loads the stored records of the tokens some source did not answer for
- * (REC->v stays NULL when none needs them). */
-static void load_stored(engine *e, batch *b, stored_records *rec)
+ * (V->stored stays NULL when none needs them). */
+static void load_stored(engine *e, batch *b, commit_view *v)
 {
-    *rec = (stored_records){.e = e, .b = b, .v = NULL};
     const char **want = xmalloc(b->n * sizeof *want);
     size_t n_want = 0;
     for (size_t i = 0; i < b->n; i++)
-        if (needs_stored(&b->tokens[i], e->n_src))
+        if (needs_stored(&v->outcomes[i * v->na], v->na))
             want[n_want++] = b->tokens[i].addr;
     if (n_want) {
         char err[512];
-        rec->v = xcalloc(b->n * e->n_src, sizeof *rec->v);
-        if (store_load_sources(e->st, want, n_want, on_stored_record, rec, err, sizeof err) != 0)
+        stored_records rec = {e, b, v};
+        v->stored = xcalloc(b->n * v->na, sizeof *v->stored);
+        if (store_load_sources(e->st, want, n_want, on_stored_record, &rec, err, sizeof err) != 0)
             LOG_WARN("store", "%s (merging without the stored records of unanswered sources)", err);
     }
     free(want);
 }
 
-static void free_stored(const engine *e, stored_records *rec)
+static void free_view(const batch *b, commit_view *v)
 {
-    if (!rec->v)
-        return;
-    for (size_t i = 0; i < rec->b->n * e->n_src; i++)
-        values_clear(&rec->v[i]);
-    free(rec->v);
+    for (size_t i = 0; v->stored && i < b->n * v->na; i++)
+        values_clear(&v->stored[i]);
+    free(v->stored);
+    free(v->outcomes);
+    free(v->values);
+    free(v->errors);
 }
 
 /* Sources not answered this pass (kept, failed, skipped) contribute their
  * stored record, so the merge sees every source's latest data. */
-static token_status merge_with_stored(engine *e, const token_state *t, const tc_values *stored, tc_values *merged)
+static token_status merge_with_stored(const engine *e, const source_outcome *outcomes, const tc_values *values,
+                                      const tc_values *stored, tc_values *merged)
 {
-    size_t n = e->n_src;
-    tc_values *eff = xcalloc(n, sizeof *eff);
-    source_outcome *eff_o = xcalloc(n, sizeof *eff_o);
+    size_t n = e->n_active;
+    tc_values *eff = xcalloc(n ? n : 1, sizeof *eff);
+    source_outcome *eff_o = xcalloc(n ? n : 1, sizeof *eff_o);
     int found = 0, answered = 0;
     for (size_t s = 0; s < n; s++) {
-        source_outcome o = t->outcomes[s];
+        source_outcome o = outcomes[s];
         if (o == OUTCOME_FOUND) {
-            eff[s] = t->values[s];
+            eff[s] = values[s];
             eff_o[s] = OUTCOME_FOUND;
         } else if (o != OUTCOME_MISSING && stored && stored[s].known) {
             eff[s] = stored[s];
@@ -111,24 +147,27 @@ static int64_t outstanding_retry_at(const engine *e, int attempts, int64_t now)
     return now + (delay > 0 ? delay : 1);
 }
 
-/* What is committed for token T: its merged record, every source's outcome,
- * and when it is due again (the scheduler's choice, or sooner while some
- * source still owes it). */
-static void fill_result(engine *e, token_state *t, const tc_values *stored, int64_t now, token_result *res)
+/* What is committed for token I of the view: its merged record, every
+ * active source's outcome, and when it is due again (the scheduler's
+ * choice, or sooner while some source still owes it). */
+static void fill_result(engine *e, token_state *t, const commit_view *v, size_t i, int64_t now, token_result *res)
 {
+    size_t na = v->na;
+    const source_outcome *outcomes = &v->outcomes[i * na];
     res->address = t->addr;
-    res->status = merge_with_stored(e, t, stored, &res->merged);
-    res->n_sources = e->n_src;
-    res->source_names = e->src_names;
-    res->outcomes = t->outcomes;
-    res->per_source = t->values;
-    res->errors = t->errors;
+    res->status = merge_with_stored(e, outcomes, &v->values[i * na], v->stored ? &v->stored[i * na] : NULL,
+                                    &res->merged);
+    res->n_sources = na;
+    res->source_names = e->active_names;
+    res->outcomes = outcomes;
+    res->per_source = &v->values[i * na];
+    res->errors = &v->errors[i * na];
     res->priority_score = NAN;
     int owed = 0;
     size_t answered = 0;
-    for (size_t s = 0; s < e->n_src; s++) {
-        owed |= t->outcomes[s] == OUTCOME_FAILED || t->outcomes[s] == OUTCOME_SKIPPED;
-        answered += t->outcomes[s] == OUTCOME_FOUND || t->outcomes[s] == OUTCOME_MISSING;
+    for (size_t s = 0; s < na; s++) {
+        owed |= outcomes[s] == OUTCOME_FAILED || outcomes[s] == OUTCOME_SKIPPED;
+        answered += outcomes[s] == OUTCOME_FOUND || outcomes[s] == OUTCOME_MISSING;
     }
     if (e->hooks.next_refresh) {
         double after = values_has(&res->merged, TC_PRICE_USD) ? res->merged.num[TC_PRICE_USD] : NAN;
@@ -171,14 +210,15 @@ static void commit_batch(engine *e, batch *b)
 {
     int64_t now = now_wall_s();
     token_result *res = xcalloc(b->n, sizeof *res);
-    stored_records rec;
-    load_stored(e, b, &rec);
+    commit_view v;
+    build_view(e, b, &v);
+    load_stored(e, b, &v);
     for (size_t i = 0; i < b->n; i++)
-        fill_result(e, &b->tokens[i], rec.v ? &rec.v[i * e->n_src] : NULL, now, &res[i]);
+        fill_result(e, &b->tokens[i], &v, i, now, &res[i]);
     store_results(e, b, res, now);
     for (size_t i = 0; i < b->n; i++)
         values_clear(&res[i].merged);
-    free_stored(e, &rec);
+    free_view(b, &v);
     free(res);
 }
 
@@ -190,7 +230,7 @@ void engine_commit_finished(engine *e)
             *p = b->next;
             commit_batch(e, b);
             e->tokens_open -= b->n;
-            engine_free_batch(e, b);
+            engine_free_batch(b);
         } else
             p = &b->next;
     }
@@ -213,6 +253,6 @@ void engine_release_open(engine *e)
             e->hooks.not_refreshed(e->hooks.ctx, addrs[i]);
         free(addrs);
         e->tokens_open -= b->n;
-        engine_free_batch(e, b);
+        engine_free_batch(b);
     }
 }

@@ -22,7 +22,8 @@ typedef struct batch {
     int64_t opened_ns;
     token_state *tokens;
     size_t n;
-    size_t left; /* tokens not yet answered by every source */
+    size_t n_slots; /* source slots when it opened: its tokens' per-source arrays */
+    size_t left;    /* tokens not yet answered by every source */
     struct batch *next;
 } batch;
 
@@ -30,12 +31,19 @@ struct engine {
     const config *cfg;
     store *st;
     source_env env;        /* HTTP, global limiter, metrics, stop flag, rng: shared with the sources */
-    source_rt *src;
+    /* Source slots: a slot keeps its index for the engine's life, so tokens
+     * in flight stay valid across a reload; a removed source's slot is
+     * retired (drained, then idle), an added source gets a new one. */
+    source_rt **src;
+    char **src_names;
     size_t n_src;
-    limiter *limiters;
+    /* The slots not retired, in slot order: what is merged and committed. */
+    size_t *active;
+    const char **active_names;
+    size_t n_active;
+    limiter **limiters; /* by name; a reload reconfigures them in place */
     size_t n_limiters;
-    merge_plan plan;
-    const char **src_names;
+    merge_plan plan;    /* over the active slots */
     size_t window_tokens;
     size_t batch_size;
     batch *open_batches;
@@ -48,8 +56,21 @@ struct engine {
     engine_hooks hooks;
 };
 
+/* Construction pieces, also used by a reload (engine_reload.c). */
+limiter *engine_limiter_named(engine *e, const char *name);
+limiter *engine_add_limiter(engine *e, const cfg_limiter *cl, int64_t now);
+/* The [core] global limiter as e->cfg wants it: reconfigured in place,
+ * created or removed. */
+void engine_set_global_limiter(engine *e, int64_t now);
+source_rt *engine_add_source(engine *e, source_instance *inst, const cfg_source *cs);
+/* Rebuilds the active slot list and the merge plan over it. */
+void engine_refresh_active(engine *e);
+/* Tokens in flight from batch_size, max_concurrent_batches and the largest
+ * chunk_size of the active sources. */
+void engine_size_window(engine *e);
+
 /* Frees B and its tokens' per-source data. */
-void engine_free_batch(const engine *e, batch *b);
+void engine_free_batch(batch *b);
 /* Commits every batch whose tokens are all settled, in one transaction each,
  * and frees them. */
 void engine_commit_finished(engine *e);

@@ -251,6 +251,8 @@ void http_engine_free(http_engine *e, void (*abandon)(void *user))
     free(e);
 }
 
+void http_engine_set_connect_timeout(http_engine *e, long ms) { e->connect_timeout_ms = ms; }
+
 const char *http_error_name(http_error e)
 {
     static const char *const names[] = {"ok", "connect", "timeout", "transfer", "too_large", "other"};

@@ -41,6 +41,9 @@ http_engine *http_engine_new(long connect_timeout_ms);
  * so its owner can free what it had attached. */
 void http_engine_free(http_engine *e, void (*abandon)(void *user));
 
+/* Requests started from now on connect within MS (a reload). */
+void http_engine_set_connect_timeout(http_engine *e, long ms);
+
 /* Starts REQ (copied). DONE is called from a later http_poll(). */
 int http_submit(http_engine *e, const tc_request *req, long timeout_ms, http_done_fn done, void *user);
 

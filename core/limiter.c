@@ -78,6 +78,16 @@ static void set_rate(limiter *l, double rate, int64_t now_ns)
     l->rate = rate;
 }
 
+void limiter_reconfigure(limiter *l, double rate_per_s, double burst, int adaptive, int64_t now_ns)
+{
+    double current = adaptive && l->adaptive ? l->rate : rate_per_s;
+    l->max_rate = rate_per_s;
+    l->burst = burst < 1 ? 1 : burst;
+    set_rate(l, current < rate_per_s ? current : rate_per_s, now_ns);
+    if (adaptive != l->adaptive)
+        limiter_set_adaptive(l, adaptive, now_ns);
+}
+
 void limiter_throttled(limiter *l, int64_t now_ns)
 {
     l->clean_since_ns = now_ns;

@@ -37,6 +37,13 @@ void limiter_take(limiter *l, int64_t now_ns);
  * this limiter before NOW + PAUSE, and it restarts without a burst. */
 void limiter_pause(limiter *l, int64_t now_ns, int64_t pause_ns);
 
+/* A reload changed the configured rate, burst or adaptive mode: applied in
+ * place. The theoretical arrival time is kept (re-spaced at the new rate),
+ * so a reload never lets a burst through that the old schedule would not
+ * have; an adaptive rate lowered by 429s stays lowered, capped by the new
+ * rate. */
+void limiter_reconfigure(limiter *l, double rate_per_s, double burst, int adaptive, int64_t now_ns);
+
 /* Adaptive mode on or off (off: the rate stays at max_rate). */
 void limiter_set_adaptive(limiter *l, int on, int64_t now_ns);
 /* A 429 came back through this limiter: in adaptive mode the rate halves. */

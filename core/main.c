@@ -165,6 +165,7 @@ static int run_once(const config *cfg, int show_progress)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGHUP, SIG_IGN); /* reload is the daemon's; a one-pass run ignores it */
     int64_t t0 = now_mono_ns();
     int rc = engine_run_once(e, show_progress ? stderr : NULL);
     double wall = (double)(now_mono_ns() - t0) / 1e9;
@@ -248,7 +249,7 @@ int main(int argc, char **argv)
     else if (once)
         rc = run_once(&cfg, !no_progress && isatty(STDERR_FILENO));
     else
-        rc = daemon_run(&cfg);
+        rc = daemon_run_opts(&cfg, &(daemon_opts){.keep_log_level = log_level != NULL});
     config_free(&cfg);
     return rc;
 }

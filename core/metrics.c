@@ -132,6 +132,18 @@ metrics *metrics_new(const char *const *names, size_t n_sources, int64_t now_ns)
     return m;
 }
 
+void metrics_add_source(metrics *m, const char *name)
+{
+    m->scope = xrealloc(m->scope, (m->n_sources + 2) * sizeof *m->scope);
+    m->scope[m->n_sources + 1] = m->scope[m->n_sources]; /* "all" moves up one */
+    metrics_scope *s = &m->scope[m->n_sources];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->cur.start_ns = s->cur.end_ns = m->scope[m->n_sources + 1].cur.start_ns;
+    s->last.start_ns = s->last.end_ns = m->scope[m->n_sources + 1].last.start_ns;
+    m->n_sources++;
+}
+
 void metrics_free(metrics *m)
 {
     if (!m)

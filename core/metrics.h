@@ -94,6 +94,9 @@ typedef struct metrics {
 /* NAMES: the sources' names (copied, truncated to 31 chars). */
 metrics *metrics_new(const char *const *names, size_t n_sources, int64_t now_ns);
 void metrics_free(metrics *m);
+/* A source added by a reload gets the next scope (its engine slot index);
+ * the "all" scope stays last. */
+void metrics_add_source(metrics *m, const char *name);
 /* Deep copy into DST (allocated when *DST is NULL, else reused: same layout). */
 void metrics_copy(metrics **dst, const metrics *src);
 

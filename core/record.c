@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "tokencollector/sdk/extra.h"
 #include "util.h"
 
 int field_is_string(int field)
@@ -54,18 +55,6 @@ void values_add_link(tc_values *v, int kind, const char *label, const char *url)
 }
 
 int values_has(const tc_values *v, int field) { return (v->present >> field) & 1u; }
-
-int extra_key_valid(const char *key)
-{
-    if (!key || *key < 'a' || *key > 'z')
-        return 0;
-    size_t n = 1;
-    for (; key[n]; n++)
-        if (n >= TC_EXTRA_KEY_MAX ||
-            !((key[n] >= 'a' && key[n] <= 'z') || (key[n] >= '0' && key[n] <= '9') || key[n] == '_'))
-            return 0;
-    return field_from_name(key) < 0;
-}
 
 /* Where KEY is or would go in V's sorted extras; *FOUND: it is there. */
 static size_t extra_slot(const tc_values *v, const char *key, int *found)
@@ -224,13 +213,13 @@ static void extras_from_json(tc_values *v, const cJSON *x)
     const cJSON *e;
     cJSON_ArrayForEach(e, x)
     {
-        if (!extra_key_valid(e->string))
+        if (!tc_extra_key_ok(e->string))
             continue;
-        if (cJSON_IsString(e) && strlen(e->valuestring) <= TC_EXTRA_STR_MAX)
+        if (cJSON_IsString(e) && tc_extra_str_ok(e->valuestring))
             values_set_extra(v, e->string, EXTRA_STR, 0, e->valuestring);
         else if (cJSON_IsBool(e))
             values_set_extra(v, e->string, EXTRA_BOOL, cJSON_IsTrue(e), NULL);
-        else if (cJSON_IsNumber(e) && isfinite(e->valuedouble))
+        else if (cJSON_IsNumber(e) && tc_extra_num_ok(e->valuedouble))
             values_set_extra(v, e->string, EXTRA_NUM, e->valuedouble, NULL);
     }
 }

@@ -20,7 +20,7 @@ typedef struct link_rec {
 typedef enum extra_type { EXTRA_NUM = 1, EXTRA_STR = 2, EXTRA_BOOL = 3 } extra_type;
 
 typedef struct extra_rec {
-    char *key;  /* extra_key_valid */
+    char *key;  /* tc_extra_key_ok (sdk/extra.h) */
     int type;   /* extra_type */
     double num; /* EXTRA_NUM (finite); EXTRA_BOOL: 0 or 1 */
     char *str;  /* EXTRA_STR */
@@ -47,9 +47,6 @@ void values_set_num(tc_values *v, int field, double d);
 void values_add_link(tc_values *v, int kind, const char *label, const char *url);
 int values_has(const tc_values *v, int field);
 void values_clear(tc_values *v);
-/* 1 when KEY may name an extra: [a-z][a-z0-9_]{0,47} and not a field's
- * name as [merge] and the record's JSON spell it ("price_usd", "websites"). */
-int extra_key_valid(const char *key);
 /* Sets extra KEY (valid) of V to NUM (EXTRA_NUM, EXTRA_BOOL) or STR
  * (EXTRA_STR), replacing a value of the same key. -1 (V unchanged) when V
  * already holds TC_EXTRA_MAX others. Marks V known. */

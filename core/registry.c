@@ -1,6 +1,8 @@
 #include "registry.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +12,21 @@
 #include "plugin_settings.h"
 #include "util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What identifies the build of a plugin file: a new build installed over
+ * the path (install, mv) has another inode, size or mtime. */
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} file_id;
+
 struct plugin_module {
     char *path;
+    file_id id;
     void *handle;
     int refs;
     plugin_module *next;
@@ -30,21 +45,83 @@ char *registry_resolve_path(const char *plugin_dir, const char *plugin)
     return b.data;
 }
 
+static int file_id_of(const char *path, file_id *id)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    *id = (file_id){st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+    return 0;
+}
+
+static int same_file(const file_id *a, const file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Copies PATH to a private temporary file, whose name and inode glibc has
+ * not seen: dlopen() of the original path would return the handle of the
+ * build already loaded. */
+static char *private_copy(const char *path, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    strbuf name = {0};
+    sb_printf(&name, "%s/tokencollector-plugin-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int out = mkstemp(name.data), in = open(path, O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    ssize_t n = 0;
+    while (out >= 0 && in >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            n = -1;
+    if (out < 0 || in < 0 || n < 0 || close(out) != 0) {
+        snprintf(err, errlen, "cannot copy the new build to %s: %s", name.data, strerror(errno));
+        if (out >= 0)
+            unlink(name.data);
+        sb_free(&name);
+        name.data = NULL;
+    }
+    if (in >= 0)
+        close(in);
+    return name.data;
+}
+
+/* dlopen of PATH, or of a private copy of it when another build of PATH is
+ * loaded already, so both can be resident while the old one drains. */
+static void *open_build(const char *path, int another_loaded, char *dlerr, size_t dlerrlen)
+{
+    char *copy = another_loaded ? private_copy(path, dlerr, dlerrlen) : NULL;
+    if (another_loaded && !copy)
+        return NULL;
+    /* RTLD_LOCAL keeps plugins from seeing each other's symbols. */
+    void *h = dlopen(copy ? copy : path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        snprintf(dlerr, dlerrlen, "%s", dlerror());
+    if (copy)
+        unlink(copy); /* the mapping outlives the name */
+    free(copy);
+    return h;
+}
+
 static plugin_module *module_get(const char *path, char *dlerr, size_t dlerrlen)
 {
+    file_id id = {0};
+    int have_id = file_id_of(path, &id) == 0, another = 0;
     for (plugin_module *m = modules; m; m = m->next)
         if (!strcmp(m->path, path)) {
+            if (have_id && !same_file(&m->id, &id)) {
+                another = 1;
+                continue;
+            }
             m->refs++;
             return m;
         }
-    /* RTLD_LOCAL keeps plugins from seeing each other's symbols. */
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(dlerr, dlerrlen, "%s", dlerror());
+    void *h = open_build(path, another, dlerr, dlerrlen);
+    if (!h)
         return NULL;
-    }
     plugin_module *m = xcalloc(1, sizeof *m);
     m->path = xstrdup(path);
+    m->id = id;
     m->handle = h;
     m->refs = 1;
     m->next = modules;
@@ -235,7 +312,7 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
     }
     source_instance *inst = xcalloc(1, sizeof *inst);
     inst->refs = 1;
-    inst->cfg = src;
+    inst->cfg = cfg_source_copy(src); /* its own: the config may be replaced by a reload */
     inst->name = xstrdup(src->name);
     inst->path = path;
     inst->module = mod;
@@ -249,16 +326,23 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
                            .request_header = host_request_header,
                            .request_body = host_request_body};
     char perr[256] = "";
-    if (vt->create(&inst->host, (const tc_settings *)src, &inst->self, perr, sizeof perr) != 0) {
+    if (vt->create(&inst->host, (const tc_settings *)inst->cfg, &inst->self, perr, sizeof perr) != 0) {
         errf(err, errlen, cfg_path, src, NULL, "plugin %s refused its settings: %s", vt->name,
              perr[0] ? perr : "(no reason given)");
         module_put(mod);
+        cfg_source_free(inst->cfg);
         free(inst->name);
         free(inst->path);
         free(inst);
         return NULL;
     }
     return inst;
+}
+
+int registry_build_changed(const source_instance *inst)
+{
+    file_id now;
+    return file_id_of(inst->path, &now) == 0 && !same_file(&now, &inst->module->id);
 }
 
 void source_ref(source_instance *inst) { inst->refs++; }
@@ -269,6 +353,7 @@ void source_unref(source_instance *inst)
         return;
     inst->vt->destroy(inst->self);
     module_put(inst->module);
+    cfg_source_free(inst->cfg);
     free(inst->name);
     free(inst->path);
     free(inst);

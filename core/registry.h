@@ -16,7 +16,7 @@ typedef struct plugin_module plugin_module; /* one dlopen'ed .so */
 
 typedef struct source_instance {
     int refs;
-    const cfg_source *cfg;     /* the section it was created from */
+    cfg_source *cfg;           /* its own copy of the section it was created from */
     char *name;                /* section name: "jupiter", "jupiter_prices", ... */
     char *path;                /* resolved .so path */
     plugin_module *module;
@@ -38,6 +38,11 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir,
  * name, version, limits and config keys (MARKDOWN: its README's table).
  * 0, or -1 with ERR. */
 int registry_describe(const char *path, FILE *out, int markdown, char *err, size_t errlen);
+
+/* 1 when the file INST was loaded from now holds another build (installed
+ * over it since): a reload then creates a new instance from the new build,
+ * which registry_open loads beside the old one. */
+int registry_build_changed(const source_instance *inst);
 
 void source_ref(source_instance *inst);
 /* Drops a reference; the last one destroys the instance and may dlclose. */

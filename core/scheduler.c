@@ -176,6 +176,8 @@ sched *sched_new(const sched_params *p)
     return s;
 }
 
+void sched_set_params(sched *s, const sched_params *p) { s->p = *p; }
+
 void sched_free(sched *s)
 {
     if (!s)

@@ -130,6 +130,9 @@ typedef struct sched_token {
 
 sched *sched_new(const sched_params *p);
 void sched_free(sched *s);
+/* New parameters (a reload): each token's next interval step uses them;
+ * intervals already set run out first. */
+void sched_set_params(sched *s, const sched_params *p);
 
 /* Adds ADDR (due at DUE_NS, at its tier's base interval), or updates its
  * signals: re-scores, re-tiers, pulls its interval into the new tier's range,

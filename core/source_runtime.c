@@ -25,23 +25,52 @@
 
 /* ---- setup ------------------------------------------------------------------ */
 
-void source_rt_init(source_rt *s, size_t index, source_instance *inst, const cfg_source *cs, limiter *lim)
+static breaker_config breaker_config_of(const cfg_source *cs)
 {
-    s->index = index;
-    s->inst = inst;
+    return (breaker_config){.window = (int)cs->breaker_window,
+                            .min_calls = (int)cs->breaker_min_calls,
+                            .threshold = cs->breaker_threshold,
+                            .open_ns = cs->breaker_open_s * NS_PER_S,
+                            .open_max_ns = cs->breaker_open_max_s * NS_PER_S,
+                            .probes = (int)cs->breaker_probes};
+}
+
+/* The per-source knobs of CS that need no state of their own. */
+static void apply_settings(source_rt *s, const cfg_source *cs, limiter *lim)
+{
     s->lim = lim;
     s->throttle_ns = cs->throttle_ms * NS_PER_MS;
     s->timeout_ms = cs->timeout_ms;
     s->concurrency = cs->concurrency;
     s->max_attempts = cs->max_attempts;
     s->retry_budget = cs->retry_budget;
-    breaker_config bc = {.window = (int)cs->breaker_window,
-                         .min_calls = (int)cs->breaker_min_calls,
-                         .threshold = cs->breaker_threshold,
-                         .open_ns = cs->breaker_open_s * NS_PER_S,
-                         .open_max_ns = cs->breaker_open_max_s * NS_PER_S,
-                         .probes = (int)cs->breaker_probes};
+}
+
+void source_rt_init(source_rt *s, size_t index, source_instance *inst, const cfg_source *cs, limiter *lim)
+{
+    s->index = index;
+    s->inst = inst;
+    apply_settings(s, cs, lim);
+    breaker_config bc = breaker_config_of(cs);
     breaker_init(&s->brk, &bc);
+}
+
+static int same_breaker_config(const breaker_config *a, const breaker_config *b)
+{
+    return a->window == b->window && a->min_calls == b->min_calls && a->threshold == b->threshold &&
+           a->open_ns == b->open_ns && a->open_max_ns == b->open_max_ns && a->probes == b->probes;
+}
+
+void source_rt_update(source_rt *s, source_instance *inst, const cfg_source *cs, limiter *lim)
+{
+    if (inst) {
+        source_unref(s->inst); /* chunks in flight keep the old one until answered */
+        s->inst = inst;
+    }
+    apply_settings(s, cs, lim);
+    breaker_config bc = breaker_config_of(cs);
+    if (!same_breaker_config(&bc, &s->brk.cfg))
+        breaker_init(&s->brk, &bc); /* new thresholds: start closed under them */
 }
 
 void source_rt_free(source_rt *s)
@@ -122,8 +151,20 @@ void chunk_fail(chunk *c, const char *why)
     chunk_give_up(c, why);
 }
 
+/* Settles C's tokens as not asked and frees C: its source was removed. */
+static void drop_chunk(chunk *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        engine_settle(c->env->m, c->src, c->tokens[i], OUTCOME_KEPT, NULL);
+    chunk_free(c);
+}
+
 void chunk_retry_at(chunk *c, int64_t not_before_ns)
 {
+    if (c->src->retired) {
+        drop_chunk(c); /* nothing more is sent for a removed source */
+        return;
+    }
     request_reset(&c->req);
     c->not_before_ns = not_before_ns;
     c->ready_since_ns = 0;
@@ -304,8 +345,22 @@ static int may_send(const source_env *env, source_rt *s, int64_t now, int64_t *w
     return breaker_allow(&s->brk, now); /* 0 when half-open: wait for the probes' answers */
 }
 
+void source_rt_retire(source_env *env, source_rt *s)
+{
+    s->retired = 1;
+    while (s->retry) {
+        chunk *c = s->retry;
+        s->retry = c->next;
+        drop_chunk(c);
+    }
+    while (s->q_len)
+        engine_settle(env->m, s, queue_pop(s), OUTCOME_KEPT, NULL);
+}
+
 int64_t source_rt_dispatch(source_env *env, source_rt *s, int allow_partial, int64_t now)
 {
+    if (s->retired)
+        return INT64_MAX;
     if (breaker_state_at(&s->brk, now) == BREAKER_OPEN) {
         shed_while_open(env, s);
         return s->brk.open_until_ns;

@@ -45,6 +45,7 @@ typedef struct source_rt {
     long concurrency;
     long max_attempts;
     int in_flight;
+    int retired;             /* removed by a reload: sends nothing, drains what is in flight */
     token_state **queue;     /* FIFO of tokens not yet sent to this source */
     size_t q_head, q_len, q_cap;
     struct chunk *retry;     /* chunks waiting to be sent again, oldest first */
@@ -57,6 +58,15 @@ typedef struct source_rt {
 /* Source INDEX runs plugin INST (its reference is taken over) as configured
  * by CS, through the shared limiter LIM (NULL: none). */
 void source_rt_init(source_rt *s, size_t index, source_instance *inst, const cfg_source *cs, limiter *lim);
+/* A reload changed S's section: INST (non-NULL) replaces its plugin
+ * instance for new chunks, while chunks in flight finish with the old one;
+ * the knobs of CS apply at once; LIM is its limiter now. The breaker keeps
+ * its state unless its own settings changed. */
+void source_rt_update(source_rt *s, source_instance *inst, const cfg_source *cs, limiter *lim);
+/* A reload removed S: nothing more is sent; what waited (queue, retries)
+ * is settled as not asked, and what is in flight finishes. */
+void source_rt_retire(source_env *env, source_rt *s);
+
 /* Frees what waits for retry and the queue; in-flight chunks are abandoned
  * with the HTTP engine. */
 void source_rt_free(source_rt *s);

@@ -33,6 +33,9 @@
 #define DEX_MAX_CHUNK 30
 #define DEX_DEFAULT_BASE "https://api.dexscreener.com"
 #define DEX_DEFAULT_CHAIN "solana"
+#ifndef DEX_VERSION
+#define DEX_VERSION "1.0.0" /* the tests build a second one with another, for the hot swap */
+#endif
 
 typedef struct dex {
     const tc_host *host;
@@ -267,7 +270,7 @@ static const tc_source dexscreener_source = {
     .abi_minor = TC_ABI_MINOR,
     .struct_size = sizeof(tc_source),
     .name = "dexscreener",
-    .version = "1.0.0",
+    .version = DEX_VERSION,
     .description = "DexScreener tokens/v1: best pair per token (price, liquidity, volume, links)",
     .max_chunk = DEX_MAX_CHUNK,
     .config_keys = NULL,

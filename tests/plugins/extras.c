@@ -8,28 +8,17 @@
  * and reports what each call returned as addrs[0]'s description, space
  * separated ("0 0 -1"), so a test sees the host's verdicts through the real
  * ABI path. On a host whose tc_emit has no extras (struct_size) it calls
- * none and says "no extras" instead. */
+ * none and says "no extras" instead, unless the response starts with a
+ * line "!": then it calls them all the same, as a plugin that ignores
+ * struct_size would (for the test kit, which must refuse such calls; a
+ * real older host has no such members to call). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "inert.h"
 #include "tokencollector/plugin.h"
 #include "tokencollector/sdk/compat.h"
-
-static int create(const tc_host *host, const tc_settings *settings, void **self, char *err, size_t errlen)
-{
-    (void)host, (void)settings, (void)err, (void)errlen;
-    *self = malloc(1);
-    return *self ? 0 : -1;
-}
-
-static void destroy(void *self) { free(self); }
-
-static int build(void *self, const char *const *addrs, size_t n, tc_request *req)
-{
-    (void)self, (void)addrs, (void)n, (void)req;
-    return -1;
-}
 
 /* One line: the setter's return value, or -2 for a line it cannot read. */
 static int call_line(const tc_emit *out, const char *const *addrs, size_t n, char *line)
@@ -63,7 +52,8 @@ static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_
     (void)self, (void)outcome;
     if (n == 0)
         return TC_OK;
-    if (!TC_HAS_MEMBER(out, tc_emit, extra_bool)) {
+    int force = res->body && strncmp(res->body, "!\n", 2) == 0;
+    if (!TC_HAS_MEMBER(out, tc_emit, extra_bool) && !force) {
         out->str(out->ctx, addrs[0], TC_DESCRIPTION, "no extras");
         return TC_OK;
     }
@@ -76,7 +66,7 @@ static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_
         return TC_RETRY;
     }
     char *save = NULL;
-    for (char *line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(body + (force ? 2 : 0), "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         size_t len = strlen(verdicts);
         snprintf(verdicts + len, cap - len, "%s%d", len ? " " : "", call_line(out, addrs, n, line));
     }
@@ -93,9 +83,9 @@ static const tc_source desc = {.abi_major = TC_ABI_MAJOR,
                                .version = "2.0.0",
                                .description = "test plugin: extras as told",
                                .max_chunk = 10,
-                               .create = create,
-                               .destroy = destroy,
-                               .build_request = build,
+                               .create = inert_create,
+                               .destroy = inert_destroy,
+                               .build_request = inert_build,
                                .parse_response = parse};
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &desc; }

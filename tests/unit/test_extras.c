@@ -1,9 +1,10 @@
 /* Extras (tc_emit.extra_*, ABI 1.1) and the plugin version of a source's
  * record: the key rule and the bounds, checked by the host through the real
- * ABI path (test plugins loaded by the registry, setters from emit.c); the
- * record's JSON round trip; the merge leaving extras out; a plugin built for
- * ABI 1.0 and an older host's tc_emit; the version each chunk's own
- * instance gives its tokens. */
+ * ABI path (test plugins loaded by the registry, setters from emit.c), and
+ * the plugin test kit's collecting tc_emit giving the same verdicts for the
+ * same calls; the record's JSON round trip; the merge leaving extras out; a
+ * plugin built for ABI 1.0 and an older host's tc_emit; the version each
+ * chunk's own instance gives its tokens. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,21 +19,18 @@
 #include "config.h"
 #include "emit.h"
 #include "merge.h"
-#include "plugin_harness.h"
 #include "registry.h"
 #include "store_pg_json.h"
+#include "tokencollector/sdk/extra.h"
+#include "tokencollector/testkit.h"
 #include "util.h"
 
 /* ---- the key rule and the record ------------------------------------------------ */
 
-/* The host's verdict on KEY, which the plugin test harness must share. */
-static int key_ok(const char *key)
-{
-    int host = extra_key_valid(key);
-    if (ph_extra_key_ok(key) != host)
-        fail_msg("\"%s\": the host says %d, the plugin harness %d", key ? key : "(null)", host, !host);
-    return host;
-}
+/* The host's verdict on KEY: sdk/extra.h's, which emit.c, record.c and the
+ * test kit all call (the kit's verdicts are compared below, through the
+ * ABI). */
+static int key_ok(const char *key) { return tc_extra_key_ok(key); }
 
 static void key_rule(void **state)
 {
@@ -57,6 +55,19 @@ static void key_rule(void **state)
     for (int f = 1; field_name(f); f++)
         if (key_ok(field_name(f)))
             fail_msg("field name \"%s\" accepted", field_name(f));
+    /* ... which are the SDK's names, all of them */
+    for (int f = 1; f < CFG_MERGE_FIELDS; f++)
+        assert_string_equal(field_name(f), tc_field_name(f));
+    assert_null(tc_field_name(CFG_MERGE_FIELDS));
+    assert_null(tc_field_name(0));
+    assert_string_equal(field_name(TC_CHANGE_24H), "change_24h");
+    assert_string_equal(field_name(MERGE_WEBSITES), "websites");
+    assert_string_equal(field_name(MERGE_SOCIALS), "socials");
+    /* the value rules */
+    assert_true(tc_extra_num_ok(0) && tc_extra_num_ok(-1e308));
+    assert_false(tc_extra_num_ok(INFINITY) || tc_extra_num_ok(NAN));
+    assert_true(tc_extra_str_ok(""));
+    assert_false(tc_extra_str_ok(NULL));
 }
 
 static void record_keeps_extras_sorted_and_bounded(void **state)
@@ -272,27 +283,74 @@ static tc_status parse_with(plugged *p, chunk_of *c, const char *body, uint32_t 
 
 static const char *verdicts(const chunk_of *c) { return c->values[0].str[TC_DESCRIPTION]; }
 
+/* BODY through the same plugin in the test kit, with tc_emit.struct_size
+ * EMIT_SIZE (0: the kit's own); the result for the caller to free. */
+static tc_kit_result *kit_parse_with(const char *so, const chunk_of *c, const char *body, uint32_t emit_size)
+{
+    const char *build = getenv("TC_BUILD_DIR");
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/test-plugins/%s", build ? build : "build", so);
+    tc_kit_plugin *kp = tc_kit_load(path, err, sizeof err);
+    if (!kp)
+        fail_msg("%s", err);
+    tc_kit_instance *in = tc_kit_create(kp, NULL, err, sizeof err);
+    if (!in)
+        fail_msg("%s", err);
+    tc_kit_set_emit_size(in, emit_size);
+    tc_kit_result *r;
+    tc_kit_parse(in, c->addrs, NTOK, 200, NULL, body, strlen(body), &r);
+    tc_kit_destroy(in);
+    tc_kit_unload(kp);
+    return r;
+}
+
+/* The test kit refuses and keeps what the host did with the same answer
+ * (parse_with's C): the same verdicts, as many refusals as the host
+ * rejected or found over a bound, the same extras per address. */
+static void kit_agrees(const char *so, const chunk_of *c, const char *body, uint32_t emit_size)
+{
+    tc_kit_result *r = kit_parse_with(so, c, body, emit_size);
+    assert_int_equal(r->status, TC_OK);
+    assert_string_equal(tc_kit_str(r, c->addrs[0], TC_DESCRIPTION), verdicts(c));
+    assert_int_equal(r->refused, c->x.rejected + c->x.over_bounds);
+    for (int i = 0; i < NTOK; i++) {
+        const tc_values *v = &c->values[i];
+        assert_int_equal(tc_kit_known(r, c->addrs[i]), v->known);
+        assert_int_equal(tc_kit_nextras(r, c->addrs[i]), v->n_extras);
+        for (size_t k = 0; k < v->n_extras; k++) {
+            const extra_rec *e = &v->extras[k];
+            const tc_kit_extra *ke = tc_kit_extra_of(r, c->addrs[i], e->key);
+            assert_non_null(ke);
+            assert_int_equal(ke->type, e->type);
+            assert_true(ke->num == e->num);
+            if (e->type == EXTRA_STR)
+                assert_string_equal(ke->str, e->str);
+            else
+                assert_null(ke->str);
+        }
+    }
+    tc_kit_result_free(r);
+}
+
 static void host_checks_keys_and_values(void **state)
 {
     (void)state;
     plugged p;
     chunk_of c;
     plug_chunk(&p, &c, "extras.so");
-    assert_int_equal(parse_with(&p, &c,
-                                "0 n holder_count 817364\n"
-                                "0 s first_pool FksffEqnBRixYGR791Qw2MgdU7zNCpHVFYBL4Fa4qVuH\n"
-                                "0 b is_verified 5\n"
-                                "0 n holder_count 817365\n" /* again: replaced */
-                                "0 n holderCount 1\n"       /* not lowercase */
-                                "0 n price_usd 1\n"         /* a field's name */
-                                "0 b socials 1\n"           /* the links' name */
-                                "0 n - 1\n"                 /* no key */
-                                "0 n score inf\n"           /* not finite */
-                                "0 n score nan\n"
-                                "0 z label -\n"             /* a NULL string */
-                                "2 s empty_ok \n",          /* "" is a value; only an extra for Addr2 */
-                                0),
-                     TC_OK);
+    const char *body = "0 n holder_count 817364\n"
+                       "0 s first_pool FksffEqnBRixYGR791Qw2MgdU7zNCpHVFYBL4Fa4qVuH\n"
+                       "0 b is_verified 5\n"
+                       "0 n holder_count 817365\n" /* again: replaced */
+                       "0 n holderCount 1\n"       /* not lowercase */
+                       "0 n price_usd 1\n"         /* a field's name */
+                       "0 b socials 1\n"           /* the links' name */
+                       "0 n - 1\n"                 /* no key */
+                       "0 n score inf\n"           /* not finite */
+                       "0 n score nan\n"
+                       "0 z label -\n"             /* a NULL string */
+                       "2 s empty_ok \n";          /* "" is a value; only an extra for Addr2 */
+    assert_int_equal(parse_with(&p, &c, body, 0), TC_OK);
     assert_string_equal(verdicts(&c), "0 0 0 0 -1 -1 -1 -1 -1 -1 -1 0");
     assert_int_equal(c.x.rejected, 7);
     assert_int_equal(c.x.over_bounds, 0);
@@ -306,6 +364,7 @@ static void host_checks_keys_and_values(void **state)
     assert_true(c.values[2].known); /* an extra alone makes a token found */
     assert_string_equal(values_extra(&c.values[2], "empty_ok")->str, "");
     assert_string_equal(c.values[1].plugin_version, "2.0.0"); /* the chunk's tokens carry it */
+    kit_agrees("extras.so", &c, body, 0);
     unplug_chunk(&p, &c);
 }
 
@@ -334,6 +393,7 @@ static void host_bounds_count_and_length(void **state)
     assert_null(values_extra(&c.values[1], "k32"));
     assert_int_equal(strlen(values_extra(&c.values[0], "exact")->str), TC_EXTRA_STR_MAX);
     assert_null(values_extra(&c.values[0], "long"));
+    kit_agrees("extras.so", &c, body.data, 0);
     /* The record the store gets holds all of them and reads back whole. */
     char *json = values_to_json(&c.values[1]);
     tc_values back = {0};
@@ -354,10 +414,29 @@ static void older_host_has_no_extras(void **state)
     plugged p;
     chunk_of c;
     plug_chunk(&p, &c, "extras.so");
-    assert_int_equal(parse_with(&p, &c, "0 n holder_count 1\n", (uint32_t)offsetof(tc_emit, extra_num)), TC_OK);
+    assert_int_equal(parse_with(&p, &c, "0 n holder_count 1\n", TC_KIT_EMIT_SIZE_1_0), TC_OK);
     assert_string_equal(verdicts(&c), "no extras");
     assert_int_equal(c.values[0].n_extras, 0);
+    kit_agrees("extras.so", &c, "0 n holder_count 1\n", TC_KIT_EMIT_SIZE_1_0); /* the kit plays that host */
     unplug_chunk(&p, &c);
+
+    /* A plugin that calls an extra setter past struct_size anyway: a real
+     * 1.0 host has none to call, so the kit refuses the call. */
+    chunk_init(&c);
+    tc_kit_result *r = kit_parse_with("extras.so", &c, "!\n0 n holder_count 1\n0 b is_verified 1\n",
+                                      TC_KIT_EMIT_SIZE_1_0);
+    assert_int_equal(r->emit_size, offsetof(tc_emit, extra_num));
+    assert_string_equal(tc_kit_str(r, c.addrs[0], TC_DESCRIPTION), "-1 -1");
+    assert_int_equal(r->refused, 2);
+    assert_int_equal(tc_kit_nextras(r, c.addrs[0]), 0);
+    tc_kit_result_free(r);
+    /* ... and accepts them where the tc_emit has them */
+    r = kit_parse_with("extras.so", &c, "!\n0 n holder_count 1\n", 0);
+    assert_int_equal(r->emit_size, sizeof(tc_emit));
+    assert_string_equal(tc_kit_str(r, c.addrs[0], TC_DESCRIPTION), "0");
+    assert_int_equal(r->refused, 0);
+    assert_int_equal(tc_kit_nextras(r, c.addrs[0]), 1);
+    tc_kit_result_free(r);
 }
 
 /* A plugin built for ABI 1.0 parses through the 1.1 tc_emit as before: its
