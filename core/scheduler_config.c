@@ -3,7 +3,6 @@
  * keys and the translation into the scheduler's parameters. */
 #include "scheduler_config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,27 +33,17 @@ int scheduler_config_set(scheduler_config *c, const char *key, const char *value
     return cfg_key_set(d, c, value, err, errlen);
 }
 
-static int failf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 int scheduler_config_validate(const scheduler_config *c, char *err, size_t errlen)
 {
     if (c->max_interval_ns < c->min_interval_ns)
-        return failf(err, errlen, "max_interval (%g s) is below min_interval (%g s)", (double)c->max_interval_ns / 1e9,
-                     (double)c->min_interval_ns / 1e9);
-    if (c->max_wait_ns < c->max_interval_ns)
-        return failf(err, errlen, "max_wait (%g s) is below max_interval (%g s)", (double)c->max_wait_ns / 1e9,
-                     (double)c->max_interval_ns / 1e9);
-    return 0;
+        snprintf(err, errlen, "max_interval (%g s) is below min_interval (%g s)", (double)c->max_interval_ns / 1e9,
+                 (double)c->min_interval_ns / 1e9);
+    else if (c->max_wait_ns < c->max_interval_ns)
+        snprintf(err, errlen, "max_wait (%g s) is below max_interval (%g s)", (double)c->max_wait_ns / 1e9,
+                 (double)c->max_interval_ns / 1e9);
+    else
+        return 0;
+    return -1;
 }
 
 void scheduler_config_params(const scheduler_config *c, sched_params *p)

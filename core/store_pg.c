@@ -158,7 +158,7 @@ static int record_migration(pg_store *s, const pg_migration *mg, PGresult **out)
 /* The migrations newer than m->from; *WHAT names the one that failed. */
 static int apply_migrations(pg_store *s, migrate_ctx *m, PGresult **out, const char **what)
 {
-    for (int i = 0; i < PG_N_MIGRATIONS; i++) {
+    for (int i = 0; i < PG_SCHEMA_VERSION; i++) {
         const pg_migration *mg = &pg_migrations[i];
         if (mg->version <= m->from)
             continue;

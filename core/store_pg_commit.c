@@ -55,11 +55,10 @@ static void add_token(pgbin *a, strbuf *tmp, const token_result *t)
 
 /* A statement's parameters: the text ones first, then binary arrays. */
 typedef struct params {
-    const char *vals[COMMIT_NPARAMS];
-    int lens[COMMIT_NPARAMS], fmts[COMMIT_NPARAMS];
+    const char *vals[MAX_NPARAMS];
+    int lens[MAX_NPARAMS], fmts[MAX_NPARAMS];
     int n;
 } params;
-_Static_assert(ROWS_NPARAMS <= COMMIT_NPARAMS, "params holds B's too");
 
 static void bind_params(params *p, const char *const *text, int ntext, const pgbin *arr, int first, int end)
 {

@@ -7,7 +7,7 @@
  * exactly the double the merger produced).
  *
  * Rules for adding a migration: append an entry with the next version; never
- * edit one that shipped. Versions only grow; the list may skip one. Every migration runs inside the migration
+ * edit one that shipped. Every migration runs inside the migration
  * transaction (see pg_migrate in store_pg.c), after pg_advisory_xact_lock, so
  * two processes migrating at once take turns and the second finds nothing to
  * do. Tables are created in current_schema(): point the store at a schema of
@@ -117,8 +117,12 @@ static const pg_migration pg_migrations[] = {
       * entry); at 70 about half of them moved to another page. Applies to
       * pages filled from now on; no rewrite, no lock that blocks writes. */
      "ALTER TABLE token_prices SET (fillfactor = 50); ALTER TABLE token_sources SET (fillfactor = 50);"},
-    /* 5 is token_sources.plugin_version, written on another branch
-     * (wip-extra): on merge it goes here, before 6. */
+    {5, "plugin version",
+     /* tc_source.version of the plugin instance that parsed each source
+      * record, so data from before and after a plugin swap can be told
+      * apart; NULL for rows written before. A nullable column without a
+      * default: a catalog change only, no rewrite. */
+     "ALTER TABLE token_sources ADD COLUMN IF NOT EXISTS plugin_version text;"},
     {6, "change feed",
      /* The change feed (store.h, changes): each token's place in it, and the
       * counter row every commit that changes data takes the next places from
@@ -136,8 +140,6 @@ static const pg_migration pg_migrations[] = {
      "CREATE INDEX IF NOT EXISTS tokens_change_seq ON tokens (change_seq);"},
 };
 
-#define PG_N_MIGRATIONS ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
-/* The last migration's version (the numbers may have a gap, see 5). */
-#define PG_SCHEMA_VERSION (pg_migrations[PG_N_MIGRATIONS - 1].version)
+#define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
 
 #endif

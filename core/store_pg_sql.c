@@ -120,13 +120,13 @@ static const char commit_tokens_sql[] =
  *   market_cap, fdv, liquidity_usd, volume_24h, change_24h (NULL: keep);
  * socials $10..$13: address, type, url, op (0 delete, 2 insert);
  * websites $14..$17: address, url, label, op (0 delete, 1 set label, 2 insert);
- * sources $18..$21: address, source, data, op (0 delete (MISSING), 1 update,
- *   2 insert (FOUND));
- * $22: the tokens whose status or a field A changed.
+ * sources $18..$22: address, source, data, op (0 delete (MISSING), 1 update,
+ *   2 insert (FOUND)), plugin_version;
+ * $23: the tokens whose status or a field A changed.
  * The newest observation wins whatever the commit order: a price or source
  * row written by a later observation is left alone.
  * Last, the change feed (schema 6): the tokens whose stored data changed
- * ($22, and every row written here that differs from the row it replaces: o
+ * ($23, and every row written here whose data differs from the row it replaces: o
  * is the row as it was) take the next places of change_counter, whose row
  * lock then orders this commit after every earlier one and before every
  * later one, whichever collector sends it. A commit that changes nothing
@@ -161,17 +161,17 @@ static const char commit_rows_sql[] =
     " AND w.url = wx.url RETURNING w.address),"
     " wi AS (INSERT INTO token_websites (address, label, url) SELECT address, label, url FROM wx"
     " WHERE wx.op = 2 RETURNING address),"
-    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[])"
-    " AS x(address, source, data, op)),"
+    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[], $22::text[])"
+    " AS x(address, source, data, op, version)),"
     " fd AS (DELETE FROM token_sources ts USING fx WHERE fx.op = 0 AND ts.address = fx.address"
     " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz RETURNING ts.address),"
-    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz"
-    " FROM fx JOIN token_sources o ON o.address = fx.address AND o.source = fx.source"
+    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz,"
+    " plugin_version = fx.version FROM fx JOIN token_sources o ON o.address = fx.address AND o.source = fx.source"
     " WHERE fx.op = 1 AND ts.address = fx.address AND ts.source = fx.source"
     " AND ts.fetched_at <= $1::timestamptz RETURNING ts.address, ts.data IS DISTINCT FROM o.data AS changed),"
-    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at)"
-    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2 RETURNING address),"
-    " ch AS MATERIALIZED (SELECT a AS address FROM unnest($22::text[]) AS a"
+    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at, plugin_version)"
+    " SELECT address, source, data::jsonb, $1::timestamptz, version FROM fx WHERE fx.op = 2 RETURNING address),"
+    " ch AS MATERIALIZED (SELECT a AS address FROM unnest($23::text[]) AS a"
     " UNION SELECT address FROM pu WHERE changed UNION SELECT address FROM pi"
     " UNION SELECT address FROM sd UNION SELECT address FROM si UNION SELECT address FROM wd"
     " UNION SELECT address FROM wu UNION SELECT address FROM wi UNION SELECT address FROM fd"

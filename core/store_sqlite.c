@@ -1,5 +1,6 @@
 /* SQLite store backend: the embedded default. WAL mode so `import` and
- * readers can run while a collector writes. */
+ * readers can run while a collector writes. The tables and their migrations
+ * are in store_sqlite_schema.c; this file owns the statements. */
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -11,65 +12,8 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_schema.h"
 #include "util.h"
-
-static const char *const schema_sql =
-    "CREATE TABLE IF NOT EXISTS tokens ("
-    " address TEXT PRIMARY KEY,"
-    " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','enriched','no_data','failed')),"
-    " name TEXT, symbol TEXT, decimals INTEGER, image_url TEXT, description TEXT, supply TEXT,"
-    " enrichment_attempts INTEGER NOT NULL DEFAULT 0,"
-    " last_refresh_attempt INTEGER, last_refresh_success INTEGER, last_price_change INTEGER,"
-    " refresh_interval_seconds INTEGER NOT NULL DEFAULT 30,"
-    " priority_score REAL NOT NULL DEFAULT 0,"
-    " refresh_metadata TEXT NOT NULL DEFAULT '{}',"
-    " next_refresh_at INTEGER NOT NULL DEFAULT 0,"
-    " claimed_by TEXT, claim_id TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
-    " outstanding_sources TEXT, outstanding_attempts INTEGER NOT NULL DEFAULT 0,"
-    " in_contest INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
-    "CREATE INDEX IF NOT EXISTS tokens_status ON tokens(status, address);"
-    "CREATE INDEX IF NOT EXISTS tokens_due ON tokens(next_refresh_at, address);"
-    "CREATE TABLE IF NOT EXISTS token_prices ("
-    " address TEXT PRIMARY KEY REFERENCES tokens(address) ON DELETE CASCADE,"
-    " price_usd REAL, market_cap REAL, fdv REAL, liquidity_usd REAL, volume_24h REAL, change_24h REAL,"
-    " updated_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS token_socials ("
-    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " type TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (address, type, url));"
-    "CREATE TABLE IF NOT EXISTS token_websites ("
-    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " label TEXT, url TEXT NOT NULL, PRIMARY KEY (address, url));"
-    "CREATE TABLE IF NOT EXISTS token_sources ("
-    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL,"
-    " PRIMARY KEY (address, source));"
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
-
-/* Upgrades from earlier schema versions, in order; each runs in the open
- * transaction that bumps the version. */
-static const char *const migrations[] = {
-    [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
-          "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
-    [2] = "ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;",
-    /* The version numbers are PostgreSQL's (store_pg_schema.h): 4 (its
-     * fillfactor) has no SQLite counterpart; 5 is token_sources.plugin_version,
-     * written on another branch (wip-extra), which fills [4] on merge. */
-    [3] = "",
-    [4] = "",
-    /* The change feed (store.h, changes): each token's place in it, and the
-     * counter the commits take the next one from under the write lock. Every
-     * token that has data gets a place now, in address order, so a reader
-     * starting at 0 sees every token once. */
-    [5] = "ALTER TABLE tokens ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
-          "CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
-          "UPDATE tokens SET change_seq = r.i FROM (SELECT address, row_number() OVER (ORDER BY address) AS i"
-          " FROM tokens WHERE status <> 'pending') AS r WHERE tokens.address = r.address;"
-          "INSERT INTO change_counter VALUES (1, (SELECT count(*) FROM tokens WHERE status <> 'pending'));"
-          "CREATE INDEX tokens_change_seq ON tokens(change_seq);",
-};
-#define SCHEMA_VERSION 6
 
 enum {
     ST_IMPORT,
@@ -179,9 +123,9 @@ static const char *const stmt_sql[ST_N] = {
     [ST_DEL_WEBSITES] = "DELETE FROM token_websites WHERE address = ?1",
     [ST_INS_WEBSITE] = "INSERT OR IGNORE INTO token_websites(address, label, url) VALUES (?1, ?2, ?3)",
     [ST_UPSERT_SOURCE] =
-        "INSERT INTO token_sources(address, source, data, fetched_at) VALUES (?1, ?2, ?3, ?4)"
-        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at"
-        " WHERE excluded.fetched_at >= token_sources.fetched_at",
+        "INSERT INTO token_sources(address, source, data, fetched_at, plugin_version) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at,"
+        " plugin_version = excluded.plugin_version WHERE excluded.fetched_at >= token_sources.fetched_at",
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
     [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
@@ -197,8 +141,8 @@ static const char *const stmt_sql[ST_N] = {
         " AND market_cap IS COALESCE(?3, market_cap) AND fdv IS COALESCE(?4, fdv)"
         " AND liquidity_usd IS COALESCE(?5, liquidity_usd) AND volume_24h IS COALESCE(?6, volume_24h)"
         " AND change_24h IS COALESCE(?7, change_24h)",
-    [ST_SOURCE_SAME] = "UPDATE token_sources SET fetched_at = ?4 WHERE address = ?1 AND source = ?2 AND data = ?3"
-                       " AND fetched_at <= ?4",
+    [ST_SOURCE_SAME] = "UPDATE token_sources SET fetched_at = ?4, plugin_version = ?5 WHERE address = ?1"
+                       " AND source = ?2 AND data = ?3 AND fetched_at <= ?4",
     /* A token's link sets as one text, compared before and after a relink. */
     [ST_LINKS_SIG] =
         "SELECT ifnull((SELECT group_concat(quote(type) || ',' || quote(url), ';') FROM"
@@ -235,43 +179,6 @@ static void make_parent_dirs(const char *path)
             *p = '/';
         }
     free(copy);
-}
-
-/* Brings a store created by an older version up to SCHEMA_VERSION, in one
- * transaction (a concurrent opener waits on the write lock, then finds
- * nothing to do). */
-static int migrate(sqlite_store *s, char **emsg)
-{
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, emsg) != SQLITE_OK)
-        return -1;
-    sqlite3_stmt *st = NULL;
-    int version = SCHEMA_VERSION;
-    if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    for (; version < SCHEMA_VERSION; version++) {
-        char bump[96];
-        snprintf(bump, sizeof bump, "UPDATE schema_version SET version = %d", version + 1);
-        if (version < 1 || !migrations[version] ||
-            sqlite3_exec(s->db, migrations[version], NULL, NULL, emsg) != SQLITE_OK ||
-            sqlite3_exec(s->db, bump, NULL, NULL, emsg) != SQLITE_OK) {
-            if (!*emsg)
-                *emsg = sqlite3_mprintf("no migration from schema version %d", version);
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        LOG_INFO("store", "sqlite %s: schema migrated to version %d", s->path, version + 1);
-    }
-    /* Needs the columns of version 2, so it comes after the upgrade. */
-    if (sqlite3_exec(s->db,
-                     "CREATE INDEX IF NOT EXISTS tokens_owed ON tokens(next_refresh_at)"
-                     " WHERE outstanding_sources IS NOT NULL",
-                     NULL, NULL, emsg) != SQLITE_OK) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
-    }
-    return sqlite3_exec(s->db, "COMMIT", NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
 }
 
 static void free_store(sqlite_store *s)
@@ -319,7 +226,7 @@ void *store_sqlite_open(const char *path, char *err, size_t errlen)
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                      " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &emsg) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK || migrate(s, &emsg) != 0) {
+        store_sqlite_schema(s->db, path, &emsg) != 0) {
         snprintf(err, errlen, "sqlite %s: schema: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
         sqlite3_free(emsg);
         free_store(s);
@@ -365,9 +272,9 @@ void *store_sqlite_open_reader(const char *path, char *err, size_t errlen)
                  NULL);
     first_text(s, "PRAGMA journal_mode", mode, sizeof mode);
     first_text(s, "SELECT max(version) FROM schema_version", version, sizeof version);
-    if (atoi(version) < SCHEMA_VERSION) {
+    if (atoi(version) < STORE_SQLITE_SCHEMA_VERSION) {
         snprintf(err, errlen, "sqlite %s: schema version %s, this build reads %d: run `tokencollector migrate`", path,
-                 *version ? version : "none", SCHEMA_VERSION);
+                 *version ? version : "none", STORE_SQLITE_SCHEMA_VERSION);
         free_store(s);
         return NULL;
     }
@@ -743,12 +650,13 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
         if (t->outcomes[i] == OUTCOME_FOUND) {
             char *json = values_to_json(&t->per_source[i]);
             rc = 0;
-            for (int k = 0; k < 2 && !rc; k++) { /* as stored: its time only; else the upsert */
+            for (int k = 0; k < 2 && !rc; k++) { /* as stored: its time and version only; else the upsert */
                 st = s->st[k ? ST_UPSERT_SOURCE : ST_SOURCE_SAME];
                 sqlite3_bind_text(st, 1, t->address, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(st, 4, now);
+                sqlite3_bind_text(st, 5, t->per_source[i].plugin_version, -1, SQLITE_STATIC); /* NULL: NULL */
                 rc = step_done(s, st, err, errlen, k ? "upsert token_sources" : "update token_sources");
                 if (!rc && sqlite3_changes(s->db) > 0) {
                     changed |= k;

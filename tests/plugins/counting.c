@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inert.h"
 #include "tokencollector/plugin.h"
 
 static int live_instances;
@@ -30,19 +31,6 @@ static void destroy(void *self)
     live_instances--;
 }
 
-static int build(void *self, const char *const *addrs, size_t n, tc_request *req)
-{
-    (void)self, (void)addrs, (void)n, (void)req;
-    return -1;
-}
-
-static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_response *res, const tc_emit *out,
-                       tc_outcome *outcome)
-{
-    (void)self, (void)addrs, (void)n, (void)res, (void)out, (void)outcome;
-    return TC_FATAL;
-}
-
 static const tc_source desc = {.abi_major = TC_ABI_MAJOR,
                                .abi_minor = TC_ABI_MINOR,
                                .struct_size = sizeof(tc_source),
@@ -53,7 +41,7 @@ static const tc_source desc = {.abi_major = TC_ABI_MAJOR,
                                .config_keys = keys,
                                .create = create,
                                .destroy = destroy,
-                               .build_request = build,
-                               .parse_response = parse};
+                               .build_request = inert_build,
+                               .parse_response = inert_parse};
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &desc; }

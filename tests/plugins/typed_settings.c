@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "inert.h"
 #include "tokencollector/plugin.h"
 
 typedef struct later_setting_def {
@@ -20,28 +21,6 @@ static const later_setting_def settings[] = {
     {{NULL, 0, NULL, NULL, 0, 0}, NULL},
 };
 
-static int create(const tc_host *host, const tc_settings *s, void **self, char *err, size_t errlen)
-{
-    (void)host, (void)s, (void)err, (void)errlen;
-    *self = malloc(1);
-    return 0;
-}
-
-static void destroy(void *self) { free(self); }
-
-static int build(void *self, const char *const *addrs, size_t n, tc_request *req)
-{
-    (void)self, (void)addrs, (void)n, (void)req;
-    return -1;
-}
-
-static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_response *res, const tc_emit *out,
-                       tc_outcome *outcome)
-{
-    (void)self, (void)addrs, (void)n, (void)res, (void)out, (void)outcome;
-    return TC_FATAL;
-}
-
 static const tc_source desc = {.abi_major = TC_ABI_MAJOR,
                                .abi_minor = TC_ABI_MINOR,
                                .struct_size = sizeof(tc_source),
@@ -49,10 +28,10 @@ static const tc_source desc = {.abi_major = TC_ABI_MAJOR,
                                .version = "1.1.0",
                                .description = "a plugin with typed settings",
                                .max_chunk = 10,
-                               .create = create,
-                               .destroy = destroy,
-                               .build_request = build,
-                               .parse_response = parse,
+                               .create = inert_create,
+                               .destroy = inert_destroy,
+                               .build_request = inert_build,
+                               .parse_response = inert_parse,
                                .settings = &settings[0].def,
                                .setting_size = sizeof(later_setting_def)};
 
