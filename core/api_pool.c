@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "api_clock.h"
 #include "util.h"
 
 struct api_pool {
@@ -20,11 +20,7 @@ api_pool *api_pool_open(const char *uri, size_t n, char *err, size_t errlen)
 {
     api_pool *p = xcalloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->freed, &ca);
-    pthread_condattr_destroy(&ca);
+    api_cond_init(&p->freed);
     p->all = xcalloc(n, sizeof *p->all);
     p->free_list = xcalloc(n, sizeof *p->free_list);
     for (; p->n < n; p->n++) {
@@ -42,14 +38,7 @@ api_pool *api_pool_open(const char *uri, size_t n, char *err, size_t errlen)
 
 store *api_pool_acquire(api_pool *p, int64_t wait_ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = api_deadline(wait_ms * NS_PER_MS);
     pthread_mutex_lock(&p->mu);
     int rc = 0;
     while (p->n_free == 0 && rc != ETIMEDOUT)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_clock.h"
 #include "log.h"
 #include "util.h"
 
@@ -38,11 +39,7 @@ sse_hub *sse_hub_new(store *st, const sse_hub_opts *o, sse_format_fn fmt)
 {
     sse_hub *h = xcalloc(1, sizeof *h);
     pthread_mutex_init(&h->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    api_cond_init(&h->wake);
     h->st = st;
     h->o = *o;
     /* A stream that is up to date gets at most BATCH events a round: about
@@ -258,11 +255,7 @@ static void *hub_main(void *arg)
     while (h->running) {
         pthread_mutex_unlock(&h->mu);
         sse_hub_tick(h, now_mono_ns());
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        int64_t ns = until.tv_nsec + h->o.poll_ns;
-        until.tv_sec += ns / NS_PER_S;
-        until.tv_nsec = ns % NS_PER_S;
+        struct timespec until = api_deadline(h->o.poll_ns);
         pthread_mutex_lock(&h->mu);
         if (h->running)
             pthread_cond_timedwait(&h->wake, &h->mu, &until);

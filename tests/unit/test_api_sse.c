@@ -218,7 +218,7 @@ static int fake_changes(void *be, int64_t since, size_t limit, store_change_cb c
     for (int64_t s = since + 1; s <= f->head && got < limit; s++)
         for (size_t i = 0; i < f->n; i++)
             if (f->seq[i] == s) {
-                char addr[16];
+                char addr[32];
                 snprintf(addr, sizeof addr, "T%04zu", i);
                 token_change c = {.seq = s, .address = addr, .status = STATUS_ENRICHED, .price_usd = (double)s};
                 cb(ctx, &c);

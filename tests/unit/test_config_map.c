@@ -22,7 +22,11 @@
 static void every_default_is_valid(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {sizeof(config), sizeof(scheduler_config), sizeof(cfg_limiter), sizeof(cfg_source)};
+    static const size_t sizes[CFG_SEC_MERGE] = {[CFG_SEC_CORE] = sizeof(config),
+                                                [CFG_SEC_SCHEDULER] = sizeof(scheduler_config),
+                                                [CFG_SEC_LIMITER] = sizeof(cfg_limiter),
+                                                [CFG_SEC_SOURCE] = sizeof(cfg_source),
+                                                [CFG_SEC_API] = sizeof(cfg_api)};
     for (size_t i = 0; i < cfg_n_keys; i++) {
         const cfg_key_def *d = &cfg_keys[i];
         assert_true(d->section < CFG_SEC_MERGE);

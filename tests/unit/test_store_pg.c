@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "pg_test.h"
+#include "feed_text.h"
 #include "store.h"
 #include "store_pg_schema.h"
 #include "util.h"
@@ -241,23 +242,13 @@ static void replay_changes_nothing(void **state)
 }
 
 /* The change feed as "ADDRESS:SEQ ..." and the head. */
-static void append_change(void *ctx, const token_change *c)
+static const char *feed(store *st, int64_t since, size_t limit, int64_t *head)
 {
-    sb_printf(ctx, "%s%s:%lld", ((strbuf *)ctx)->len ? " " : "", c->address, (long long)c->seq);
-}
-
-static char *feed(store *st, int64_t since, size_t limit, int64_t *head)
-{
-    static char out[512];
-    strbuf b = {0};
     char err[1024];
-    if (store_changes(st, since, limit, append_change, &b, head, err, sizeof err) != 0) {
-        fprintf(stderr, "changes: %s\n", err);
-        fail();
-    }
-    snprintf(out, sizeof out, "%s", b.data ? b.data : "");
-    sb_free(&b);
-    return out;
+    const char *t = feed_text(st, since, limit, head, err, sizeof err);
+    if (!t)
+        fail_msg("changes: %s", err);
+    return t;
 }
 
 /* Each commit gives the tokens whose stored data it changed (a field, the

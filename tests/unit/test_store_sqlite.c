@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "feed_text.h"
 #include "store.h"
 #include "util.h"
 
@@ -297,21 +298,13 @@ static void daemon_claims_and_scan(void **state)
 }
 
 /* The change feed as "ADDRESS:SEQ ..." and the head. */
-static void append_change(void *ctx, const token_change *c)
+static const char *feed(store *st, int64_t since, size_t limit, int64_t *head)
 {
-    sb_printf(ctx, "%s%s:%lld", ((strbuf *)ctx)->len ? " " : "", c->address, (long long)c->seq);
-}
-
-static char *feed(store *st, int64_t since, size_t limit, int64_t *head)
-{
-    static char out[512];
-    strbuf b = {0};
     char err[512];
-    if (store_changes(st, since, limit, append_change, &b, head, err, sizeof err) != 0)
+    const char *t = feed_text(st, since, limit, head, err, sizeof err);
+    if (!t)
         fail_msg("%s", err);
-    snprintf(out, sizeof out, "%s", b.data ? b.data : "");
-    sb_free(&b);
-    return out;
+    return t;
 }
 
 /* Each commit gives the tokens whose data it changed the next places, in
