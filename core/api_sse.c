@@ -96,6 +96,8 @@ struct sse_client {
     size_t head, n, cap, off;
     size_t queued, limit; /* bytes in q not yet taken */
     int64_t cursor, sent, resume_from, last_push_ns;
+    uint64_t taken, taken_seen; /* bytes the connection took; as of PROGRESS_NS */
+    int64_t progress_ns;
     sse_io io;
     int bound, suspended;
     char peer[80];
@@ -109,7 +111,7 @@ sse_client *sse_client_new(int64_t since, size_t limit, int64_t now)
     c->state = SSE_OPEN;
     c->cursor = c->sent = c->resume_from = since;
     c->limit = limit;
-    c->last_push_ns = now;
+    c->last_push_ns = c->progress_ns = now;
     snprintf(c->peer, sizeof c->peer, "?");
     return c;
 }
@@ -196,10 +198,9 @@ int sse_client_push(sse_client *c, sse_chunk *ch, int64_t now)
     pthread_mutex_lock(&c->mu);
     int rc = -1;
     if (c->state == SSE_OPEN) {
-        if (c->queued + ch->len > c->limit) {
-            cut_off(c);
+        if (c->queued + ch->len > c->limit)
             rc = 1;
-        } else {
+        else {
             enqueue(c, ch);
             if (ch->seq > c->cursor)
                 c->cursor = ch->seq;
@@ -207,12 +208,38 @@ int sse_client_push(sse_client *c, sse_chunk *ch, int64_t now)
             rc = 0;
         }
     }
-    int wake = rc >= 0 && take_wakeup(c);
+    int wake = rc == 0 && take_wakeup(c);
     sse_io io = c->io;
     pthread_mutex_unlock(&c->mu);
     if (wake)
         io.resume(io.conn);
     return rc;
+}
+
+void sse_client_cut(sse_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int wake = 0;
+    if (c->state == SSE_OPEN) {
+        cut_off(c);
+        wake = take_wakeup(c);
+    }
+    sse_io io = c->io;
+    pthread_mutex_unlock(&c->mu);
+    if (wake)
+        io.resume(io.conn);
+}
+
+int64_t sse_client_progress(sse_client *c, int64_t now)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->taken != c->taken_seen || c->queued == 0) {
+        c->taken_seen = c->taken;
+        c->progress_ns = now;
+    }
+    int64_t t = c->progress_ns;
+    pthread_mutex_unlock(&c->mu);
+    return t;
 }
 
 size_t sse_client_room(sse_client *c)
@@ -244,6 +271,7 @@ ssize_t sse_client_read(sse_client *c, char *buf, size_t max)
         got += take;
         c->off += take;
         c->queued -= take;
+        c->taken += take;
         if (c->off == ch->len) {
             if (ch->seq > c->sent)
                 c->sent = ch->seq;

@@ -6,9 +6,11 @@
  * fake writer (tests/unit/test_api_sse.c).
  *
  * A slow client never makes memory grow: what is queued and not yet taken
- * by the connection is at most LIMIT bytes. A push past it cuts the client
- * off: the queued events it has not started to receive are dropped, and a
- * last event tells it where to resume, with the id of the last event it
+ * by the connection is at most LIMIT bytes; a push that would pass it is
+ * refused (the producer sends the rest later, from the store). A client
+ * that stops reading with its queue full is cut off (sse_client_cut): the
+ * queued events it has not started to receive are dropped, and a last
+ * event tells it where to resume, with the id of the last event it
  * received whole ("id: N", "event: cutoff", data {"resume_from": N}); then
  * the stream ends. A browser's EventSource reconnects by itself with
  * Last-Event-ID: N and misses nothing. */
@@ -58,11 +60,16 @@ void sse_client_unref(sse_client *c);
 void sse_client_bind(sse_client *c, const sse_io *io, const char *peer);
 
 /* Queues CH (a reference is taken) at NOW when the stream is open: 0
- * queued, 1 past the limit (cut off: see above), -1 not open (nothing
- * queued). An event with an id advances the stream's cursor. */
+ * queued, 1 full (it would pass the limit: nothing queued), -1 not open.
+ * An event with an id advances the stream's cursor. */
 int sse_client_push(sse_client *c, sse_chunk *ch, int64_t now);
-/* Bytes that can still be queued without a cut (0 when not open): paced
- * producers ask first. */
+/* Cuts an open stream off (see above). */
+void sse_client_cut(sse_client *c);
+/* When the client last made progress: took bytes from its queue, or had
+ * nothing queued; NOW is stamped when it has since the last call. */
+int64_t sse_client_progress(sse_client *c, int64_t now);
+/* Bytes that can still be queued (0 when not open): paced producers ask
+ * first. */
 size_t sse_client_room(sse_client *c);
 /* The cursor becomes SEQ when it is below: nothing at or below SEQ is left
  * to send (used when the store has no change between them). */

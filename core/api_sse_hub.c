@@ -45,6 +45,8 @@ sse_hub *sse_hub_new(store *st, const sse_hub_opts *o, sse_format_fn fmt)
     /* A stream that is up to date gets at most BATCH events a round: about
      * a quarter of its queue, so a client that takes half its queue per
      * poll interval is never cut off by a burst (a large commit). */
+    if (!h->o.stall_ns)
+        h->o.stall_ns = SSE_STALL_NS;
     if (!h->o.batch) {
         h->o.batch = h->o.buffer_bytes / 1024;
         h->o.batch = h->o.batch < 4 ? 4 : h->o.batch > 256 ? 256 : h->o.batch;
@@ -98,30 +100,34 @@ static int fetch(sse_hub *h, int64_t since, size_t limit, fetched *f, int64_t *h
     return -1;
 }
 
-/* Queues F's events above CURSOR on C; 0, or 1 when C was cut off. */
-static int push_after(sse_hub *h, sse_client *c, const fetched *f, int64_t cursor, int64_t now, int *all_pushed)
+/* Queues F's events above CURSOR on C while they fit; 1 when all did. A
+ * stream that is full is left behind: it catches up from the store once
+ * its client has taken enough. */
+static int push_after(sse_hub *h, sse_client *c, const fetched *f, int64_t cursor, int64_t now)
 {
-    *all_pushed = 1;
     for (size_t i = 0; i < f->n; i++) {
         if (sse_chunk_seq(f->ev[i]) <= cursor)
             continue;
-        int rc = sse_client_push(c, f->ev[i], now);
-        if (rc != 0) {
-            *all_pushed = 0;
-            return rc == 1;
-        }
+        if (sse_client_push(c, f->ev[i], now) != 0)
+            return 0;
         __atomic_add_fetch(&h->events, 1, __ATOMIC_RELAXED);
     }
-    return 0;
+    return 1;
 }
 
-static void count_cut(sse_hub *h, sse_client *c)
+/* A stream whose queue is full and whose client has taken nothing of it
+ * for the stall time (since PROGRESS) stopped reading: it is cut off. */
+static void cut_if_stalled(sse_hub *h, sse_client *c, int64_t progress, int64_t now)
 {
+    if (now - progress < h->o.stall_ns || sse_client_room(c) >= EVENT_BYTES_GUESS)
+        return;
+    sse_client_cut(c);
     sse_client_info i;
     sse_client_info_get(c, &i);
     __atomic_add_fetch(&h->cut_off, 1, __ATOMIC_RELAXED);
-    LOG_WARN("api", "change feed: %s cut off, reading too slowly (more than %zu bytes waiting); told to resume "
-             "after %" PRId64, i.peer, h->o.buffer_bytes, i.resume_from);
+    LOG_WARN("api", "change feed: %s cut off, reading too slowly (its %zu-byte queue full, nothing taken for "
+             "%.1f s); told to resume after %" PRId64, i.peer, h->o.buffer_bytes, (double)(now - progress) / 1e9,
+             i.resume_from);
 }
 
 /* A stream behind the hub's cursor: as many of its changes as fit. */
@@ -186,8 +192,7 @@ static void heartbeats(sse_hub *h, sse_client **v, size_t n, int64_t now)
             continue;
         if (!beat)
             beat = sse_comment("heartbeat");
-        if (sse_client_push(v[i], beat, now) == 1)
-            count_cut(h, v[i]);
+        sse_client_push(v[i], beat, now); /* a full stream needs none */
     }
     sse_chunk_unref(beat);
 }
@@ -198,11 +203,13 @@ int sse_hub_tick(sse_hub *h, int64_t now)
     sse_client **v = snapshot(h, &n);
     int rc = 0;
     int64_t lowest = INT64_MAX;
+    int64_t *progress = xcalloc(n ? n : 1, sizeof *progress);
     for (size_t i = 0; i < n; i++) {
         sse_client_info info;
         sse_client_info_get(v[i], &info);
         if (info.cursor < lowest)
             lowest = info.cursor;
+        progress[i] = sse_client_progress(v[i], now);
     }
     int64_t head, cursor = __atomic_load_n(&h->cursor, __ATOMIC_RELAXED);
     char err[256];
@@ -228,10 +235,7 @@ int sse_hub_tick(sse_hub *h, int64_t now)
                     catch_up(h, v[i], info.cursor, now);
                     continue;
                 }
-                int all;
-                if (push_after(h, v[i], &f, info.cursor, now, &all))
-                    count_cut(h, v[i]);
-                else if (all && complete)
+                if (push_after(h, v[i], &f, info.cursor, now) && complete)
                     sse_client_advance(v[i], next);
             }
             cursor = next;
@@ -240,8 +244,11 @@ int sse_hub_tick(sse_hub *h, int64_t now)
     }
     __atomic_store_n(&h->cursor, cursor, __ATOMIC_RELAXED);
     heartbeats(h, v, n, now);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        cut_if_stalled(h, v[i], progress[i], now);
         sse_client_unref(v[i]);
+    }
+    free(progress);
     free(v);
     return rc;
 }

@@ -11,13 +11,14 @@
  * joins the shared query. Each event is framed once and shared by the
  * streams it is queued on.
  *
- * A round queues at most `batch` events on a stream (a quarter of its
- * queue or less): a client that takes half its queue per poll interval is
- * never cut off, whatever the bursts. A stream that is up to date and
- * whose queue is full (its client reads slower than that) is cut off
- * (api_sse.h); one that catches up is never sent more than fits, so it is
- * only ever slowed down. A stream with nothing to send for the heartbeat
- * interval gets a comment line. */
+ * A round queues at most `batch` events on a stream (about a quarter of
+ * its queue), and never more than fits: a stream whose queue is full is
+ * left behind and catches up from the store once its client has taken
+ * some (a client slower than the changes only falls behind, missing
+ * nothing). A client that takes nothing from its full queue for the stall
+ * time (2 s) has stopped reading: it is cut off with the id to resume from
+ * (api_sse.h). A stream with nothing to send for the heartbeat interval
+ * gets a comment line. */
 #ifndef TC_API_SSE_HUB_H
 #define TC_API_SSE_HUB_H
 
@@ -26,14 +27,18 @@
 
 #include "api_sse.h"
 #include "store.h"
+#include "util.h"
 
 typedef struct sse_hub sse_hub;
+
+#define SSE_STALL_NS (2 * NS_PER_S)
 
 typedef struct sse_hub_opts {
     int64_t poll_ns, heartbeat_ns;
     size_t buffer_bytes; /* each stream's queue limit */
     size_t max_clients;  /* 0: streams refused */
     size_t batch;        /* changes per query (0: buffer_bytes / 1024, 4..256) */
+    int64_t stall_ns;    /* a full stream whose client takes nothing this long is cut off (0: SSE_STALL_NS) */
 } sse_hub_opts;
 
 /* An event's data: the change as JSON (malloc'd). */

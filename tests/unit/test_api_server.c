@@ -541,7 +541,7 @@ static void streams_resume_follow_and_cut_off(void **state)
     /* The slow one was cut off: the health page counts it; what it gets in
      * the end is the cut-off event naming where to resume. */
     int cut = 0;
-    for (int i = 0; i < 100 && !cut; i++) {
+    for (int i = 0; i < 400 && !cut; i++) { /* full, then 2 s without taking anything */
         reply r = http("GET", "/health", NULL, NULL, 0);
         cJSON *j = cJSON_Parse(r.body.data);
         cut = (int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "feed"), "cut_off")->valuedouble;

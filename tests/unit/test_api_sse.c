@@ -126,9 +126,10 @@ static void queue_reads_suspends_resumes(void **state)
     sse_client_unref(c);
 }
 
-/* A client that stops reading: past the limit it is cut off, the events
- * it had not started on are dropped, it is told to resume after the last
- * one it got whole, and then the stream ends. Memory stays bounded. */
+/* A client that stops reading: its queue never passes the limit (a push
+ * that would is refused); cut off, the events it had not started on are
+ * dropped, it is told to resume after the last one it got whole, and the
+ * stream ends. Progress is what it takes (or an empty queue). */
 static void slow_client_cut_off(void **state)
 {
     (void)state;
@@ -145,22 +146,29 @@ static void slow_client_cut_off(void **state)
     char buf[512];
     size_t first = strlen("id: 101\ndata: \n\n") + strlen(data);
     assert_int_equal(sse_client_read(c, buf, first + 20), (ssize_t)(first + 20));
-    int64_t id = 103, cut_at = 0;
-    for (; id < 200 && !cut_at; id++) {
+    assert_int_equal(sse_client_progress(c, 5), 5); /* it took bytes: progress */
+    assert_int_equal(sse_client_progress(c, 9), 5); /* nothing since */
+    int64_t id = 103, full_at = 0;
+    for (; id < 200 && !full_at; id++) {
         sse_chunk *e = sse_event(id, NULL, data);
         int rc = sse_client_push(c, e, 0);
         sse_chunk_unref(e);
         if (rc == 1)
-            cut_at = id;
+            full_at = id;
         else
             assert_int_equal(rc, 0);
         sse_client_info i;
         sse_client_info_get(c, &i);
-        assert_true(i.queued <= limit + 200); /* the bound, and the last event */
+        assert_true(i.queued <= limit); /* the bound */
     }
-    assert_true(cut_at > 103);
-    push_event(c, 500, data, -1); /* nothing more once cut */
+    assert_true(full_at > 103);
     sse_client_info i;
+    sse_client_info_get(c, &i);
+    assert_int_equal(i.state, SSE_OPEN);
+    assert_int_equal(i.cursor, full_at - 1); /* the refused one comes later, from the store */
+    assert_true(sse_client_room(c) < 100);
+    sse_client_cut(c);
+    push_event(c, 500, data, -1); /* nothing more once cut */
     sse_client_info_get(c, &i);
     assert_int_equal(i.state, SSE_CUT);
     assert_int_equal(i.resume_from, 102); /* 102 was started: it is finished first */
@@ -186,6 +194,8 @@ static void slow_client_cut_off(void **state)
         sse_chunk_unref(e);
     }
     assert_int_equal(rc, 1);
+    sse_client_cut(c);
+    assert_int_equal(f.resumes, 0); /* never suspended: nothing to resume */
     rest = drain(c, &f, 4096, &end);
     assert_true(end);
     assert_string_equal(rest, "id: 7\nevent: cutoff\ndata: {\"resume_from\":7,\"reason\":\"the client read too slowly: "
@@ -286,7 +296,7 @@ static void hub_shares_catches_up_and_cuts(void **state)
         for (int k = 0; k < 5; k++) /* 5 changes per round, some tokens again */
             change(&fs, (size_t)((round * 7 + k * 13) % 80));
         int q0 = fs.queries;
-        assert_int_equal(sse_hub_tick(h, now += NS_PER_MS), 0);
+        assert_int_equal(sse_hub_tick(h, now += 50 * NS_PER_MS), 0); /* 3 s in all: past the stall time */
         if (round > 20) /* the late one has caught up: one query serves all */
             assert_int_equal(fs.queries - q0, 1);
         char *r = drain(reader, &fr, 1000, &end);
