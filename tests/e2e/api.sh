@@ -50,19 +50,10 @@ $API_KEYS" write_config "$WORK/api.ini" "$DB"
 printf '[core]\nstore = sqlite:%s\n[api]\nlisten = 127.0.0.1:0\n%s\n' "$DB" "$API_KEYS" >"$WORK/serve.ini"
 "$TC" -c "$WORK/api.ini" import "$WORK/first.txt" >/dev/null
 
-# wait_port LOG: the port the server logged.
-wait_port() {
-    for _ in $(seq 200); do
-        p=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
 "$TC" -c "$WORK/api.ini" 2>"$WORK/daemon.log" &
 DAEMON=$!
 BG+=($DAEMON)
-DPORT=$(wait_port "$WORK/daemon.log") || { not_ok "the daemon's API did not start"; cat "$WORK/daemon.log"; exit 1; }
+DPORT=$(api_port "$WORK/daemon.log") || { not_ok "the daemon's API did not start"; cat "$WORK/daemon.log"; exit 1; }
 API="http://127.0.0.1:$DPORT"
 ok "the daemon's API listens on 127.0.0.1:$DPORT (port 0: picked and logged)"
 sql() { sqlite3 "$DB" "$1"; }
@@ -109,7 +100,7 @@ echo "# 2. the change feed during collection"
 "$TC" -c "$WORK/serve.ini" serve 2>"$WORK/serve.log" &
 SERVE=$!
 BG+=($SERVE)
-SPORT=$(wait_port "$WORK/serve.log") || { not_ok "serve did not start"; cat "$WORK/serve.log"; exit 1; }
+SPORT=$(api_port "$WORK/serve.log") || { not_ok "serve did not start"; cat "$WORK/serve.log"; exit 1; }
 SAPI="http://127.0.0.1:$SPORT"
 expect "serve alone: /health 200" "$(get "$SAPI/health")" 200
 # Wait for the first import to be collected, then remember the head.
@@ -210,39 +201,14 @@ for f in A B2 C; do
 done
 sql "SELECT address || ' ' || change_seq FROM tokens WHERE change_seq > $S0 ORDER BY change_seq" >"$WORK/store.changes"
 echo "# $(wc -l <"$WORK/store.changes") tokens changed after $S0, head $HEAD; B1 cut at $L"
-# check_stream FILE... : the events of these streams (one after the other)
-# hold every token the store changed after $S0 with its current change_seq,
-# no id twice, ids rising, each event's data naming its own id.
-cat >"$WORK/check.py" <<'EOF'
-import json, sys
-store = dict(l.split() for l in open(sys.argv[1]) if l.strip())
-ids, got, bad = [], {}, 0
-for path in sys.argv[2:]:
-    prev = None
-    for ev in open(path).read().split("\n\n")[:-1]:
-        lines = ev.split("\n")
-        i = [l[4:] for l in lines if l.startswith("id: ")]
-        d = [l[6:] for l in lines if l.startswith("data: ")]
-        if not i or not d or any(l.startswith("event: ") for l in lines):
-            continue
-        j = json.loads(d[0])
-        if str(j["seq"]) != i[0]:
-            bad += 1
-        if prev is not None and int(i[0]) <= prev:
-            bad += 1
-        prev = int(i[0])
-        ids.append(i[0])
-        got.setdefault(j["address"], set()).add(i[0])
-missing = [a for a, s in store.items() if s not in got.get(a, ())]
-print(len(ids), len(set(ids)), len(missing), bad)
-EOF
-read -r n uniq missing bad <<<"$(python3 "$WORK/check.py" "$WORK/store.changes" "$WORK/A.sse")"
+CHECK_SSE="$(dirname "$0")/sse_check.py"
+read -r n uniq missing bad <<<"$(python3 "$CHECK_SSE" "$WORK/store.changes" "$WORK/A.sse")"
 expect "stream A (daemon): every committed change, with its change_seq" "$missing" 0
 expect "stream A: no id twice, ids rising, data matches id" "$((n - uniq + bad))" 0
-read -r n uniq missing bad <<<"$(python3 "$WORK/check.py" "$WORK/store.changes" "$WORK/C.sse")"
+read -r n uniq missing bad <<<"$(python3 "$CHECK_SSE" "$WORK/store.changes" "$WORK/C.sse")"
 expect "stream C (serve alone, same file): every committed change" "$missing" 0
 expect "stream C: no id twice, ids rising" "$((n - uniq + bad))" 0
-read -r n uniq missing bad <<<"$(python3 "$WORK/check.py" "$WORK/store.changes" "$WORK/B1.sse" "$WORK/B2.sse")"
+read -r n uniq missing bad <<<"$(python3 "$CHECK_SSE" "$WORK/store.changes" "$WORK/B1.sse" "$WORK/B2.sse")"
 expect "B1 then B2 (Last-Event-ID $L): nothing missed" "$missing" 0
 expect "B1 then B2: nothing twice" "$((n - uniq))" 0
 expect "B2 starts after $L" "$(grep -m1 '^id: ' "$WORK/B2.sse" | awk -v l="$L" '{ print ($2 > l) ? "yes" : "no" }')" yes

@@ -110,3 +110,14 @@ expect_minimum_requests() {
 
 summary_requests() { awk -v s="$2" '$1 == s && !done[s]++ { print $3 }' "$1"; }
 
+# api_port LOG: the port an HTTP API logged ("api: listening on
+# http://127.0.0.1:PORT"), waiting up to 10 s for the line.
+api_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" | head -1)
+        [ -n "$p" ] && { echo "$p"; return 0; }
+        sleep 0.05
+    done
+    return 1
+}

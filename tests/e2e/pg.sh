@@ -5,6 +5,8 @@
 #   2. three collectors share one database and one upstream: every token once
 #   3. a collector killed with SIGKILL mid-run: its claims expire, nothing lost
 #   4. the database restarted mid-run: the run completes, nothing lost
+#   5. `serve` alone on the database while two collectors write: a stream
+#      gets every change in one order; the database away: 503, then 200
 # Never skipped: without PostgreSQL server binaries this FAILS (install the
 # postgresql package: sh tests/install-deps.sh).
 # Usage: tests/e2e/pg.sh [BUILD_DIR]
@@ -219,6 +221,70 @@ expect "every token written exactly once (enrichment_attempts = 1)" \
 pg_verify "$U4" restart
 expect "every stored value equals the fake upstream's" $? 0
 tail -1 "$WORK/restart.verify"
+
+# ---------------------------------------------------------------------------
+echo "# 5. the HTTP API alone (serve) while two collectors write; the database away"
+N=3000
+start_fake api --scale 30 --latency 2-20 --limit helius=4/1000ms
+"$CHECK" gen $N 19 >"$WORK/api.txt"
+U5=$(schema_uri api)
+STORE=$U5 write_config "$WORK/api.ini" unused
+"$TC" -c "$WORK/api.ini" migrate >/dev/null # serve reads; it does not migrate
+printf '[core]\nstore = %s\n[api]\nlisten = 127.0.0.1:0\nthreads = 2\nsse_poll_ms = 100\n' "$U5" >"$WORK/serve.ini"
+"$TC" -c "$WORK/serve.ini" serve 2>"$WORK/serve.log" &
+SERVE=$!
+COLLECTORS+=($SERVE)
+SPORT=$(api_port "$WORK/serve.log") || { not_ok "serve did not start"; cat "$WORK/serve.log"; }
+SAPI="http://127.0.0.1:$SPORT"
+expect "serve on PostgreSQL: /health names the backend" "$(curl -s "$SAPI/health" | jq -r .store.backend)" postgresql
+curl -sN --max-time 120 -H 'Accept: text/event-stream' "$SAPI/api/v3/tokens/changes?since=0" >"$WORK/api.sse" 2>/dev/null &
+LISTENER=$!
+COLLECTORS+=($LISTENER)
+"$TC" -c "$WORK/api.ini" import "$WORK/api.txt" >/dev/null 2>&1
+pids=()
+for c in 1 2; do
+    TC_LIMITER_JUPITER_RATE=9/s TC_LIMITER_JUPITER_BURST=1 \
+        TC_LIMITER_HELIUS_RATE=9/s TC_LIMITER_HELIUS_BURST=1 \
+        TC_LIMITER_DEXSCREENER_RATE=45/s TC_LIMITER_DEXSCREENER_BURST=1 \
+        "$TC" -c "$WORK/api.ini" --once --no-progress >"$WORK/api$c.out" 2>"$WORK/api$c.err" &
+    pids+=($!)
+    COLLECTORS+=($!)
+done
+for c in 1 2; do
+    wait "${pids[$((c - 1))]}"
+    expect "collector $c of 2: exit code" $? 0
+done
+expect "both collectors took a share" "$(awk '/^summary:/ && $2 > 0 { n++ } END { print n + 0 }' "$WORK/api1.out" "$WORK/api2.out")" 2
+HEAD=$(q "$U5" "SELECT seq FROM change_counter")
+for _ in $(seq 200); do grep -q "^id: $HEAD\$" "$WORK/api.sse" && break; sleep 0.05; done
+expect "both collectors' commits in one order: places 1..$N, each once" \
+    "$(q "$U5" "SELECT count(DISTINCT change_seq) || ' ' || min(change_seq) || ' ' || max(change_seq) FROM tokens")" "$N 1 $N"
+q "$U5" "SELECT address || ' ' || change_seq FROM tokens WHERE change_seq > 0" >"$WORK/api.changes"
+read -r n uniq missing bad <<<"$(python3 "$HERE/sse_check.py" "$WORK/api.changes" "$WORK/api.sse")"
+expect "the stream on serve: every change both collectors committed" "$missing" 0
+expect "the stream: each once, ids rising" "$n $((uniq - n + bad))" "$N 0"
+sh "$HARNESS" restart "$PG_URI" 3 >/dev/null 2>&1 &
+RESTART=$!
+down=""
+for _ in $(seq 100); do
+    down=$(curl -s -o "$WORK/down.json" -w '%{http_code}' --max-time 5 "$SAPI/health")
+    [ "$down" = 503 ] && break
+    sleep 0.05
+done
+expect "the database away: /health 503" "$down" 503
+expect "503: store_unavailable, no SQL" "$(jq -r .error.code "$WORK/down.json") $(grep -ci 'select\|sqlstate' "$WORK/down.json")" "store_unavailable 0"
+wait $RESTART
+up=""
+for _ in $(seq 100); do
+    up=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$SAPI/health")
+    [ "$up" = 200 ] && break
+    sleep 0.1
+done
+expect "the database back: /health 200 (the readers reconnect)" "$up" 200
+kill -TERM $SERVE
+wait $SERVE
+expect "serve SIGTERM: exit 0" $? 0
+wait $LISTENER 2>/dev/null
 
 echo "pg e2e: $passed passed, $failed failed ($(($(date +%s) - T0)) s)"
 [ "$failed" -eq 0 ]
