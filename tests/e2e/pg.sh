@@ -98,6 +98,25 @@ expect "... in all five tables" "$(grep -c 'differing 0$' "$WORK/same.out")" 5
 "$TC" -c "$WORK/main.ini" --once --no-progress >"$WORK/once2.out" 2>&1
 expect "a second --once finds nothing pending" "$(grep -c '^summary: 0 tokens' "$WORK/once2.out")" 1
 
+# collectors K NAME: K collectors at once on $WORK/NAME.ini (--once), each
+# with a third of every rate (below), until each exits (its code checked);
+# their output in $WORK/NAME1.out ...
+collectors() {
+    local k=$1 name=$2 c pids=()
+    for c in $(seq "$k"); do
+        TC_LIMITER_JUPITER_RATE=9/s TC_LIMITER_JUPITER_BURST=1 \
+            TC_LIMITER_HELIUS_RATE=9/s TC_LIMITER_HELIUS_BURST=1 \
+            TC_LIMITER_DEXSCREENER_RATE=45/s TC_LIMITER_DEXSCREENER_BURST=1 \
+            "$TC" -c "$WORK/$name.ini" --once --no-progress >"$WORK/$name$c.out" 2>"$WORK/$name$c.err" &
+        pids+=($!)
+        COLLECTORS+=($!)
+    done
+    for c in $(seq "$k"); do
+        wait "${pids[$((c - 1))]}"
+        expect "collector $c of $k: exit code" $? 0
+    done
+}
+
 # ---------------------------------------------------------------------------
 echo "# 2. three collectors, one database, one upstream"
 # Each collector takes a third of every rate (TC_LIMITER_<NAME>_RATE) and a
@@ -112,20 +131,7 @@ start_fake three --scale 30 --latency 2-20 --limit helius=4/1000ms
 U2=$(schema_uri three)
 STORE=$U2 write_config "$WORK/three.ini" unused
 "$TC" -c "$WORK/three.ini" import "$WORK/three.txt" >/dev/null 2>&1
-pids=()
-for c in 1 2 3; do
-    TC_LIMITER_JUPITER_RATE=9/s TC_LIMITER_JUPITER_BURST=1 \
-        TC_LIMITER_HELIUS_RATE=9/s TC_LIMITER_HELIUS_BURST=1 \
-        TC_LIMITER_DEXSCREENER_RATE=45/s TC_LIMITER_DEXSCREENER_BURST=1 \
-        "$TC" -c "$WORK/three.ini" --once --no-progress >"$WORK/three$c.out" 2>"$WORK/three$c.err" &
-    pids+=($!)
-    COLLECTORS+=($!)
-done
-for c in 1 2 3; do
-    wait "${pids[$((c - 1))]}"
-    expect "collector $c of 3: exit code" $? 0
-done
-pids=()
+collectors 3 three
 total=0
 busy=0
 for c in 1 2 3; do
@@ -241,19 +247,7 @@ curl -sN --max-time 120 -H 'Accept: text/event-stream' "$SAPI/api/v3/tokens/chan
 LISTENER=$!
 COLLECTORS+=($LISTENER)
 "$TC" -c "$WORK/api.ini" import "$WORK/api.txt" >/dev/null 2>&1
-pids=()
-for c in 1 2; do
-    TC_LIMITER_JUPITER_RATE=9/s TC_LIMITER_JUPITER_BURST=1 \
-        TC_LIMITER_HELIUS_RATE=9/s TC_LIMITER_HELIUS_BURST=1 \
-        TC_LIMITER_DEXSCREENER_RATE=45/s TC_LIMITER_DEXSCREENER_BURST=1 \
-        "$TC" -c "$WORK/api.ini" --once --no-progress >"$WORK/api$c.out" 2>"$WORK/api$c.err" &
-    pids+=($!)
-    COLLECTORS+=($!)
-done
-for c in 1 2; do
-    wait "${pids[$((c - 1))]}"
-    expect "collector $c of 2: exit code" $? 0
-done
+collectors 2 api
 expect "both collectors took a share" "$(awk '/^summary:/ && $2 > 0 { n++ } END { print n + 0 }' "$WORK/api1.out" "$WORK/api2.out")" 2
 HEAD=$(q "$U5" "SELECT seq FROM change_counter")
 for _ in $(seq 200); do grep -q "^id: $HEAD\$" "$WORK/api.sse" && break; sleep 0.05; done
