@@ -364,4 +364,6 @@ const store_backend store_pg_backend = {
     .commit = store_pg_commit,
     .count_by_status = pg_count_by_status,
     .close = pg_close,
+    .list_tokens = store_pg_list_tokens,
+    .get_token = store_pg_get_token,
 };

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_internal.h"
 #include "util.h"
 
 static const char *const schema_sql =
@@ -53,8 +54,14 @@ static const char *const migrations[] = {
     [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
           "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
     [2] = "ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;",
+    /* The HTTP API's orders and its q= filter (store_read_sql.c). */
+    [3] = "CREATE INDEX IF NOT EXISTS token_prices_market_cap ON token_prices(market_cap, address);"
+          "CREATE INDEX IF NOT EXISTS token_prices_volume_24h ON token_prices(volume_24h, address);"
+          "CREATE INDEX IF NOT EXISTS tokens_updated ON tokens(last_refresh_success, address);"
+          "CREATE INDEX IF NOT EXISTS tokens_symbol_lower ON tokens(lower(symbol));"
+          "CREATE INDEX IF NOT EXISTS tokens_name_lower ON tokens(lower(name));",
 };
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 enum {
     ST_IMPORT,
@@ -642,6 +649,9 @@ static int sqlite_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char 
     return 0;
 }
 
+sqlite3 *store_sqlite_db(void *be) { return ((sqlite_store *)be)->db; }
+const char *store_sqlite_path(void *be) { return ((sqlite_store *)be)->path; }
+
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .import = sqlite_import,
@@ -653,4 +663,6 @@ const store_backend store_sqlite_backend = {
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,
     .close = sqlite_close,
+    .list_tokens = store_sqlite_list_tokens,
+    .get_token = store_sqlite_get_token,
 };

@@ -311,7 +311,7 @@ static void upgrades_version_1(void **state)
     store *st = store_open(uri, err, sizeof err);
     if (!st)
         fail_msg("%s", err);
-    assert_string_equal(q("SELECT version FROM schema_version"), "3");
+    assert_string_equal(q("SELECT version FROM schema_version"), "4");
     assert_string_equal(q("SELECT name || ' ' || outstanding_attempts || ' ' || in_contest FROM tokens"), "kept 0 0");
     claimed_token *c;
     assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
