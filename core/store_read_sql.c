@@ -84,7 +84,10 @@ static void put(read_sql *s, const char *text)
     sb_appends(&s->sql, text);
 }
 
-/* A new parameter, its placeholder appended; returns its number. */
+/* A new parameter, its placeholder appended; returns its number. SQLite's
+ * are anonymous ("?", numbered in order): numbered ones ("?NNN") are looked
+ * up by a linear search per parameter when the statement is prepared, which
+ * is quadratic in an address list. */
 static size_t param(read_sql *s, read_param p)
 {
     if (s->n_params == s->cap_params) {
@@ -94,7 +97,7 @@ static size_t param(read_sql *s, read_param p)
     s->params[s->n_params++] = p;
     size_t n = s->n_params;
     if (!s->pg) {
-        sb_printf(&s->sql, "?%zu", n);
+        put(s, "?");
         return n;
     }
     static const char *const cast[] = {
@@ -106,12 +109,13 @@ static size_t param(read_sql *s, read_param p)
     return n;
 }
 
-/* A parameter already given, by its number, once more. */
+/* Parameter N once more: by its number (PostgreSQL), as a new one with the
+ * same value (SQLite). */
 static void param_again(read_sql *s, size_t n)
 {
     const read_param *p = &s->params[n - 1];
     if (!s->pg)
-        sb_printf(&s->sql, "?%zu", n);
+        param(s, *p);
     else
         sb_printf(&s->sql, "$%zu%s", n, p->type == PARAM_NUM ? "::float8" : "::text");
 }

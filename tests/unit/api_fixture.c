@@ -12,8 +12,14 @@ const char *const fx_source_names[FX_NSRC] = {"jupiter", "helius", "dexscreener"
 
 static const char b58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
+int fx_all_full;
+size_t fx_commit_batch;
+double fx_price_factor = 1;
+
 fx_kind fx_kind_of(size_t i)
 {
+    if (fx_all_full)
+        return FX_FULL;
     switch (i % 10) {
     case 3:
         return FX_PARTIAL;
@@ -86,14 +92,14 @@ void fx_token_make(size_t i, fx_token *t)
         values_set_str(m, TC_SUPPLY, "18446744073709551615");
     else
         text(m, TC_SUPPLY, "1000000000000000%03zu", i % 1000);
-    double price = i % 11 == 0 ? 0.1 + 0.2 : (double)(i + 1) * 3.7e-9;
+    double price = (i % 11 == 0 ? 0.1 + 0.2 : (double)(i + 1) * 3.7e-9) * fx_price_factor;
     values_set_num(m, TC_PRICE_USD, price);
     if (t->kind == FX_FULL) {
-        double mcap = (double)(i % 40) * 1000.25 + 0.1;
+        double mcap = ((double)(i % 40) * 1000.25 + 0.1) * fx_price_factor;
         values_set_num(m, TC_MARKET_CAP, mcap);
         values_set_num(m, TC_FDV, mcap * 1.5);
         values_set_num(m, TC_LIQUIDITY_USD, (double)i * 7.77);
-        values_set_num(m, TC_VOLUME_24H, (double)i * 3.3);
+        values_set_num(m, TC_VOLUME_24H, (double)i * 3.3 * fx_price_factor);
         values_set_num(m, TC_CHANGE_24H, (double)((long)(i % 41) - 20) / 4);
     }
     char url[96];
@@ -178,12 +184,13 @@ int fx_fill(store *st, size_t from, size_t n)
 {
     char err[1024];
     int rc = 0;
-    for (size_t b = from; b < from + n && !rc; b = (b / FX_BATCH + 1) * FX_BATCH) {
-        size_t end = (b / FX_BATCH + 1) * FX_BATCH;
+    size_t per = fx_commit_batch ? fx_commit_batch : FX_BATCH;
+    fx_token *t = xcalloc(per, sizeof *t), *batch = xcalloc(per, sizeof *batch);
+    const char **addrs = xcalloc(per, sizeof *addrs);
+    for (size_t b = from; b < from + n && !rc; b = (b / per + 1) * per) {
+        size_t end = (b / per + 1) * per;
         if (end > from + n)
             end = from + n;
-        fx_token t[FX_BATCH];
-        const char *addrs[FX_BATCH];
         size_t k = 0, c = 0;
         for (size_t i = b; i < end; i++, k++) {
             fx_token_make(i, &t[k]);
@@ -193,8 +200,7 @@ int fx_fill(store *st, size_t from, size_t n)
         rc = store_import(st, addrs, k, &inserted, err, sizeof err);
         if (rc)
             fprintf(stderr, "fx_fill import: %s\n", err);
-        /* The committed ones first, the pending ones are left as imported. */
-        fx_token batch[FX_BATCH];
+        /* The committed ones; the pending ones stay as imported. */
         for (size_t i = 0; i < k; i++)
             if (t[i].kind != FX_PENDING)
                 batch[c++] = t[i];
@@ -203,5 +209,8 @@ int fx_fill(store *st, size_t from, size_t n)
         for (size_t i = 0; i < k; i++)
             fx_token_free(&t[i]);
     }
+    free(t);
+    free(batch);
+    free(addrs);
     return rc;
 }

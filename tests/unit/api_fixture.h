@@ -37,6 +37,14 @@ typedef struct fx_token {
     int64_t now; /* its commit time (0: pending) */
 } fx_token;
 
+/* For benchmarks: every token FX_FULL (1), and tokens per commit (0:
+ * FX_BATCH; times then follow the commits, not fx_token.now). */
+extern int fx_all_full;
+extern size_t fx_commit_batch;
+/* For benchmarks: market values are multiplied by it (a refresh that
+ * changes them); 1 in the tests. */
+extern double fx_price_factor;
+
 fx_kind fx_kind_of(size_t i);
 /* A valid Solana address, unique per I, not in I's order. */
 void fx_address(size_t i, char out[48]);
