@@ -11,6 +11,8 @@
  * --threads T  also each case from T threads at once, each with its own store
  *              connection, for calls/s (default 0: not run)
  * --case K     only the K-th case (0-based; for profiling)
+ * --write-for S  no cases: only the writer, for S seconds, then its tokens/s
+ *              (bench/api.sh runs it beside the server under wrk)
  * --writer     a collector-like writer on its own connection (commits of 500
  *              tokens with new prices, back to back) during the threaded
  *              runs; its tokens/s alone and under the readers are reported
@@ -43,7 +45,8 @@ typedef struct bench_case {
 
 static const char *g_uri;
 static size_t g_n;
-static char g_cursor50[256];   /* the cursor of page 50 (limit 1000) */
+static char g_cursor50[256];   /* the cursor of page 50 (limit g_page_limit) */
+static char g_page_limit[16];  /* tokens / 100: page 50 is half way */
 static char g_detail_path[96]; /* /api/v3/tokens/<a stored address> */
 
 /* ---- the plain SQL floor ------------------------------------------------------------------- */
@@ -252,12 +255,14 @@ static double threaded(const bench_case *c, int t, int iters, int writer, double
 
 /* ---- the cases --------------------------------------------------------------------------------- */
 
-/* The cursor of page 50 of limit=1000 (default order and fields). */
+/* The cursor of page 50 of limit=g_page_limit (default order). */
 static void find_cursor50(conn *x)
 {
     char cursor[256] = "";
+    size_t limit = g_n / 100 < 10 ? 10 : g_n / 100 > 2000 ? 2000 : g_n / 100;
+    snprintf(g_page_limit, sizeof g_page_limit, "%zu", limit);
     for (int p = 1; p < 50; p++) {
-        const char *kv[] = {"limit", "1000", "fields", "address", "cursor", cursor, NULL};
+        const char *kv[] = {"limit", g_page_limit, "fields", "address", "cursor", cursor, NULL};
         if (!*cursor)
             kv[4] = NULL;
         api_call c;
@@ -281,6 +286,7 @@ int main(int argc, char **argv)
     g_uri = argv[1];
     size_t fill = 0;
     int iters = 200, threads = 0, writer = 0, only = -1;
+    double write_for = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--fill") && i + 1 < argc)
             fill = strtoull(argv[++i], NULL, 10);
@@ -292,6 +298,8 @@ int main(int argc, char **argv)
             writer = 1;
         else if (!strcmp(argv[i], "--case") && i + 1 < argc)
             only = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--write-for") && i + 1 < argc)
+            write_for = atof(argv[++i]);
     }
     char err[1024];
     conn x = {store_open(g_uri, err, sizeof err), NULL, 0};
@@ -312,15 +320,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "api_bench: filled %zu tokens in %.1f s\n", fill - g_n, (now_ms() - t0) / 1000);
         g_n = fill;
     }
+    if (write_for > 0) {
+        store_close(x.st);
+        printf("%.0f\n", writer_alone(write_for));
+        return 0;
+    }
     x.plain = plain_open(&x.pg);
     find_cursor50(&x);
     const bench_case cases[] = {
         {"limit=2000, every field", "/api/v3/tokens", {"limit", "2000", "fields", EVERY_FIELD}, 0},
         {"limit=2000, default fields (all but sources)", "/api/v3/tokens", {"limit", "2000"}, 0},
         {"light=1&limit=2000", "/api/v3/tokens", {"light", "1", "limit", "2000"}, 0},
-        {"limit=1000, page 1", "/api/v3/tokens", {"limit", "1000"}, 0},
-        {"limit=1000, page 50 by cursor", "/api/v3/tokens", {"limit", "1000", "cursor", g_cursor50}, 0},
-        {"limit=1000, page=50 (offset)", "/api/v3/tokens", {"limit", "1000", "page", "50"}, 0},
+        {"limit=N/100, page 1", "/api/v3/tokens", {"limit", g_page_limit}, 0},
+        {"limit=N/100, page 50 by cursor", "/api/v3/tokens", {"limit", g_page_limit, "cursor", g_cursor50}, 0},
+        {"limit=N/100, page=50 (offset)", "/api/v3/tokens", {"limit", g_page_limit, "page", "50"}, 0},
         {"one token (detail)", g_detail_path, {NULL}, 0},
         {"floor: store read only, limit=2000 every field", NULL, {NULL}, 1},
         {"floor: plain SQL, limit=2000 every column + links + sources", NULL, {NULL}, 2},
