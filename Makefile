@@ -5,6 +5,9 @@
 #   make docs       regenerate the configuration tables in the READMEs
 #   make asan-check unit tests and the reload e2e under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
+#   make install    the host, its plugins, the plugin SDK and test kit, man pages,
+#                   config and systemd unit (PREFIX, DESTDIR, bindir, ...: dist/install.mk)
+#   make uninstall  removes what make install put there
 
 BUILD    ?= build
 CC       ?= cc
@@ -31,8 +34,12 @@ FAKE_OBJ   := $(FAKE_SRC:%.c=$(BUILD)/obj/%.o)
 FAKE_DATA_OBJ := $(BUILD)/obj/tests/fakeapi/fake_data.o $(BUILD)/obj/tests/fakeapi/fake_render.o
 FAKE_LIB_OBJ  := $(filter-out %/fakeapi.o,$(FAKE_OBJ))
 FAKE_LIBS     := $(shell pkg-config --libs libmicrohttpd libcjson 2>/dev/null) -lm -lpthread
+KIT_SRC    := $(wildcard testkit/*.c)
+KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o)
+KIT_LIB    := $(BUILD)/libtokencollector-testkit.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PTEST_SRC  := $(wildcard plugins/*/test/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(addprefix $(BUILD)/tests/,$(basename $(notdir $(PTEST_SRC))))
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(UNIT_HELP:%.c=$(BUILD)/obj/%.o)
 TPLUG_SRC  := $(wildcard tests/plugins/*.c)
@@ -44,7 +51,8 @@ BENCH_API  := $(BUILD)/bench/api_bench
 
 .SECONDARY:
 .PHONY: all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
-all: $(BUILD)/tokencollector $(PLUGIN_SO) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE) $(BENCH_API)
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE) \
+	$(BENCH_API)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -53,6 +61,15 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/plugins/%.o: plugins/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+
+# The plugin test kit (testkit/, installed with the SDK): libc and libdl only.
+$(BUILD)/obj/testkit/%.o: testkit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(KIT_LIB): $(KIT_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
 
 $(BUILD)/libtccore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -81,9 +98,16 @@ $(BUILD)/test-plugins/dexscreener-next.so: plugins/dexscreener/dexscreener.c inc
 $(BUILD)/fakeapi: $(FAKE_OBJ)
 	$(CC) $(SAN) -o $@ $^ $(FAKE_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(BUILD)/libtccore.a $(FAKE_LIB_OBJ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HOBJ) $(KIT_LIB) $(BUILD)/libtccore.a $(FAKE_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -rdynamic -o $@ $^ $(shell pkg-config --libs cmocka) $(CORE_LIBS) $(FAKE_LIBS)
+
+# A plugin's own test, plugins/NAME/test/test_NAME.c, as a third party builds
+# it: the test kit and nothing else (no cmocka), its fixtures in that test/
+# directory; run from the repository root by tests/run-unit.sh.
+$(BUILD)/tests/test_%: plugins/$$*/test/test_$$*.c $(KIT_LIB) include/tokencollector/testkit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DFIXTURES='"plugins/$*/test"' $(CFLAGS) -o $@ $< $(KIT_LIB) -ldl
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(FAKE_DATA_OBJ)
 	@mkdir -p $(dir $@)
@@ -122,6 +146,7 @@ e2e: all
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
+	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps
 	@$(MAKE) --no-print-directory all
@@ -150,5 +175,7 @@ bench-store: deps
 
 clean:
 	rm -rf build build-asan
+
+include dist/install.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -3,7 +3,7 @@
 # demo, when any is missing. Safe to run again: it does nothing when all are there.
 set -eu
 PACKAGES="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev libcmocka-dev
-libsqlite3-dev libmicrohttpd-dev sqlite3 curl jq postgresql"
+libsqlite3-dev libmicrohttpd-dev sqlite3 curl jq postgresql groff-base man-db"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

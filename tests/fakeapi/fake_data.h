@@ -194,4 +194,9 @@ char *fake_render_helius(const fake_profile *profile, const char *const *addrs, 
                          const char *id_json);
 char *fake_render_dexscreener(const fake_profile *profile, const char *const *addrs, size_t n);
 
+/* The template plugin's imaginary API (plugins/template), GET /prices?ids=IDS:
+ * {"<addr>":{"price":P},...} for each address of the comma list IDS the fake
+ * knows, P being Jupiter's price (null when Jupiter has none). */
+char *fake_render_prices(const fake_profile *profile, const char *ids);
+
 #endif

@@ -477,3 +477,31 @@ char *fake_render_dexscreener(const fake_profile *profile, const char *const *ad
     free(items);
     return print_and_delete(array);
 }
+
+/* -------------------------------------------------------------- template */
+
+char *fake_render_prices(const fake_profile *profile, const char *ids)
+{
+    char *list = malloc(strlen(ids) + 1);
+    cJSON *root = cJSON_CreateObject();
+    if (!list || !root) {
+        free(list);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    strcpy(list, ids);
+    char *save = NULL;
+    for (char *addr = strtok_r(list, ",", &save); addr; addr = strtok_r(NULL, ",", &save)) {
+        fake_token t;
+        fake_token_for(profile, FAKE_JUPITER, addr, &t);
+        if (!t.known || cJSON_GetObjectItemCaseSensitive(root, addr))
+            continue; /* unknown addresses are left out; a repeated one is listed once */
+        cJSON *entry = cJSON_AddObjectToObject(root, addr);
+        if (t.has_price)
+            add_number(entry, "price", t.price_usd);
+        else
+            cJSON_AddNullToObject(entry, "price");
+    }
+    free(list);
+    return print_and_delete(root);
+}

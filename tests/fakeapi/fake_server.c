@@ -510,6 +510,12 @@ static enum MHD_Result route(server *srv, struct MHD_Connection *conn, const cha
             reply_cjson(&r, 200, faults_json(srv));
         } else if (strcmp(url, "/_faults") == 0 && is_post) {
             post_faults(srv, conn, &r);
+        } else if (strcmp(url, "/prices") == 0 && is_get) { /* the template plugin's API: no limit, faults, stats */
+            const char *ids = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ids");
+            if (ids && *ids)
+                reply_json(&r, 200, fake_render_prices(&srv->opt.profile, ids));
+            else
+                reply_text(&r, 400, "application/json", "{\"error\":\"ids is required\"}");
         } else {
             reply_text(&r, 404, "application/json", "{\"error\":\"Not Found\"}");
         }

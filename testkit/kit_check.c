@@ -1,0 +1,98 @@
+/* Test kit: checks that say what they found (for any test framework), and
+ * the framework-free TC_KIT_EXPECT counters. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kit_internal.h"
+
+static char message[1024];
+static unsigned failures, passes;
+
+static const char *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return message;
+}
+
+/* Field F of ADDR set exactly once, or the message saying otherwise. */
+static const char *once(const tc_kit_result *r, const char *addr, tc_field f, const kit_token **t)
+{
+    *t = kit_token_of(r, addr);
+    if (!*t)
+        return fail("%s is not an address of the chunk", addr ? addr : "(null)");
+    if (f <= 0 || f >= KIT_NFIELDS)
+        return fail("field %d is not a field", (int)f);
+    if ((*t)->times[f] != 1)
+        return fail("%s field %d: set %u times, want once", addr, (int)f, (*t)->times[f]);
+    return NULL;
+}
+
+const char *tc_kit_check_num(const tc_kit_result *r, const char *addr, tc_field f, double want)
+{
+    const kit_token *t;
+    const char *m = once(r, addr, f, &t);
+    if (!m && kit_field_is_string(f))
+        m = fail("%s field %d is a string field", addr, (int)f);
+    if (!m && !(t->num[f] == want))
+        m = fail("%s field %d: got %.17g, want %.17g", addr, (int)f, t->num[f], want);
+    return m;
+}
+
+const char *tc_kit_check_str(const tc_kit_result *r, const char *addr, tc_field f, const char *want)
+{
+    const kit_token *t;
+    const char *m = once(r, addr, f, &t);
+    if (!m && (!t->str[f] || !want || strcmp(t->str[f], want) != 0))
+        m = fail("%s field %d: got \"%s\", want \"%s\"", addr, (int)f, t->str[f] ? t->str[f] : "(null)",
+                 want ? want : "(null)");
+    return m;
+}
+
+const char *tc_kit_check_unset(const tc_kit_result *r, const char *addr, tc_field f)
+{
+    unsigned n = tc_kit_times(r, addr, f);
+    return n ? fail("%s field %d: emitted %u times but should not be", addr, (int)f, n) : NULL;
+}
+
+const char *tc_kit_check_link(const tc_kit_result *r, const char *addr, tc_link_kind kind, const char *label,
+                              const char *url)
+{
+    const char *got = tc_kit_link_url(r, addr, kind, label);
+    if (got && url && strcmp(got, url) == 0)
+        return NULL;
+    return fail("%s link %d %s: got %s, want %s", addr ? addr : "(null)", (int)kind, label ? label : "(null)",
+                got ? got : "(none)", url ? url : "(null)");
+}
+
+const char *tc_kit_check_text(const char *got, const char *want)
+{
+    if (got && want ? strcmp(got, want) == 0 : got == want)
+        return NULL;
+    return fail("got \"%s\", want \"%s\"", got ? got : "(null)", want ? want : "(null)");
+}
+
+int tc_kit_expect_(const char *failure, const char *file, int line)
+{
+    if (!failure) {
+        passes++;
+        return 1;
+    }
+    failures++;
+    fprintf(stderr, "%s:%d: %s\n", file, line, failure);
+    return 0;
+}
+
+unsigned tc_kit_failures(void)
+{
+    return failures;
+}
+
+unsigned tc_kit_passes(void)
+{
+    return passes;
+}
