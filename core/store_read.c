@@ -140,20 +140,10 @@ static related *add_related(token_page *p, int kind, const char *address)
     return r;
 }
 
-void token_page_add_social(token_page *p, const char *address, const char *type, size_t type_len, const char *url,
-                           size_t url_len)
+void token_page_add_link(token_page *p, int website, const char *address, const char *label, size_t label_len,
+                         const char *url, size_t url_len)
 {
-    related *r = add_related(p, REL_SOCIAL, address);
-    if (r) {
-        r->link.label = token_page_str(p, type, type_len);
-        r->link.url = token_page_str(p, url, url_len);
-    }
-}
-
-void token_page_add_website(token_page *p, const char *address, const char *label, size_t label_len, const char *url,
-                            size_t url_len)
-{
-    related *r = add_related(p, REL_WEBSITE, address);
+    related *r = add_related(p, website ? REL_WEBSITE : REL_SOCIAL, address);
     if (r) {
         r->link.label = token_page_str(p, label, label_len);
         r->link.url = token_page_str(p, url, url_len);

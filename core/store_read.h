@@ -139,12 +139,11 @@ token_query store_read_one_query(const char *const *address);
 const char *token_page_str(token_page *p, const char *s, size_t len);
 /* A new row at the end, every value unknown. */
 token_row *token_page_add_row(token_page *p);
-/* Related rows of the token ADDRESS (one of the page's; others are ignored).
+/* Related rows of the token ADDRESS (one of the page's; others are ignored):
+ * a social (LABEL: its type) or a website (WEBSITE 1), a source's record.
  * Strings are copied. Each kind in the order it is given. */
-void token_page_add_social(token_page *p, const char *address, const char *type, size_t type_len, const char *url,
-                           size_t url_len);
-void token_page_add_website(token_page *p, const char *address, const char *label, size_t label_len, const char *url,
-                            size_t url_len);
+void token_page_add_link(token_page *p, int website, const char *address, const char *label, size_t label_len,
+                         const char *url, size_t url_len);
 void token_page_add_source(token_page *p, const char *address, const char *source, size_t source_len, const char *json,
                            size_t json_len, int64_t fetched_at);
 

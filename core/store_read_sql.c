@@ -420,11 +420,9 @@ void read_fill_related(void *target, const row_reader *r)
     const char *s2 = r->is_null(r->ctx, 2) ? NULL : r->text(r->ctx, 2, &l2);
     if (!address || !s2)
         return;
-    if (kind == REL_SOCIALS)
-        token_page_add_social(p, address, s1, l1, s2, l2);
-    else if (kind == REL_WEBSITES)
-        token_page_add_website(p, address, s1, l1, s2, l2);
-    else {
+    if (kind != REL_SOURCES) {
+        token_page_add_link(p, kind == REL_WEBSITES, address, s1, l1, s2, l2);
+    } else {
         double unused;
         token_page_add_source(p, address, s1 ? s1 : "", l1, s2, l2, r->time(r->ctx, 3, &unused));
     }
