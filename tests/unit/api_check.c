@@ -44,6 +44,57 @@ void api_call_free(api_call *c)
     memset(c, 0, sizeof *c);
 }
 
+size_t *api_walk(store *st, const char *const *kv, const char *limit, int by_cursor, void (*between)(void),
+                 size_t *n_out, char *why, size_t whylen)
+{
+    size_t cap = 8192, n = 0;
+    size_t *seen = xmalloc(cap * sizeof *seen);
+    char *cursor = NULL, page[16];
+    int ok = 1;
+    for (int p = 1; ok && p < 10000; p++) {
+        const char *q[24];
+        size_t k = 0;
+        for (; kv && kv[k] && k < 18; k++)
+            q[k] = kv[k];
+        q[k++] = "limit";
+        q[k++] = limit;
+        snprintf(page, sizeof page, "%d", p);
+        if (!by_cursor || cursor) {
+            q[k++] = by_cursor ? "cursor" : "page";
+            q[k++] = by_cursor ? cursor : page;
+        }
+        q[k] = NULL;
+        api_call c;
+        api_get(st, &c, "/api/v3/tokens", q);
+        const cJSON *t, *pg = cJSON_GetObjectItemCaseSensitive(c.json, "pagination");
+        const cJSON *next = cJSON_GetObjectItemCaseSensitive(pg, "next_cursor");
+        int more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pg, "has_next"));
+        ok = c.rs.status == 200 && (more ? cJSON_IsString(next) : cJSON_IsNull(next));
+        if (!ok)
+            snprintf(why, whylen, "page %d: %d %.200s", p, c.rs.status, c.rs.body ? c.rs.body : "");
+        cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c.json, "data"))
+        {
+            if (n == cap)
+                seen = xrealloc(seen, (cap *= 2) * sizeof *seen);
+            seen[n++] = fx_index(cJSON_GetObjectItemCaseSensitive(t, "address")->valuestring);
+        }
+        free(cursor);
+        cursor = ok && more ? xstrdup(next->valuestring) : NULL;
+        api_call_free(&c);
+        if (!more)
+            break;
+        if (between)
+            between();
+    }
+    free(cursor);
+    if (!ok) {
+        free(seen);
+        return NULL;
+    }
+    *n_out = n;
+    return seen;
+}
+
 /* ---- one token ------------------------------------------------------------------------ */
 
 /* S with each 0xFF byte (the fixture's one byte that is not UTF-8) as

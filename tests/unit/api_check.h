@@ -25,6 +25,13 @@ void api_call_free(api_call *c);
 /* GET PATH?KV with no parsing: the handler alone (benchmarks). */
 void api_get_raw(store *st, api_response *rs, const char *path, const char *const *kv);
 
+/* Every token of GET /api/v3/tokens?KV&limit=LIMIT, page after page by
+ * page= or by cursor; BETWEEN (may be NULL) runs after each page. The
+ * fixture indexes in order (*N of them, caller frees), or NULL with WHY when
+ * a page is not a 200 or its pagination is inconsistent. */
+size_t *api_walk(store *st, const char *const *kv, const char *limit, int by_cursor, void (*between)(void), size_t *n,
+                 char *why, size_t whylen);
+
 /* The fields a check compares (bits of api_tokens.h's token_field). */
 int fx_check_token(const cJSON *t, size_t i, int64_t created_at, uint32_t fields, char *why, size_t whylen);
 

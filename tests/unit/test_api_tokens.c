@@ -4,7 +4,8 @@
  * throwaway server from tests/pg/pg_harness.sh, or $TC_PG_URI; without
  * PostgreSQL server binaries the PostgreSQL group FAILS, as in
  * test_store_pg.c). */
-// clang-format off: cmocka needs these first, in this order
+/* cmocka needs these first, in this order. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,50 +188,14 @@ static void expect_400(const char *const *kv, const char *want)
     api_call_free(&c);
 }
 
-/* Every token of the list KV (plus limit LIMIT) page after page, by page=
- * or by cursor; BETWEEN runs after each page. The indexes in order. */
+/* api_walk, failing the test on a broken page. */
 static size_t *walk(store *st, const char *const *kv, const char *limit, int by_cursor, void (*between)(void),
                     size_t *n_out)
 {
-    size_t cap = 8192, n = 0;
-    size_t *seen = xmalloc(cap * sizeof *seen);
-    char *cursor = NULL, page[16];
-    for (int p = 1;; p++) {
-        const char *q[24];
-        size_t k = 0;
-        for (; kv && kv[k]; k++)
-            q[k] = kv[k];
-        q[k++] = "limit";
-        q[k++] = limit;
-        snprintf(page, sizeof page, "%d", p);
-        if (!by_cursor || cursor) {
-            q[k++] = by_cursor ? "cursor" : "page";
-            q[k++] = by_cursor ? cursor : page;
-        }
-        q[k] = NULL;
-        api_call c;
-        api_get(st, &c, "/api/v3/tokens", q);
-        assert_int_equal(c.rs.status, 200);
-        const cJSON *t, *pg = item(c.json, "pagination");
-        cJSON_ArrayForEach(t, item(c.json, "data"))
-        {
-            assert_true(n < cap);
-            seen[n++] = fx_index(item(t, "address")->valuestring);
-        }
-        int more = cJSON_IsTrue(item(pg, "has_next"));
-        const cJSON *next = item(pg, "next_cursor");
-        assert_true(more ? cJSON_IsString(next) : cJSON_IsNull(next));
-        free(cursor);
-        cursor = more ? xstrdup(next->valuestring) : NULL;
-        api_call_free(&c);
-        if (!more)
-            break;
-        if (between)
-            between();
-        assert_true(p < 10000);
-    }
-    free(cursor);
-    *n_out = n;
+    char why[256];
+    size_t *seen = api_walk(st, kv, limit, by_cursor, between, n_out, why, sizeof why);
+    if (!seen)
+        fail_msg("walk: %s", why);
     return seen;
 }
 

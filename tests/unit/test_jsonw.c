@@ -1,7 +1,8 @@
 /* The API's JSON writer: doubles as their shortest exact decimal (the same
  * digits as format_double, read back bit for bit), strings escaped and
  * repaired to UTF-8, integers. */
-// clang-format off: cmocka needs these first, in this order
+/* cmocka needs these first, in this order. */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
