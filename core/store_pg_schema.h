@@ -117,7 +117,13 @@ static const pg_migration pg_migrations[] = {
       * entry); at 70 about half of them moved to another page. Applies to
       * pages filled from now on; no rewrite, no lock that blocks writes. */
      "ALTER TABLE token_prices SET (fillfactor = 50); ALTER TABLE token_sources SET (fillfactor = 50);"},
-    {5, "read api indexes",
+    {5, "plugin version",
+     /* tc_source.version of the plugin instance that parsed each source
+      * record, so data from before and after a plugin swap can be told
+      * apart; NULL for rows written before. A nullable column without a
+      * default: a catalog change only, no rewrite. */
+     "ALTER TABLE token_sources ADD COLUMN IF NOT EXISTS plugin_version text;"},
+    {6, "read api indexes",
      /* The HTTP API's orders (a keyset page walks the sort key's index from
       * where the last page ended: store_read_sql.c) and its q= filter (a
       * prefix of lower(symbol) or lower(name), by LIKE: text_pattern_ops).

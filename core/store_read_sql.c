@@ -2,8 +2,8 @@
  * filling of rows from their results (see store_read_sql.h). Owns the SQL
  * of the reads; must not run a statement or know a backend's API.
  *
- * The indexes these statements are written for (migrations: SQLite 4,
- * PostgreSQL 5): token_prices (market_cap, address) and (volume_24h,
+ * The indexes these statements are written for (migrations: SQLite 5,
+ * PostgreSQL 6): token_prices (market_cap, address) and (volume_24h,
  * address), tokens (last_refresh_success, address), tokens (lower(symbol))
  * and (lower(name)), beside the primary keys. A keyed page walks the sort
  * key's index from the position it continues after, so it costs the same

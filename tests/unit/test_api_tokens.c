@@ -1,9 +1,9 @@
 /* GET /api/v3/tokens and /api/v3/tokens/{address}: the handlers driven
  * directly (api_request built by hand) on a real store filled through the
- * store API (api_fixture.h), once on SQLite and once on PostgreSQL (a
- * throwaway server from tests/pg/pg_harness.sh, or $TC_PG_URI; without
- * PostgreSQL server binaries the PostgreSQL group FAILS, as in
- * test_store_pg.c). */
+ * store API (api_fixture.h), once on SQLite and once on PostgreSQL (the
+ * server of pg_test.c: a throwaway one from tests/pg/pg_harness.sh, or
+ * $TC_PG_URI; without PostgreSQL server binaries the PostgreSQL group FAILS,
+ * as test_store_pg.c does). */
 /* cmocka needs these first, in this order. */
 // clang-format off
 #include <setjmp.h>
@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api_check.h"
 #include "api_tokens.h"
+#include "pg_test.h"
 #include "util.h"
 
 #define N 2500 /* more than the cap of 2,000 */
@@ -29,47 +29,21 @@
 static int g_pg;    /* the group's backend */
 static store *g_st; /* N fixture tokens */
 static int64_t g_created[N + 1000];
-static char g_dir[64];  /* SQLite files */
-static char *g_pg_base; /* the PostgreSQL database */
-static int g_pg_started;
+static char g_dir[64]; /* SQLite files */
 
 /* ---- stores ---------------------------------------------------------------------------- */
-
-static char *pg_start(void)
-{
-    const char *env = getenv("TC_PG_URI");
-    if (env && *env)
-        return xstrdup(env);
-    const char *src = getenv("TC_SOURCE_DIR");
-    char cmd[1200], line[1024] = "";
-    snprintf(cmd, sizeof cmd, "sh '%s/tests/pg/pg_harness.sh' start", src ? src : ".");
-    FILE *p = popen(cmd, "r");
-    if (!p || !fgets(line, sizeof line, p))
-        line[0] = '\0';
-    int st = p ? pclose(p) : -1;
-    line[strcspn(line, "\r\n")] = '\0';
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || strncmp(line, "postgresql://", 13)) {
-        fprintf(stderr,
-                "test_api_tokens: FAILED: no PostgreSQL server (%s: status %d); install the postgresql "
-                "package (sh tests/install-deps.sh) or set TC_PG_URI\n",
-                cmd, st);
-        return NULL;
-    }
-    g_pg_started = 1;
-    return xstrdup(line);
-}
 
 /* A new empty store NAME of the group's backend. */
 static store *fresh_store(const char *name)
 {
     char uri[1400], err[1024];
     if (g_pg) {
-        PGconn *c = PQconnectdb(g_pg_base);
+        PGconn *c = PQconnectdb(g_base_uri);
         char sql[128];
         snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s CASCADE", name);
         PQclear(PQexec(c, sql));
         PQfinish(c);
-        snprintf(uri, sizeof uri, "%s%coptions=-csearch_path%%3D%s", g_pg_base, strchr(g_pg_base, '?') ? '&' : '?',
+        snprintf(uri, sizeof uri, "%s%coptions=-csearch_path%%3D%s", g_base_uri, strchr(g_base_uri, '?') ? '&' : '?',
                  name);
     } else {
         snprintf(uri, sizeof uri, "sqlite:%s/%s.db", g_dir, name);
@@ -93,7 +67,8 @@ static void note_created(void *ctx, const token_brief *t)
 static int pg_created(void)
 {
     char uri[1400];
-    snprintf(uri, sizeof uri, "%s%coptions=-csearch_path%%3Dapi_tokens", g_pg_base, strchr(g_pg_base, '?') ? '&' : '?');
+    snprintf(uri, sizeof uri, "%s%coptions=-csearch_path%%3Dapi_tokens", g_base_uri,
+             strchr(g_base_uri, '?') ? '&' : '?');
     PGconn *c = PQconnectdb(uri);
     PGresult *r = PQexec(c, "SELECT address, floor(extract(epoch FROM created_at))::bigint FROM tokens");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
@@ -107,13 +82,13 @@ static int pg_created(void)
     return ok ? 0 : -1;
 }
 
-static int group_setup(int pg)
+static int api_setup(int pg)
 {
     g_pg = pg;
     snprintf(g_dir, sizeof g_dir, "/tmp/tc-api-tokens.XXXXXX");
     if (!pg && !mkdtemp(g_dir))
         return -1;
-    if (pg && !(g_pg_base = pg_start()))
+    if (pg && group_setup(NULL)) /* pg_test.c: the server */
         return -1;
     g_st = fresh_store("api_tokens");
     char err[256];
@@ -125,34 +100,25 @@ static int group_setup(int pg)
 static int sqlite_setup(void **state)
 {
     (void)state;
-    return group_setup(0);
+    return api_setup(0);
 }
 
 static int pg_setup(void **state)
 {
     (void)state;
-    return group_setup(1);
+    return api_setup(1);
 }
 
-static int group_teardown(void **state)
+static int api_teardown(void **state)
 {
-    (void)state;
     store_close(g_st);
     g_st = NULL;
-    char cmd[1600];
-    if (!g_pg) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    } else if (g_pg_started) {
-        const char *src = getenv("TC_SOURCE_DIR");
-        snprintf(cmd, sizeof cmd, "sh '%s/tests/pg/pg_harness.sh' stop '%s'", src ? src : ".", g_pg_base);
-    } else {
-        cmd[0] = '\0';
-    }
-    if (*cmd && system(cmd) != 0)
+    if (g_pg)
+        return group_teardown(state);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
         fprintf(stderr, "test_api_tokens: %s failed\n", cmd);
-    free(g_pg_base);
-    g_pg_base = NULL;
-    g_pg_started = 0;
     return 0;
 }
 
@@ -685,7 +651,7 @@ int main(void)
 {
     const struct CMUnitTest sqlite_tests[] = {CASES, cmocka_unit_test(no_store_is_a_503)};
     const struct CMUnitTest pg_tests[] = {CASES};
-    int failed = cmocka_run_group_tests_name("api_tokens_sqlite", sqlite_tests, sqlite_setup, group_teardown);
-    failed += cmocka_run_group_tests_name("api_tokens_postgresql", pg_tests, pg_setup, group_teardown);
+    int failed = cmocka_run_group_tests_name("api_tokens_sqlite", sqlite_tests, sqlite_setup, api_teardown);
+    failed += cmocka_run_group_tests_name("api_tokens_postgresql", pg_tests, pg_setup, api_teardown);
     return failed;
 }
