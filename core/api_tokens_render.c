@@ -75,6 +75,8 @@ static void sources(strbuf *b, const token_row *r)
         jw_cstring(b, r->sources[i].source);
         JW_LIT(b, ":{\"fetched_at\":");
         time_value(b, r->sources[i].fetched_at);
+        JW_LIT(b, ",\"plugin_version\":");
+        jw_cstring(b, r->sources[i].plugin_version);
         JW_LIT(b, ",\"record\":");
         raw_json(b, r->sources[i].json);
         JW_LIT(b, "}");

@@ -151,13 +151,14 @@ void token_page_add_link(token_page *p, int website, const char *address, const 
 }
 
 void token_page_add_source(token_page *p, const char *address, const char *source, size_t source_len, const char *json,
-                           size_t json_len, int64_t fetched_at)
+                           size_t json_len, int64_t fetched_at, const char *version, size_t version_len)
 {
     related *r = add_related(p, REL_SOURCE, address);
     if (r) {
         r->src.source = token_page_str(p, source, source_len);
         r->src.json = token_page_str(p, json, json_len);
         r->src.fetched_at = fetched_at;
+        r->src.plugin_version = token_page_str(p, version, version_len);
     }
 }
 

@@ -67,6 +67,7 @@ typedef struct token_source_row {
     const char *source;
     const char *json; /* token_sources.data: the source's normalized record, JSON text */
     int64_t fetched_at;
+    const char *plugin_version; /* of the plugin that parsed it; NULL: unknown */
 } token_source_row;
 
 /* One token. Strings are NULL and numbers NAN when unknown; times are unix
@@ -145,7 +146,7 @@ token_row *token_page_add_row(token_page *p);
 void token_page_add_link(token_page *p, int website, const char *address, const char *label, size_t label_len,
                          const char *url, size_t url_len);
 void token_page_add_source(token_page *p, const char *address, const char *source, size_t source_len, const char *json,
-                           size_t json_len, int64_t fetched_at);
+                           size_t json_len, int64_t fetched_at, const char *version, size_t version_len);
 
 /* The backends' names for a status; -1 for an unknown name. */
 int token_status_parse(const char *name);

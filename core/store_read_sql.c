@@ -316,7 +316,7 @@ void read_sql_related(read_sql *s, int kind, const char *const *addrs, size_t n)
     static const char *const sel[REL_KINDS] = {
         [REL_SOCIALS] = "SELECT address, type, url FROM token_socials WHERE ",
         [REL_WEBSITES] = "SELECT address, label, url FROM token_websites WHERE ",
-        [REL_SOURCES] = "SELECT address, source, data, fetched_at FROM token_sources WHERE ",
+        [REL_SOURCES] = "SELECT address, source, data, fetched_at, plugin_version FROM token_sources WHERE ",
     };
     static const char *const order[REL_KINDS] = {
         [REL_SOCIALS] = " ORDER BY address, type, url",
@@ -424,7 +424,9 @@ void read_fill_related(void *target, const row_reader *r)
         token_page_add_link(p, kind == REL_WEBSITES, address, s1, l1, s2, l2);
     } else {
         double unused;
-        token_page_add_source(p, address, s1 ? s1 : "", l1, s2, l2, r->time(r->ctx, 3, &unused));
+        size_t lv = 0;
+        const char *version = r->is_null(r->ctx, 4) ? NULL : r->text(r->ctx, 4, &lv);
+        token_page_add_source(p, address, s1 ? s1 : "", l1, s2, l2, r->time(r->ctx, 3, &unused), version, lv);
     }
 }
 

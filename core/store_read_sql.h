@@ -48,7 +48,7 @@ enum {
 
 /* The related tables: columns address, then two strings (socials: type,
  * url; websites: label, url; sources: source, data), then for sources
- * fetched_at. */
+ * fetched_at and plugin_version. */
 enum { REL_SOCIALS, REL_WEBSITES, REL_SOURCES, REL_KINDS };
 
 typedef enum { PARAM_TEXT, PARAM_NUM, PARAM_INT, PARAM_TIME, PARAM_ADDRS } param_type;

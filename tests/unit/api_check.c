@@ -189,6 +189,10 @@ static int check_sources(const cJSON *t, const fx_token *x, char *why, size_t n)
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(one, "fetched_at");
         if (!cJSON_IsNumber(at) || (int64_t)at->valuedouble != x->now)
             return fail(why, n, fx_source_names[s], "fetched_at");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(one, "plugin_version");
+        const char *want_ver = x->per[s].plugin_version;
+        if (want_ver ? !cJSON_IsString(ver) || strcmp(ver->valuestring, want_ver) : !cJSON_IsNull(ver))
+            return fail(why, n, fx_source_names[s], "plugin_version");
         char *json = values_to_json(&x->per[s]);
         size_t cap = strlen(json) * 3 + 1;
         char *fixed = xmalloc(cap);

@@ -122,6 +122,10 @@ void fx_token_make(size_t i, fx_token *t)
     values_set_str(j, TC_SYMBOL, m->str[TC_SYMBOL]);
     values_set_num(j, TC_DECIMALS, m->num[TC_DECIMALS]);
     values_set_num(j, TC_PRICE_USD, price);
+    if (i % 7)
+        values_set_version(j, "1.0.0");
+    if (i % 6 == 0)
+        values_set_extra(j, "holder_count", EXTRA_NUM, (double)i * 3, NULL);
     /* helius: owed (failed) for the partial ones */
     t->outs[1] = t->kind == FX_PARTIAL ? OUTCOME_FAILED : OUTCOME_MISSING;
     /* dexscreener: the market and the links */
@@ -133,6 +137,7 @@ void fx_token_make(size_t i, fx_token *t)
         values_set_num(d, TC_VOLUME_24H, m->num[TC_VOLUME_24H]);
         values_copy_links(d, m, TC_LINK_SOCIAL);
         values_copy_links(d, m, TC_LINK_WEBSITE);
+        values_set_version(d, "2.1.0-dex");
     }
 }
 
