@@ -12,8 +12,7 @@
 const api_route *const api_route_tables[] = {
     api_basic_routes,
     api_change_routes,
-    /* api_token_routes, (core/api_tokens.c, branch wip-api2: GET /api/v3/tokens and
-     * /api/v3/tokens/{address}; /api/v3/tokens/changes wins over the latter) */
+    api_token_routes, /* /api/v3/tokens/changes (above) wins over /api/v3/tokens/{address} */
     NULL,
 };
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "store_read.h"
 
 /* A claim: tokens taken by one collector for one batch, with a lease. Until
  * the lease ends no other collector takes them; a collector that dies simply
@@ -104,7 +105,16 @@ typedef struct store_backend {
     int (*release)(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen);
     int (*count_by_status)(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen);
     void (*close)(void *be);
-    /* ---- read side: the HTTP API (appended; no collector calls these) ---- */
+    /* ---- reads for the HTTP API */
+    /* Types in store_read.h. Each read is one consistent snapshot and
+     * blocks no writer (SQLite: WAL; PostgreSQL: the handle's own
+     * connection, which the API server keeps apart from the collector's). */
+    /* The page of tokens Q asks for; *OUT is token_page_free'd by the caller
+     * (also after an error). */
+    int (*list_tokens)(void *be, const token_query *q, token_page *out, char *err, size_t errlen);
+    /* One token with everything (its links, each source's record, its
+     * refresh state): OUT->n is 1, or 0 when ADDRESS is not stored. */
+    int (*get_token)(void *be, const char *address, token_page *out, char *err, size_t errlen);
     /* The change feed: CB for up to LIMIT tokens whose change_seq is above
      * SINCE, in change_seq order, and *HEAD the store's last change_seq, both
      * from one snapshot (HEAD is never ahead of what was returned: no change
@@ -180,6 +190,14 @@ static inline int store_count_by_status(store *s, uint64_t counts[STATUS_COUNT],
     return s->ops->count_by_status(s->be, counts, err, errlen);
 }
 
+static inline int store_list_tokens(store *s, const token_query *q, token_page *out, char *err, size_t errlen)
+{
+    return s->ops->list_tokens(s->be, q, out, err, errlen);
+}
+static inline int store_get_token(store *s, const char *address, token_page *out, char *err, size_t errlen)
+{
+    return s->ops->get_token(s->be, address, out, err, errlen);
+}
 static inline int store_changes(store *s, int64_t since, size_t limit, store_change_cb cb, void *ctx, int64_t *head,
                                 char *err, size_t errlen)
 {

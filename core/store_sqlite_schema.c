@@ -55,11 +55,19 @@ static const struct migration {
     [2] = {"ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;", "tokens", "in_contest"},
     /* Which plugin version wrote each source record; NULL for older rows. */
     [3] = {"ALTER TABLE token_sources ADD COLUMN plugin_version TEXT;", "token_sources", "plugin_version"},
+    /* The HTTP API's orders and its q= filter (store_read_sql.c). No column:
+     * it always runs (every index IF NOT EXISTS). */
+    [4] = {"CREATE INDEX IF NOT EXISTS token_prices_market_cap ON token_prices(market_cap, address);"
+           "CREATE INDEX IF NOT EXISTS token_prices_volume_24h ON token_prices(volume_24h, address);"
+           "CREATE INDEX IF NOT EXISTS tokens_updated ON tokens(last_refresh_success, address);"
+           "CREATE INDEX IF NOT EXISTS tokens_symbol_lower ON tokens(lower(symbol));"
+           "CREATE INDEX IF NOT EXISTS tokens_name_lower ON tokens(lower(name));",
+           NULL, NULL},
     /* The change feed (store.h, changes): each token's place in it, and the
      * counter a commit takes the next ones from under the write lock. Every
      * token that has data gets a place now, in address order, so a reader
-     * starting at 0 sees every token once. (PostgreSQL's migration 6.) */
-    [4] = {"ALTER TABLE tokens ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
+     * starting at 0 sees every token once. (PostgreSQL's migration 7.) */
+    [5] = {"ALTER TABLE tokens ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;"
            "CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);"
            "UPDATE tokens SET change_seq = r.i FROM (SELECT address, row_number() OVER (ORDER BY address) AS i"
            " FROM tokens WHERE status <> 'pending') AS r WHERE tokens.address = r.address;"
@@ -89,7 +97,7 @@ static int apply(sqlite3 *db, int version, char **emsg)
     if (version < 1 || !migrations[version].sql)
         return -1;
     const struct migration *m = &migrations[version];
-    if (has_column(db, m->table, m->column))
+    if (m->table && has_column(db, m->table, m->column))
         return 0;
     return sqlite3_exec(db, m->sql, NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
 }

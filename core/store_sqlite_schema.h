@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 
 /* The version this build writes (and its readers need). */
-#define STORE_SQLITE_SCHEMA_VERSION 5
+#define STORE_SQLITE_SCHEMA_VERSION 6
 
 /* Creates the tables of a new store at DB (PATH: for messages) or upgrades
  * an older one, in one transaction. 0, or -1 with *EMSG (sqlite3_free). */
