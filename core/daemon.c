@@ -81,6 +81,7 @@ static int scan_tokens(daemon_state *d, int64_t since)
     d->n_briefs = 0;
     if (store_scan(d->st, since, collect_brief, d, err, sizeof err) != 0) {
         LOG_ERROR("daemon", "%s", err);
+        metrics_store_error(d->m, MS_SCAN);
         return -1;
     }
     long *rank = xcalloc(d->n_briefs ? d->n_briefs : 1, sizeof *rank);
