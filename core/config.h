@@ -68,6 +68,7 @@ typedef struct config {
     long connect_timeout_ms;
     long lease_seconds;   /* how long claimed tokens stay ours */
     int log_level;        /* tc_log_level */
+    char *log_format;     /* "text" or "json" */
     double global_rate;   /* requests/s over every source together; 0: none */
     double global_burst;
     long outstanding_retry_min_s; /* first retry of a source owed for a token */

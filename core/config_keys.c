@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "config_map.h"
+#include "log.h"
 #include "util.h"
 
 static int check_store(const char *v, char *why, size_t whylen)
@@ -34,6 +35,14 @@ static int check_not_empty(const char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int check_log_format(const char *v, char *why, size_t whylen)
+{
+    if (log_format_parse(v) >= 0)
+        return 0;
+    snprintf(why, whylen, "log_format: expected text or json, got \"%s\"", v);
+    return -1;
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define S NS_PER_S
@@ -54,6 +63,7 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_CORE,      "lease_seconds",          CFG_INT,       "600",                  10, 86400,        0,  CORE(lease_seconds),             0,                         NULL,            "how long claimed tokens stay this collector's before another may take them"},
     {CFG_SEC_CORE,      "connect_timeout_ms",     CFG_INT,       "5000",                 1, 600000,        0,  CORE(connect_timeout_ms),        0,                         NULL,            "TCP and TLS connect timeout of every request"},
     {CFG_SEC_CORE,      "log_level",              CFG_LOG_LEVEL, "info",                 0, 0,             0,  CORE(log_level),                 0,                         NULL,            "`error`, `warn`, `info` or `debug` (`--log-level` overrides it)"},
+    {CFG_SEC_CORE,      "log_format",             CFG_STRING,    "text",                 0, 0,             0,  CORE(log_format),                0,                         check_log_format, "`text` (`level [component] message`) or `json` (one object per line: time, level, component, message, fields)"},
     {CFG_SEC_CORE,      "global_rate",            CFG_RATE,      "0",                    0, 0,             0,  CORE(global_rate),               CFG_OFF_ZERO,              NULL,            "one more limiter over every source together (the old service's 30 requests/s); 0: none"},
     {CFG_SEC_CORE,      "global_burst",           CFG_NUMBER,    "1",                    1, 1e6,           0,  CORE(global_burst),              0,                         NULL,            "requests the global limiter lets go back to back"},
     {CFG_SEC_CORE,      "outstanding_retry_min_s", CFG_INT,      "60",                   1, 86400,         0,  CORE(outstanding_retry_min_s),   0,                         NULL,            "first retry of a source still owed for a token; doubling per attempt"},

@@ -67,6 +67,8 @@ static void apply_to_loop(daemon_state *d)
     daemon_refresh_rates(d);
     if (!d->keep_log_level)
         log_set_level((tc_log_level)d->cfg->log_level);
+    if (d->cfg->log_format)
+        log_set_format((log_format)log_format_parse(d->cfg->log_format));
 }
 
 void daemon_reload(daemon_state *d)

@@ -238,6 +238,7 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_set_level(log_level ? (tc_log_level)log_level_parse(log_level) : (tc_log_level)cfg.log_level);
+    log_set_format(cfg.log_format ? (log_format)log_format_parse(cfg.log_format) : LOG_FORMAT_TEXT);
 
     int rc;
     if (check)
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
         rc = run_once(&cfg, !no_progress && isatty(STDERR_FILENO));
     else
         rc = daemon_run_opts(&cfg, &(daemon_opts){.keep_log_level = log_level != NULL});
+    log_flush_repeats();
     config_free(&cfg);
     return rc;
 }
