@@ -337,6 +337,24 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     return 0;
 }
 
+static int pg_set_contest(void *be, const char *const *addrs, size_t n, int in_contest, size_t *updated, char *err,
+                          size_t errlen)
+{
+    pg_store *s = be;
+    *updated = 0;
+    if (n == 0)
+        return 0;
+    char *arr = store_pg_sorted_addr_array(addrs, n);
+    const char *vals[2] = {arr, in_contest ? "true" : "false"};
+    PGresult *r = store_pg_run_simple(s, PS_SET_CONTEST, 2, vals, PGRES_COMMAND_OK, "set in_contest", err, errlen);
+    free(arr);
+    if (!r)
+        return -1;
+    *updated = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
 static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen)
 {
     pg_store *s = be;
@@ -356,6 +374,7 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
 const store_backend store_pg_backend = {
     .name = "postgresql",
     .import = pg_import,
+    .set_contest = pg_set_contest,
     .claim = store_pg_claim,
     .load_sources = pg_load_sources,
     .claim_addresses = store_pg_claim_addresses,

@@ -11,7 +11,8 @@ const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", 
                                             "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
                                             "tc_commit_done",
                                             "tc_load_sources",
-                                            "tc_scan",          "tc_count"};
+                                            "tc_scan",          "tc_count",
+                                            "tc_set_contest"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
@@ -205,6 +206,7 @@ const char *const store_pg_ps_sql[PS_N] = {
                 " WHERE t.created_at >= to_timestamp($1::bigint) AND t.address > $2::text"
                 " ORDER BY t.address LIMIT $3::int",
     [PS_COUNT] = "SELECT status, count(*) FROM tokens GROUP BY status",
+    [PS_SET_CONTEST] = "UPDATE tokens SET in_contest = $2::boolean WHERE address = ANY($1::text[])",
 };
 
 /* Text when not listed. */
