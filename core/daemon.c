@@ -7,6 +7,7 @@
 
 #include "daemon_internal.h"
 #include "log.h"
+#include "ops.h"
 #include "util.h"
 
 /* New tokens (import while running) are looked for this often; the full
@@ -75,7 +76,7 @@ static int by_market_cap_desc(const void *a, const void *b)
 
 /* Reads tokens created since SINCE into the scheduler. A full scan (SINCE 0)
  * also ranks every token by market cap, the "rank" signal. */
-static int scan_tokens(daemon_state *d, int64_t since)
+int daemon_scan_tokens(daemon_state *d, int64_t since)
 {
     char err[512];
     d->n_briefs = 0;
@@ -132,6 +133,7 @@ static int64_t on_next_refresh(void *ctx, const char *addr, token_status status,
     if (o != SCHED_FAILED && before.last_done_ns != INT64_MIN) {
         tier_stats *ts = &d->tiers[before.tier];
         hist_add(&ts->gap, now - before.last_done_ns);
+        cum_add(&ts->gap_cum, now - before.last_done_ns);
         ts->target_sum_ns += (double)before.effective_ns;
         ts->refreshes++;
     }
@@ -265,7 +267,8 @@ static int64_t full_scan_period(const daemon_state *d)
 static int64_t submit_batches(daemon_state *d, int64_t now, int64_t next_batch)
 {
     char err[1024];
-    while (now >= next_batch && engine_tokens_open(d->e) + d->max_batch <= work_window(d, d->max_batch)) {
+    while (!d->paused_all && now >= next_batch &&
+           engine_tokens_open(d->e) + d->max_batch <= work_window(d, d->max_batch)) {
         size_t n = sched_next_batch(d->sc, now, &d->bp, d->items);
         if (n == 0)
             break;
@@ -322,10 +325,11 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     engine_set_daemon(d.e, &hooks);
     engine_set_metrics(d.e, d.m);
     install_signals();
+    daemon_ops_start(&d);
 
     int rc = 0;
     d.last_new_scan_wall = now_wall_s();
-    if (scan_tokens(&d, 0) != 0)
+    if (daemon_scan_tokens(&d, 0) != 0)
         rc = 1;
     rebalance(&d);
     LOG_INFO("daemon", "started: %zu tokens, %zu sources, capacity %.1f tokens/s, demand %.1f tokens/s",
@@ -341,9 +345,10 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     while (!stop_requested && rc == 0) {
         if (reload_requested) {
             reload_requested = 0;
-            daemon_reload(&d);
+            daemon_reload(&d, NULL);
         }
         now = now_mono_ns();
+        daemon_ops_turn(&d, now);
         if (now >= next_metrics) {
             rebalance(&d);
             if (d.cfg->sched.metrics_interval_ns > 0)
@@ -352,13 +357,13 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
         }
         if (now >= next_full_scan) {
             d.last_new_scan_wall = now_wall_s();
-            scan_tokens(&d, 0);
+            daemon_scan_tokens(&d, 0);
             next_full_scan = now + full_scan_period(&d);
         } else if (now >= next_new_scan) {
             /* created_at has one-second resolution: look one second back. */
             int64_t since = d.last_new_scan_wall - 1;
             d.last_new_scan_wall = now_wall_s();
-            scan_tokens(&d, since);
+            daemon_scan_tokens(&d, since);
             next_new_scan = now + NEW_TOKEN_SCAN_NS;
         }
         next_batch = submit_batches(&d, now, next_batch);
@@ -386,6 +391,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     if (unfinished)
         LOG_INFO("daemon", "%zu tokens of unfinished batches given back to the store unchanged", unfinished);
     emit_metrics(&d, now_mono_ns());
+    daemon_ops_stop(&d);
     LOG_INFO("daemon", "stopped: %llu tokens refreshed", (unsigned long long)engine_tokens_committed(d.e));
     if (engine_commit_failures(d.e))
         rc = 1;

@@ -142,6 +142,10 @@ typedef struct engine_reload engine_reload;
  * over its plugin file). On any error returns NULL with every error in ERR,
  * one "FILE:LINE: ..." per line, and the engine is untouched. */
 engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, size_t errlen);
+/* Stages a new instance of source NAME from its plugin file (a new build
+ * installed over it, or the same one created afresh) with the running
+ * config; the rest stays as it is. NULL with ERR as above. */
+engine_reload *engine_reload_prepare_source(engine *e, const char *name, char *err, size_t errlen);
 /* Applies R and frees it: limiters reconfigured in place, changed sources on
  * their new instance (in-flight chunks finish on the old), removed sources
  * drained, added ones started. The engine reads NEXT from now on, which must
