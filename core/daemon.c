@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_admin.h"
 #include "daemon_internal.h"
 #include "log.h"
 #include "ops.h"
@@ -297,6 +298,12 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     char err[1024];
     daemon_state d = {.cfg = cfg, .keep_log_level = opts && opts->keep_log_level};
     stop_requested = reload_requested = 0; /* a second run in one process (tests) starts clean */
+    /* The admin API's token (TC_ADMIN_TOKEN; [api] admin_token_file with
+     * the HTTP server): without one the admin routes are off. */
+    if (api_admin_configure(NULL, err, sizeof err) != 0) {
+        LOG_ERROR("api", "%s", err);
+        return 2;
+    }
     d.st = store_open(cfg->store, err, sizeof err);
     if (!d.st) {
         LOG_ERROR("daemon", "%s", err);
