@@ -74,6 +74,8 @@ static void make_proto(proto *p, size_t i, int pass)
     p->outs[1] = OUTCOME_MISSING;
     p->outs[2] = OUTCOME_FOUND;
     values_set_num(&p->per[2], TC_PRICE_USD, price);
+    values_set_version(&p->per[0], "1.0.0"); /* as every record the engine commits */
+    values_set_version(&p->per[2], "1.0.0");
     values_set_num(&p->per[2], TC_LIQUIDITY_USD, price * 3e5);
     values_set_num(&p->per[2], TC_VOLUME_24H, price * 7e4);
     values_copy_links(&p->per[2], m, TC_LINK_SOCIAL);

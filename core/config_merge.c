@@ -6,22 +6,20 @@
 
 #include "config.h"
 #include "tokencollector/plugin.h"
+#include "tokencollector/sdk/extra.h"
 #include "util.h"
 
-static const char *const field_names[CFG_MERGE_FIELDS] = {
-    NULL, "name", "symbol", "decimals", "image_url", "description", "supply",
-    "price_usd", "market_cap", "fdv", "liquidity_usd", "volume_24h", "change_24h",
-    "websites", "socials"};
-
+/* The names are the SDK's (sdk/extra.h), which plugins and the test kit
+ * check extras' keys against. */
 const char *field_name(int field)
 {
-    return field > 0 && field < CFG_MERGE_FIELDS ? field_names[field] : NULL;
+    return field < CFG_MERGE_FIELDS ? tc_field_name(field) : NULL;
 }
 
 int field_from_name(const char *name)
 {
     for (int f = 1; f < CFG_MERGE_FIELDS; f++)
-        if (strcmp(field_names[f], name) == 0)
+        if (strcmp(field_name(f), name) == 0)
             return f;
     return -1;
 }
@@ -69,6 +67,6 @@ void config_merge_unknown(const char *key, strbuf *out)
 {
     sb_printf(out, "unknown field \"%s\" (known:", key);
     for (int f = 1; f < CFG_MERGE_FIELDS; f++)
-        sb_printf(out, "%s%s", f == 1 ? " " : ", ", field_names[f]);
+        sb_printf(out, "%s%s", f == 1 ? " " : ", ", field_name(f));
     sb_appends(out, ")");
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "record.h"
+#include "tokencollector/sdk/extra.h"
 
 static const char *token_addr(const void *x, size_t i) { return ((const emit_ctx *)x)->tokens[i]->addr; }
 
@@ -64,18 +65,58 @@ static int emit_known(void *ctx, const char *addr)
     return 0;
 }
 
-void emit_open(emit_ctx *x, token_state **tokens, size_t n, size_t src, tc_emit *out)
+/* The extras' checks: a bad key, a non-finite number or a NULL string is
+ * rejected like a bad field; a value past a bound is counted apart. */
+static int emit_extra(emit_ctx *x, const char *addr, const char *key, extra_type type, double num,
+                      const char *str)
+{
+    tc_values *v = emit_target(x, addr);
+    if (!v)
+        return -1;
+    if (!tc_extra_key_ok(key) || (type == EXTRA_NUM && !tc_extra_num_ok(num)) || (type == EXTRA_STR && !str)) {
+        x->rejected++;
+        return -1;
+    }
+    if ((type == EXTRA_STR && !tc_extra_str_ok(str)) ||
+        values_set_extra(v, key, type, num, str) != 0) {
+        x->over_bounds++;
+        return -1;
+    }
+    return 0;
+}
+
+static int emit_extra_num(void *ctx, const char *addr, const char *key, double value)
+{
+    return emit_extra(ctx, addr, key, EXTRA_NUM, value, NULL);
+}
+
+static int emit_extra_str(void *ctx, const char *addr, const char *key, const char *value)
+{
+    return emit_extra(ctx, addr, key, EXTRA_STR, 0, value);
+}
+
+static int emit_extra_bool(void *ctx, const char *addr, const char *key, int value)
+{
+    return emit_extra(ctx, addr, key, EXTRA_BOOL, value != 0, NULL);
+}
+
+void emit_open(emit_ctx *x, token_state **tokens, size_t n, size_t src, const char *version, tc_emit *out)
 {
     *x = (emit_ctx){.tokens = tokens, .n = n, .src = src};
     str_index_init(&x->index, n * 2, token_addr, x);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         str_index_add(&x->index, i);
+        values_set_version(&tokens[i]->values[src], version);
+    }
     *out = (tc_emit){.struct_size = sizeof *out,
                      .ctx = x,
                      .str = emit_str,
                      .num = emit_num,
                      .link = emit_link,
-                     .known = emit_known};
+                     .known = emit_known,
+                     .extra_num = emit_extra_num,
+                     .extra_str = emit_extra_str,
+                     .extra_bool = emit_extra_bool};
 }
 
 void emit_close(emit_ctx *x) { str_index_free(&x->index); }

@@ -17,12 +17,17 @@ typedef struct emit_ctx {
     size_t n;
     size_t src;        /* the source's index into each token's values */
     str_index index;   /* address -> position in TOKENS */
-    uint64_t rejected; /* values for unknown addresses or of the wrong type */
+    uint64_t rejected; /* values for unknown addresses, of the wrong type, or
+                          extras with a bad key */
+    uint64_t over_bounds; /* extras past TC_EXTRA_MAX per token or
+                             TC_EXTRA_STR_MAX bytes */
 } emit_ctx;
 
 /* Indexes the N TOKENS and points OUT's setters at them, for source SRC.
- * X must stay where it is until emit_close (the index reads through it). */
-void emit_open(emit_ctx *x, token_state **tokens, size_t n, size_t src, tc_emit *out);
+ * VERSION (tc_source.version of the instance parsing this chunk; may be
+ * NULL) is recorded in each token's values of SRC. X must stay where it is
+ * until emit_close (the index reads through it). */
+void emit_open(emit_ctx *x, token_state **tokens, size_t n, size_t src, const char *version, tc_emit *out);
 /* After the parse: frees the index (the values stay with the tokens). */
 void emit_close(emit_ctx *x);
 /* A failed parse must leave nothing behind: clears what source SRC emitted

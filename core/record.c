@@ -1,3 +1,5 @@
+/* One source's values for a token (record.h): fields, links, extras, the
+ * plugin version, and the JSON form they are stored in. */
 #include "record.h"
 
 #include <cjson/cJSON.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "tokencollector/sdk/extra.h"
 #include "util.h"
 
 int field_is_string(int field)
@@ -53,6 +56,64 @@ void values_add_link(tc_values *v, int kind, const char *label, const char *url)
 
 int values_has(const tc_values *v, int field) { return (v->present >> field) & 1u; }
 
+/* Where KEY is or would go in V's sorted extras; *FOUND: it is there. */
+static size_t extra_slot(const tc_values *v, const char *key, int *found)
+{
+    size_t lo = 0, hi = v->n_extras;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v->extras[mid].key, key);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+int values_set_extra(tc_values *v, const char *key, extra_type type, double num, const char *str)
+{
+    int found;
+    size_t i = extra_slot(v, key, &found);
+    if (found)
+        free(v->extras[i].str);
+    else {
+        if (v->n_extras >= TC_EXTRA_MAX)
+            return -1;
+        if (v->n_extras == v->cap_extras) {
+            v->cap_extras = v->cap_extras ? v->cap_extras * 2 : 8;
+            v->extras = xrealloc(v->extras, v->cap_extras * sizeof *v->extras);
+        }
+        memmove(&v->extras[i + 1], &v->extras[i], (v->n_extras - i) * sizeof *v->extras);
+        v->extras[i].key = xstrdup(key);
+        v->n_extras++;
+    }
+    extra_rec *e = &v->extras[i];
+    e->type = type;
+    e->num = type == EXTRA_BOOL ? (num != 0) : type == EXTRA_NUM ? num : 0;
+    e->str = type == EXTRA_STR ? xstrdup(str) : NULL;
+    v->known = 1;
+    return 0;
+}
+
+const extra_rec *values_extra(const tc_values *v, const char *key)
+{
+    int found;
+    size_t i = extra_slot(v, key, &found);
+    return found ? &v->extras[i] : NULL;
+}
+
+void values_set_version(tc_values *v, const char *version)
+{
+    free(v->plugin_version);
+    v->plugin_version = version ? xstrdup(version) : NULL;
+}
+
 void values_clear(tc_values *v)
 {
     for (int f = 0; f < FIELD_SLOTS; f++)
@@ -62,6 +123,12 @@ void values_clear(tc_values *v)
         free(v->links[i].url);
     }
     free(v->links);
+    for (size_t i = 0; i < v->n_extras; i++) {
+        free(v->extras[i].key);
+        free(v->extras[i].str);
+    }
+    free(v->extras);
+    free(v->plugin_version);
     memset(v, 0, sizeof *v);
 }
 
@@ -119,9 +186,42 @@ char *values_to_json(const tc_values *v)
             cJSON_AddItemToArray(arr, l);
         }
     }
+    if (v->n_extras) {
+        cJSON *x = cJSON_AddObjectToObject(o, "extra");
+        for (size_t i = 0; i < v->n_extras; i++) {
+            const extra_rec *e = &v->extras[i];
+            char num[32];
+            if (e->type == EXTRA_STR)
+                cJSON_AddStringToObject(x, e->key, e->str);
+            else if (e->type == EXTRA_BOOL)
+                cJSON_AddBoolToObject(x, e->key, e->num != 0);
+            else if (isfinite(e->num)) {
+                format_double(num, e->num);
+                cJSON_AddRawToObject(x, e->key, num);
+            }
+        }
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
+}
+
+/* The "extra" object of a stored record into V; what values_set_extra
+ * would refuse is left out. */
+static void extras_from_json(tc_values *v, const cJSON *x)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, x)
+    {
+        if (!tc_extra_key_ok(e->string))
+            continue;
+        if (cJSON_IsString(e) && tc_extra_str_ok(e->valuestring))
+            values_set_extra(v, e->string, EXTRA_STR, 0, e->valuestring);
+        else if (cJSON_IsBool(e))
+            values_set_extra(v, e->string, EXTRA_BOOL, cJSON_IsTrue(e), NULL);
+        else if (cJSON_IsNumber(e) && tc_extra_num_ok(e->valuedouble))
+            values_set_extra(v, e->string, EXTRA_NUM, e->valuedouble, NULL);
+    }
 }
 
 int values_from_json(tc_values *v, const char *json)
@@ -151,6 +251,9 @@ int values_from_json(tc_values *v, const char *json)
                 values_add_link(v, kind, cJSON_IsString(label) ? label->valuestring : NULL, url->valuestring);
         }
     }
+    cJSON *extra = cJSON_GetObjectItemCaseSensitive(o, "extra");
+    if (cJSON_IsObject(extra))
+        extras_from_json(v, extra);
     cJSON_Delete(o);
     return 0;
 }

@@ -16,6 +16,16 @@ typedef struct link_rec {
     char *url;
 } link_rec;
 
+/* A named value no tc_field covers (tc_emit.extra_*, ABI 1.1). */
+typedef enum extra_type { EXTRA_NUM = 1, EXTRA_STR = 2, EXTRA_BOOL = 3 } extra_type;
+
+typedef struct extra_rec {
+    char *key;  /* tc_extra_key_ok (sdk/extra.h) */
+    int type;   /* extra_type */
+    double num; /* EXTRA_NUM (finite); EXTRA_BOOL: 0 or 1 */
+    char *str;  /* EXTRA_STR */
+} extra_rec;
+
 typedef struct tc_values {
     uint32_t present;           /* bit f set: field f has a value */
     int known;                  /* the source knows this token */
@@ -23,6 +33,10 @@ typedef struct tc_values {
     double num[FIELD_SLOTS];
     link_rec *links;
     size_t n_links, cap_links;
+    extra_rec *extras;          /* sorted by key, at most TC_EXTRA_MAX; never merged */
+    size_t n_extras, cap_extras;
+    char *plugin_version;       /* tc_source.version of the instance that parsed
+                                   it (token_sources.plugin_version); NULL: unknown */
 } tc_values;
 
 /* 1 for string fields, 0 for numeric ones. */
@@ -33,16 +47,28 @@ void values_set_num(tc_values *v, int field, double d);
 void values_add_link(tc_values *v, int kind, const char *label, const char *url);
 int values_has(const tc_values *v, int field);
 void values_clear(tc_values *v);
+/* Sets extra KEY (valid) of V to NUM (EXTRA_NUM, EXTRA_BOOL) or STR
+ * (EXTRA_STR), replacing a value of the same key. -1 (V unchanged) when V
+ * already holds TC_EXTRA_MAX others. Marks V known. */
+int values_set_extra(tc_values *v, const char *key, extra_type type, double num, const char *str);
+/* Extra KEY of V, or NULL. */
+const extra_rec *values_extra(const tc_values *v, const char *key);
+/* Records which plugin version produced V (a copy; NULL: unknown). */
+void values_set_version(tc_values *v, const char *version);
 /* Deep copy of the links of KIND from SRC into DST. */
 void values_copy_links(tc_values *dst, const tc_values *src, int kind);
 size_t values_count_links(const tc_values *v, int kind);
 /* Shortest decimal text that reads back as exactly D. */
 void format_double(char out[32], double d);
-/* The normalized record as JSON text (caller frees), for token_sources.data. */
+/* The normalized record as JSON text (caller frees), for token_sources.data:
+ * the fields by name, "websites" and "socials", and the extras as an object
+ * "extra" in key order (numbers, strings, true / false). plugin_version is
+ * not part of it (a column of its own). */
 char *values_to_json(const tc_values *v);
-/* The reverse: fills V (cleared first, known = 1) from values_to_json text.
- * Unknown keys are ignored (a newer version may have written them). Returns
- * -1 when JSON is not an object. */
+/* The reverse: fills V (cleared first, known = 1) from values_to_json text,
+ * extras included. Unknown keys are ignored (a newer version may have
+ * written them), and so are extras that values_set_extra would refuse.
+ * Returns -1 when JSON is not an object. */
 int values_from_json(tc_values *v, const char *json);
 
 typedef enum source_outcome {

@@ -150,12 +150,16 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
                         .content_type = r->content_type};
     emit_ctx x;
     tc_emit out;
-    emit_open(&x, c->tokens, c->n, c->src->index, &out);
+    /* The chunk's own instance: during a hot swap it may not be the source's current one. */
+    emit_open(&x, c->tokens, c->n, c->src->index, c->inst->vt->version, &out);
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, outcome);
     emit_close(&x);
     if (x.rejected)
-        LOG_DEBUG(c->src->inst->name, "%llu values rejected (unknown address or wrong field type)",
+        LOG_DEBUG(c->src->inst->name, "%llu values rejected (unknown address, wrong field type or bad extra key)",
                   (unsigned long long)x.rejected);
+    if (x.over_bounds)
+        LOG_DEBUG(c->src->inst->name, "%llu extras rejected (over %d per token or a string over %d bytes)",
+                  (unsigned long long)x.over_bounds, TC_EXTRA_MAX, TC_EXTRA_STR_MAX);
     outcome->message[sizeof outcome->message - 1] = '\0';
     return st;
 }

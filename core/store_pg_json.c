@@ -95,6 +95,30 @@ static void json_links(strbuf *b, int *first, const tc_values *v, int kind)
     sb_append(b, "]", 1);
 }
 
+/* "extra" of V, as values_to_json writes it (key order). */
+static void json_extras(strbuf *b, int *first, const tc_values *v)
+{
+    json_key(b, first, "extra");
+    sb_append(b, "{", 1);
+    int k = 1;
+    for (size_t i = 0; i < v->n_extras; i++) {
+        const extra_rec *e = &v->extras[i];
+        char num[32];
+        if (e->type == EXTRA_NUM && !isfinite(e->num))
+            continue;
+        json_key(b, &k, e->key);
+        if (e->type == EXTRA_STR)
+            json_str(b, e->str ? e->str : "");
+        else if (e->type == EXTRA_BOOL)
+            sb_appends(b, e->num != 0 ? "true" : "false");
+        else {
+            format_double(num, e->num);
+            sb_appends(b, num);
+        }
+    }
+    sb_append(b, "}", 1);
+}
+
 /* values_to_json(V), appended to B. */
 static void json_record(strbuf *b, const tc_values *v)
 {
@@ -118,6 +142,8 @@ static void json_record(strbuf *b, const tc_values *v)
     for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++)
         if (values_count_links(v, kind))
             json_links(b, &first, v, kind);
+    if (v->n_extras)
+        json_extras(b, &first, v);
     sb_append(b, "}", 1);
 }
 

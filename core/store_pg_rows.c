@@ -205,15 +205,19 @@ static int source_written_before(const token_result *t, size_t j)
     return 0;
 }
 
-static void put_source(pgbin *a, const char *address, const char *source, const char *data, int op)
+/* DATA and VERSION NULL: a delete. */
+static void put_source(pgbin *a, const char *address, const char *source, const char *data, const char *version,
+                       int op)
 {
     store_pg_bin_text(&a[B_F_ADDR], address);
     store_pg_bin_text(&a[B_F_SOURCE], source);
     store_pg_bin_text(&a[B_F_DATA], data);
     store_pg_bin_i4(&a[B_F_OP], 1, op);
+    store_pg_bin_text(&a[B_F_VERSION], version);
 }
 
-/* JSON + OFF[j]: source j's record. FAILED, SKIPPED and KEPT leave the row. */
+/* JSON + OFF[j]: source j's record, written with the plugin version that
+ * produced it. FAILED, SKIPPED and KEPT leave the row (and its version). */
 static void add_source_rows(pgbin *a, const token_result *t, const char *json, const size_t *off,
                             const char *stored)
 {
@@ -222,9 +226,10 @@ static void add_source_rows(pgbin *a, const token_result *t, const char *json, c
         if (source_written_before(t, j))
             continue;
         if (t->outcomes[j] == OUTCOME_FOUND)
-            put_source(a, t->address, name, json + off[j], source_stored(stored, name) ? ROW_UPDATE : ROW_INSERT);
+            put_source(a, t->address, name, json + off[j], t->per_source[j].plugin_version,
+                       source_stored(stored, name) ? ROW_UPDATE : ROW_INSERT);
         else if (t->outcomes[j] == OUTCOME_MISSING && source_stored(stored, name))
-            put_source(a, t->address, name, NULL, ROW_DELETE);
+            put_source(a, t->address, name, NULL, NULL, ROW_DELETE);
     }
 }
 

@@ -117,6 +117,12 @@ static const pg_migration pg_migrations[] = {
       * entry); at 70 about half of them moved to another page. Applies to
       * pages filled from now on; no rewrite, no lock that blocks writes. */
      "ALTER TABLE token_prices SET (fillfactor = 50); ALTER TABLE token_sources SET (fillfactor = 50);"},
+    {5, "plugin version",
+     /* tc_source.version of the plugin instance that parsed each source
+      * record, so data from before and after a plugin swap can be told
+      * apart; NULL for rows written before. A nullable column without a
+      * default: a catalog change only, no rewrite. */
+     "ALTER TABLE token_sources ADD COLUMN IF NOT EXISTS plugin_version text;"},
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -118,8 +118,8 @@ static const char commit_tokens_sql[] =
  *   market_cap, fdv, liquidity_usd, volume_24h, change_24h (NULL: keep);
  * socials $10..$13: address, type, url, op (0 delete, 2 insert);
  * websites $14..$17: address, url, label, op (0 delete, 1 set label, 2 insert);
- * sources $18..$21: address, source, data, op (0 delete (MISSING), 1 update,
- *   2 insert (FOUND)).
+ * sources $18..$22: address, source, data, op (0 delete (MISSING), 1 update,
+ *   2 insert (FOUND)), plugin_version.
  * The newest observation wins whatever the commit order: a price or source
  * row written by a later observation is left alone. */
 static const char commit_rows_sql[] =
@@ -148,15 +148,16 @@ static const char commit_rows_sql[] =
     " AND w.url = wx.url),"
     " wi AS (INSERT INTO token_websites (address, label, url) SELECT address, label, url FROM wx"
     " WHERE wx.op = 2),"
-    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[])"
-    " AS x(address, source, data, op)),"
+    " fx AS MATERIALIZED (SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::int[], $22::text[])"
+    " AS x(address, source, data, op, version)),"
     " fd AS (DELETE FROM token_sources ts USING fx WHERE fx.op = 0 AND ts.address = fx.address"
     " AND ts.source = fx.source AND ts.fetched_at <= $1::timestamptz),"
-    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz FROM fx"
+    " fu AS (UPDATE token_sources ts SET data = fx.data::jsonb, fetched_at = $1::timestamptz,"
+    " plugin_version = fx.version FROM fx"
     " WHERE fx.op = 1 AND ts.address = fx.address AND ts.source = fx.source"
     " AND ts.fetched_at <= $1::timestamptz),"
-    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at)"
-    " SELECT address, source, data::jsonb, $1::timestamptz FROM fx WHERE fx.op = 2)"
+    " fi AS (INSERT INTO token_sources (address, source, data, fetched_at, plugin_version)"
+    " SELECT address, source, data::jsonb, $1::timestamptz, version FROM fx WHERE fx.op = 2)"
     " SELECT 1";
 
 const char *const store_pg_ps_sql[PS_N] = {

@@ -17,7 +17,7 @@ extern const char *const store_pg_ps_sql[PS_N];
 /* Statement A (PS_COMMIT): $1 claim id, $2 now, then the A_* arrays.
  * Statement B (PS_COMMIT_ROWS): $1 now, then the B_* arrays. */
 #define COMMIT_NPARAMS 22
-#define ROWS_NPARAMS 21
+#define ROWS_NPARAMS 22
 
 /* The binary arrays of the commit, in parameter order: A_* for statement A
  * (tokens), B_* for statement B (the other tables). */
@@ -25,7 +25,7 @@ enum { A_ADDR, A_STATUS, A_NAME, A_SYMBOL, A_DECIMALS, A_IMAGE, A_DESC, A_SUPPLY
        A_PRICE, A_MCAP, A_FDV, A_LIQ, A_VOL, A_CHG, A_NEXT_AT, A_OUTSTANDING, A_OUT_ATTEMPTS, A_PRIORITY,
        B_P_ADDR, B_P_STORED, B_P_PRICE, B_P_MCAP, B_P_FDV, B_P_LIQ, B_P_VOL, B_P_CHG,
        B_S_ADDR, B_S_TYPE, B_S_URL, B_S_OP, B_W_ADDR, B_W_URL, B_W_LABEL, B_W_OP,
-       B_F_ADDR, B_F_SOURCE, B_F_DATA, B_F_OP, ARR_N };
+       B_F_ADDR, B_F_SOURCE, B_F_DATA, B_F_OP, B_F_VERSION, ARR_N };
 #define A_FIRST A_ADDR
 #define A_END (A_PRIORITY + 1)
 #define B_FIRST B_P_ADDR

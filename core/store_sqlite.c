@@ -1,5 +1,6 @@
 /* SQLite store backend: the embedded default. WAL mode so `import` and
- * readers can run while a collector writes. */
+ * readers can run while a collector writes. The tables and their migrations
+ * are in store_sqlite_schema.c; this file owns the statements. */
 #include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -11,50 +12,8 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_schema.h"
 #include "util.h"
-
-static const char *const schema_sql =
-    "CREATE TABLE IF NOT EXISTS tokens ("
-    " address TEXT PRIMARY KEY,"
-    " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','enriched','no_data','failed')),"
-    " name TEXT, symbol TEXT, decimals INTEGER, image_url TEXT, description TEXT, supply TEXT,"
-    " enrichment_attempts INTEGER NOT NULL DEFAULT 0,"
-    " last_refresh_attempt INTEGER, last_refresh_success INTEGER, last_price_change INTEGER,"
-    " refresh_interval_seconds INTEGER NOT NULL DEFAULT 30,"
-    " priority_score REAL NOT NULL DEFAULT 0,"
-    " refresh_metadata TEXT NOT NULL DEFAULT '{}',"
-    " next_refresh_at INTEGER NOT NULL DEFAULT 0,"
-    " claimed_by TEXT, claim_id TEXT, lease_until INTEGER NOT NULL DEFAULT 0,"
-    " outstanding_sources TEXT, outstanding_attempts INTEGER NOT NULL DEFAULT 0,"
-    " in_contest INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL DEFAULT (unixepoch()));"
-    "CREATE INDEX IF NOT EXISTS tokens_status ON tokens(status, address);"
-    "CREATE INDEX IF NOT EXISTS tokens_due ON tokens(next_refresh_at, address);"
-    "CREATE TABLE IF NOT EXISTS token_prices ("
-    " address TEXT PRIMARY KEY REFERENCES tokens(address) ON DELETE CASCADE,"
-    " price_usd REAL, market_cap REAL, fdv REAL, liquidity_usd REAL, volume_24h REAL, change_24h REAL,"
-    " updated_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS token_socials ("
-    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " type TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (address, type, url));"
-    "CREATE TABLE IF NOT EXISTS token_websites ("
-    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " label TEXT, url TEXT NOT NULL, PRIMARY KEY (address, url));"
-    "CREATE TABLE IF NOT EXISTS token_sources ("
-    " address TEXT NOT NULL REFERENCES tokens(address) ON DELETE CASCADE,"
-    " source TEXT NOT NULL, data TEXT NOT NULL, fetched_at INTEGER NOT NULL,"
-    " PRIMARY KEY (address, source));"
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-    "INSERT INTO schema_version SELECT 3 WHERE NOT EXISTS (SELECT 1 FROM schema_version);";
-
-/* Upgrades from earlier schema versions, in order; each runs in the open
- * transaction that bumps the version. */
-static const char *const migrations[] = {
-    [1] = "ALTER TABLE tokens ADD COLUMN outstanding_sources TEXT;"
-          "ALTER TABLE tokens ADD COLUMN outstanding_attempts INTEGER NOT NULL DEFAULT 0;",
-    [2] = "ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;",
-};
-#define SCHEMA_VERSION 3
 
 enum {
     ST_IMPORT,
@@ -148,9 +107,9 @@ static const char *const stmt_sql[ST_N] = {
     [ST_DEL_WEBSITES] = "DELETE FROM token_websites WHERE address = ?1",
     [ST_INS_WEBSITE] = "INSERT OR IGNORE INTO token_websites(address, label, url) VALUES (?1, ?2, ?3)",
     [ST_UPSERT_SOURCE] =
-        "INSERT INTO token_sources(address, source, data, fetched_at) VALUES (?1, ?2, ?3, ?4)"
-        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at"
-        " WHERE excluded.fetched_at >= token_sources.fetched_at",
+        "INSERT INTO token_sources(address, source, data, fetched_at, plugin_version) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT(address, source) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at,"
+        " plugin_version = excluded.plugin_version WHERE excluded.fetched_at >= token_sources.fetched_at",
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
     [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
@@ -181,43 +140,6 @@ static void make_parent_dirs(const char *path)
     free(copy);
 }
 
-/* Brings a store created by an older version up to SCHEMA_VERSION, in one
- * transaction (a concurrent opener waits on the write lock, then finds
- * nothing to do). */
-static int migrate(sqlite_store *s, char **emsg)
-{
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, emsg) != SQLITE_OK)
-        return -1;
-    sqlite3_stmt *st = NULL;
-    int version = SCHEMA_VERSION;
-    if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    for (; version < SCHEMA_VERSION; version++) {
-        char bump[96];
-        snprintf(bump, sizeof bump, "UPDATE schema_version SET version = %d", version + 1);
-        if (version < 1 || !migrations[version] ||
-            sqlite3_exec(s->db, migrations[version], NULL, NULL, emsg) != SQLITE_OK ||
-            sqlite3_exec(s->db, bump, NULL, NULL, emsg) != SQLITE_OK) {
-            if (!*emsg)
-                *emsg = sqlite3_mprintf("no migration from schema version %d", version);
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        LOG_INFO("store", "sqlite %s: schema migrated to version %d", s->path, version + 1);
-    }
-    /* Needs the columns of version 2, so it comes after the upgrade. */
-    if (sqlite3_exec(s->db,
-                     "CREATE INDEX IF NOT EXISTS tokens_owed ON tokens(next_refresh_at)"
-                     " WHERE outstanding_sources IS NOT NULL",
-                     NULL, NULL, emsg) != SQLITE_OK) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
-    }
-    return sqlite3_exec(s->db, "COMMIT", NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
-}
-
 void *store_sqlite_open(const char *path, char *err, size_t errlen)
 {
     if (!*path) {
@@ -239,7 +161,7 @@ void *store_sqlite_open(const char *path, char *err, size_t errlen)
     if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                      " PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &emsg) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK || migrate(s, &emsg) != 0) {
+        store_sqlite_schema(s->db, path, &emsg) != 0) {
         snprintf(err, errlen, "sqlite %s: schema: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
         sqlite3_free(emsg);
         sqlite3_close(s->db);
@@ -614,6 +536,7 @@ static int commit_one(sqlite_store *s, const token_result *t, int64_t now, const
             sqlite3_bind_text(st, 2, t->source_names[i], -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 4, now);
+            sqlite3_bind_text(st, 5, t->per_source[i].plugin_version, -1, SQLITE_STATIC); /* NULL: NULL */
             rc = step_done(s, st, err, errlen, "upsert token_sources");
             free(json);
             if (rc)

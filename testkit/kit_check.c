@@ -76,6 +76,61 @@ const char *tc_kit_check_text(const char *got, const char *want)
     return fail("got \"%s\", want \"%s\"", got ? got : "(null)", want ? want : "(null)");
 }
 
+static const char *extra_type_name(tc_kit_extra_type type)
+{
+    return type == TC_KIT_EXTRA_NUM ? "number" : type == TC_KIT_EXTRA_STR ? "string" : "bool";
+}
+
+/* Extra KEY of ADDR set exactly once as TYPE, or the message saying
+ * otherwise. */
+static const char *extra_once(const tc_kit_result *r, const char *addr, const char *key, tc_kit_extra_type type,
+                              const tc_kit_extra **e)
+{
+    if (!kit_token_of(r, addr))
+        return fail("%s is not an address of the chunk", addr ? addr : "(null)");
+    *e = tc_kit_extra_of(r, addr, key);
+    if (!*e)
+        return fail("%s extra %s: not set, want a %s", addr, key ? key : "(null)", extra_type_name(type));
+    if ((*e)->times != 1)
+        return fail("%s extra %s: set %u times, want once", addr, key, (*e)->times);
+    if ((*e)->type != type)
+        return fail("%s extra %s: a %s, want a %s", addr, key, extra_type_name((*e)->type), extra_type_name(type));
+    return NULL;
+}
+
+const char *tc_kit_check_extra_num(const tc_kit_result *r, const char *addr, const char *key, double want)
+{
+    const tc_kit_extra *e;
+    const char *m = extra_once(r, addr, key, TC_KIT_EXTRA_NUM, &e);
+    if (!m && !(e->num == want))
+        m = fail("%s extra %s: got %.17g, want %.17g", addr, key, e->num, want);
+    return m;
+}
+
+const char *tc_kit_check_extra_bool(const tc_kit_result *r, const char *addr, const char *key, int want)
+{
+    const tc_kit_extra *e;
+    const char *m = extra_once(r, addr, key, TC_KIT_EXTRA_BOOL, &e);
+    if (!m && (e->num != 0) != (want != 0))
+        m = fail("%s extra %s: got %s, want %s", addr, key, e->num != 0 ? "true" : "false", want ? "true" : "false");
+    return m;
+}
+
+const char *tc_kit_check_extra_str(const tc_kit_result *r, const char *addr, const char *key, const char *want)
+{
+    const tc_kit_extra *e;
+    const char *m = extra_once(r, addr, key, TC_KIT_EXTRA_STR, &e);
+    if (!m && (!want || strcmp(e->str, want) != 0))
+        m = fail("%s extra %s: got \"%s\", want \"%s\"", addr, key, e->str, want ? want : "(null)");
+    return m;
+}
+
+const char *tc_kit_check_extra_unset(const tc_kit_result *r, const char *addr, const char *key)
+{
+    const tc_kit_extra *e = tc_kit_extra_of(r, addr, key);
+    return e ? fail("%s extra %s: emitted %u times but should not be", addr, key, e->times) : NULL;
+}
+
 int tc_kit_expect_(const char *failure, const char *file, int line)
 {
     if (!failure) {

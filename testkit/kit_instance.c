@@ -170,6 +170,11 @@ void tc_kit_destroy(tc_kit_instance *in)
     instance_drop(in);
 }
 
+void tc_kit_set_emit_size(tc_kit_instance *in, uint32_t size)
+{
+    in->emit_size = size;
+}
+
 const tc_host *tc_kit_host(const tc_kit_instance *in)
 {
     return &in->host;

@@ -5,6 +5,7 @@
 #define TC_KIT_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tokencollector/testkit.h"
 
@@ -29,6 +30,7 @@ struct tc_kit_instance {
     size_t nsettings;
     unsigned nlog[4]; /* per tc_log_level */
     char last_log[512];
+    uint32_t emit_size; /* tc_kit_set_emit_size; 0: sizeof(tc_emit) */
 };
 
 /* The request being recorded; the public view first, so the tc_request the
@@ -47,6 +49,8 @@ typedef struct kit_token {
     double num[KIT_NFIELDS];
     size_t nlinks;
     tc_kit_link *links;
+    size_t nextras; /* distinct keys, in the order first set; at most TC_EXTRA_MAX */
+    tc_kit_extra *extras;
 } kit_token;
 
 typedef struct kit_result {

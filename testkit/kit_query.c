@@ -1,4 +1,5 @@
-/* Test kit: what a test asks of a tc_kit_result, per address of the chunk. */
+/* Test kit: what a test asks of a tc_kit_result, per address of the chunk:
+ * fields, links and extras. */
 #include <math.h>
 #include <string.h>
 
@@ -69,13 +70,37 @@ size_t tc_kit_duplicates(const tc_kit_result *res)
 {
     const kit_result *r = (const kit_result *)res;
     size_t d = 0;
-    for (size_t i = 0; r && i < r->n; i++)
+    for (size_t i = 0; r && i < r->n; i++) {
         for (int f = 1; f < KIT_NFIELDS; f++)
             d += r->tok[i].times[f] > 1;
+        for (size_t k = 0; k < r->tok[i].nextras; k++)
+            d += r->tok[i].extras[k].times > 1;
+    }
     return d;
 }
 
 int tc_kit_empty(const tc_kit_result *r)
 {
     return !r || r->calls == 0; /* a value or a known mark needs a call */
+}
+
+size_t tc_kit_nextras(const tc_kit_result *r, const char *addr)
+{
+    const kit_token *t = kit_token_of(r, addr);
+    return t ? t->nextras : 0;
+}
+
+const tc_kit_extra *tc_kit_extra_at(const tc_kit_result *r, const char *addr, size_t i)
+{
+    const kit_token *t = kit_token_of(r, addr);
+    return t && i < t->nextras ? &t->extras[i] : NULL;
+}
+
+const tc_kit_extra *tc_kit_extra_of(const tc_kit_result *r, const char *addr, const char *key)
+{
+    const kit_token *t = kit_token_of(r, addr);
+    for (size_t i = 0; t && key && i < t->nextras; i++)
+        if (strcmp(t->extras[i].key, key) == 0)
+            return &t->extras[i];
+    return NULL;
 }

@@ -1,12 +1,15 @@
 /* Test kit: running parse_response on a response body (a string or a
  * recorded file) with a collecting tc_emit that accepts and refuses what
- * the host's setters do (core/emit.c), and freeing what was collected. */
+ * the host's setters do (core/emit.c; the extras' rules are the host's own,
+ * from sdk/extra.h), and freeing what was collected. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kit_internal.h"
+#include "tokencollector/sdk/extra.h"
 
 int kit_field_is_string(int f)
 {
@@ -84,7 +87,64 @@ static int emit_known(void *ctx, const char *addr)
     return 0;
 }
 
-static kit_result *result_new(const char *const *addrs, size_t n)
+static tc_kit_extra *find_extra(kit_token *t, const char *key)
+{
+    for (size_t i = 0; i < t->nextras; i++)
+        if (strcmp(t->extras[i].key, key) == 0)
+            return &t->extras[i];
+    return NULL;
+}
+
+/* Where tc_emit's setter M ends: a tc_emit whose struct_size is short of
+ * that has no M. */
+#define SETTER_END(m) (offsetof(tc_emit, m) + sizeof(((tc_emit *)0)->m))
+
+/* What the host checks of an extra (the key, the value, the bounds), and
+ * that the tc_emit the plugin got reaches END, its setter; then kept like
+ * a field: the last value, the times counted. */
+static int emit_extra(kit_result *r, size_t end, const char *addr, const char *key, tc_kit_extra_type type,
+                      double num, const char *str)
+{
+    int ok = r->emit.struct_size >= end && tc_extra_key_ok(key) &&
+             (type != TC_KIT_EXTRA_NUM || tc_extra_num_ok(num)) && (type != TC_KIT_EXTRA_STR || tc_extra_str_ok(str));
+    kit_token *t = target(r, addr, ok);
+    if (!t)
+        return -1;
+    tc_kit_extra *e = find_extra(t, key);
+    if (!e) {
+        if (t->nextras >= TC_EXTRA_MAX) {
+            r->pub.refused++;
+            return -1;
+        }
+        t->extras = kit_realloc(t->extras, (t->nextras + 1) * sizeof *t->extras);
+        e = &t->extras[t->nextras++];
+        *e = (tc_kit_extra){.struct_size = sizeof *e, .key = kit_strdup(key)};
+    }
+    t->known = 1;
+    e->times++;
+    e->type = type;
+    e->num = num;
+    free((char *)e->str);
+    e->str = kit_strdup(str);
+    return 0;
+}
+
+static int emit_extra_num(void *ctx, const char *addr, const char *key, double value)
+{
+    return emit_extra(ctx, SETTER_END(extra_num), addr, key, TC_KIT_EXTRA_NUM, value, NULL);
+}
+
+static int emit_extra_str(void *ctx, const char *addr, const char *key, const char *value)
+{
+    return emit_extra(ctx, SETTER_END(extra_str), addr, key, TC_KIT_EXTRA_STR, 0, value);
+}
+
+static int emit_extra_bool(void *ctx, const char *addr, const char *key, int value)
+{
+    return emit_extra(ctx, SETTER_END(extra_bool), addr, key, TC_KIT_EXTRA_BOOL, value != 0, NULL);
+}
+
+static kit_result *result_new(const char *const *addrs, size_t n, uint32_t emit_size)
 {
     kit_result *r = kit_calloc(1, sizeof *r);
     r->pub.struct_size = sizeof r->pub;
@@ -98,7 +158,13 @@ static kit_result *result_new(const char *const *addrs, size_t n)
                         .str = emit_str,
                         .num = emit_num,
                         .link = emit_link,
-                        .known = emit_known};
+                        .known = emit_known,
+                        .extra_num = emit_extra_num,
+                        .extra_str = emit_extra_str,
+                        .extra_bool = emit_extra_bool};
+    if (emit_size)
+        r->emit.struct_size = emit_size; /* an older host's: the plugin must not look further */
+    r->pub.emit_size = r->emit.struct_size;
     return r;
 }
 
@@ -116,6 +182,11 @@ void tc_kit_result_free(tc_kit_result *res)
             free((char *)t->links[k].url);
         }
         free(t->links);
+        for (size_t k = 0; k < t->nextras; k++) {
+            free((char *)t->extras[k].key);
+            free((char *)t->extras[k].str);
+        }
+        free(t->extras);
     }
     free(r->tok);
     free(r);
@@ -124,7 +195,7 @@ void tc_kit_result_free(tc_kit_result *res)
 tc_status tc_kit_parse(tc_kit_instance *in, const char *const *addrs, size_t n, long status, const char *content_type,
                        const char *body, size_t len, tc_kit_result **out)
 {
-    kit_result *r = result_new(addrs, n);
+    kit_result *r = result_new(addrs, n, in->emit_size);
     memset(&r->outcome, 0x5a, sizeof r->outcome); /* garbage, as in the host: the plugin must not rely on it */
     r->outcome.struct_size = sizeof r->outcome;
     char *copy = kit_calloc(1, len + 1);

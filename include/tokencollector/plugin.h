@@ -24,7 +24,13 @@
  *  - Field and link kinds are append-only numbers; a host rejects a field
  *    number it does not know (the setter returns -1; the host counts these
  *    and logs the count at debug level), so emitting a newer field to an
- *    older host is harmless.
+ *    older host is harmless. A value no field covers is an extra
+ *    (tc_emit.extra_*, ABI 1.1), named by the plugin: no host change per key.
+ *
+ * ABI 1.1 (not released yet) appended tc_source.settings / setting_size and
+ * tc_emit.extra_num / extra_str / extra_bool. A 1.1 plugin checks
+ * TC_HAS_MEMBER (sdk/compat.h) before calling an extra setter, since a 1.0
+ * host's tc_emit ends after known; a 1.0 plugin never calls them.
  *
  * Lifecycle and concurrency (the host runs every plugin on one thread):
  *  - create() may fail; the host then never calls destroy() for it.
@@ -125,6 +131,11 @@ typedef struct tc_response {
     const char *content_type; /* may be NULL */
 } tc_response;
 
+/* Bounds on tc_emit's extras (ABI 1.1), checked by the host: */
+#define TC_EXTRA_KEY_MAX 48   /* bytes of a key: [a-z][a-z0-9_]{0,47} */
+#define TC_EXTRA_MAX 32       /* distinct extras per address per response */
+#define TC_EXTRA_STR_MAX 1024 /* bytes of a string extra (without the NUL) */
+
 /* Setters for parse_response(). ADDR must be one of the addresses of the
  * chunk being parsed (the host ignores others, with a warning). Any setter
  * marks the address as known to this source; an address of the chunk that
@@ -133,7 +144,7 @@ typedef struct tc_response {
 typedef struct tc_emit {
     uint32_t struct_size; /* sizeof(tc_emit) as the host was built: setters
                              appended in later minors are present only when
-                             struct_size covers them */
+                             struct_size covers them (TC_HAS_MEMBER) */
     void *ctx;
     int (*str)(void *ctx, const char *addr, tc_field field, const char *value);
     int (*num)(void *ctx, const char *addr, tc_field field, double value);
@@ -141,6 +152,22 @@ typedef struct tc_emit {
                 const char *label, const char *url);
     /* Mark ADDR as known without any field (rarely needed). */
     int (*known)(void *ctx, const char *addr);
+
+    /* ---- ABI 1.1 ---- */
+    /* Named values no tc_field covers (a holder count, a score, an audit
+     * flag, a pool address). The host stores them with this source's record
+     * of the token (token_sources.data, under "extra") and never merges them
+     * into the token's fields. KEY: lowercase [a-z][a-z0-9_]{0,47}, and not
+     * the name of a field ("name", "price_usd", ..., "websites", "socials":
+     * the [merge] keys). At most TC_EXTRA_MAX distinct keys per address per
+     * response; the same key again replaces its value. A number must be
+     * finite; a string (copied) at most TC_EXTRA_STR_MAX bytes; a bool is
+     * stored as true for any non-zero VALUE. Each returns 0, or -1 when the
+     * host rejects the call (bad key, unknown address, over a bound: the host
+     * counts these and logs them at debug level, once per response). */
+    int (*extra_num)(void *ctx, const char *addr, const char *key, double value);
+    int (*extra_str)(void *ctx, const char *addr, const char *key, const char *value);
+    int (*extra_bool)(void *ctx, const char *addr, const char *key, int value);
 } tc_emit;
 
 typedef enum tc_status {

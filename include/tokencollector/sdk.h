@@ -7,6 +7,8 @@
  * (rate limits, retries of 408/429/5xx, backoff, the circuit breaker).
  *
  *   sdk/compat.h      TC_HAS_MEMBER: does a sized ABI struct carry a member
+ *   sdk/extra.h       tc_extra_key_ok, tc_extra_num_ok, tc_extra_str_ok: the
+ *                     host's rules for an extra; tc_field_name
  *   sdk/strbuf.h      tc_sb_*: growable string, URL and JSON-string escaping
  *   sdk/text.h        tc_text_*: lower-case copy, exact decimal parse,
  *                     printable-ASCII excerpt
@@ -24,6 +26,7 @@
 
 #include "sdk/addr_index.h"
 #include "sdk/compat.h"
+#include "sdk/extra.h"
 #include "sdk/outcome.h"
 #include "sdk/settings.h"
 #include "sdk/strbuf.h"

@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 /* Grows by one with every addition to this header. */
-#define TC_KIT_VERSION 1
+#define TC_KIT_VERSION 2
 
 /* The content type most recorded bodies have. */
 #define TC_KIT_JSON "application/json"
@@ -85,6 +85,14 @@ tc_kit_instance *tc_kit_create(tc_kit_plugin *p, const char *settings, char *err
 /* The same with KV = {"key", "value", ..., NULL} (may be NULL). */
 tc_kit_instance *tc_kit_create_kv(tc_kit_plugin *p, const char *const *kv, char *err, size_t errlen);
 void tc_kit_destroy(tc_kit_instance *in); /* calls destroy(); NULL: nothing */
+
+/* The tc_emit.struct_size parse_response gets from IN from now on (also in
+ * the sweeps): 0, the default, is this kit's sizeof(tc_emit);
+ * TC_KIT_EMIT_SIZE_1_0 plays a host built for ABI 1.0, whose tc_emit ends
+ * after known (no extras). A setter past SIZE is still filled in, but a
+ * call to it is refused: a plugin must check TC_HAS_MEMBER first. */
+void tc_kit_set_emit_size(tc_kit_instance *in, uint32_t size);
+#define TC_KIT_EMIT_SIZE_1_0 ((uint32_t)offsetof(tc_emit, extra_num))
 
 /* The tc_host the plugin got, e.g. to copy and shrink for an old-host test. */
 const tc_host *tc_kit_host(const tc_kit_instance *in);
@@ -127,6 +135,19 @@ typedef struct tc_kit_link {
     const char *url;
 } tc_kit_link;
 
+/* An extra (tc_emit.extra_num / extra_str / extra_bool, ABI 1.1) as the
+ * host keeps it: the last accepted value of its key. */
+typedef enum tc_kit_extra_type { TC_KIT_EXTRA_NUM = 1, TC_KIT_EXTRA_STR = 2, TC_KIT_EXTRA_BOOL = 3 } tc_kit_extra_type;
+
+typedef struct tc_kit_extra {
+    uint32_t struct_size;
+    const char *key;
+    tc_kit_extra_type type;
+    double num;      /* TC_KIT_EXTRA_NUM; TC_KIT_EXTRA_BOOL: 0 or 1 */
+    const char *str; /* TC_KIT_EXTRA_STR, else NULL */
+    unsigned times;  /* accepted calls with this key (the host keeps the last; once expected) */
+} tc_kit_extra;
+
 typedef struct tc_kit_result {
     uint32_t struct_size;
     tc_status status;          /* what parse_response returned */
@@ -134,7 +155,12 @@ typedef struct tc_kit_result {
     size_t calls;              /* every setter call */
     size_t refused;            /* calls the host would refuse: an address not in the
                                   chunk, the wrong setter for a field, an unknown field
-                                  or link kind, NULL, a non-finite number, an empty URL */
+                                  or link kind, NULL, a non-finite number, an empty URL;
+                                  an extra whose key breaks tc_extra_key_ok (sdk/extra.h),
+                                  a string over TC_EXTRA_STR_MAX bytes, a key past
+                                  TC_EXTRA_MAX for the address, a setter past emit_size */
+    /* TC_KIT_VERSION 2 */
+    uint32_t emit_size;        /* the tc_emit.struct_size the plugin got */
 } tc_kit_result;
 
 /* Runs parse_response for the chunk ADDRS[0..N) on a response with HTTP
@@ -165,8 +191,13 @@ size_t tc_kit_nlinks(const tc_kit_result *r, const char *addr);
 const tc_kit_link *tc_kit_link_at(const tc_kit_result *r, const char *addr, size_t i); /* emit order */
 /* URL of the first link with KIND and LABEL (a NULL LABEL matches a NULL label). */
 const char *tc_kit_link_url(const tc_kit_result *r, const char *addr, tc_link_kind kind, const char *label);
-size_t tc_kit_duplicates(const tc_kit_result *r); /* fields set more than once, all addresses */
+size_t tc_kit_duplicates(const tc_kit_result *r); /* fields and extras set more than once, all addresses */
 int tc_kit_empty(const tc_kit_result *r);         /* no setter call at all */
+/* ADDR's extras: how many distinct keys, the I-th in the order first set,
+ * the one named KEY (NULL: not set). */
+size_t tc_kit_nextras(const tc_kit_result *r, const char *addr);
+const tc_kit_extra *tc_kit_extra_at(const tc_kit_result *r, const char *addr, size_t i);
+const tc_kit_extra *tc_kit_extra_of(const tc_kit_result *r, const char *addr, const char *key);
 
 /* ---- Checks for any framework ------------------------------------------------ */
 
@@ -181,6 +212,13 @@ const char *tc_kit_check_unset(const tc_kit_result *r, const char *addr, tc_fiel
 const char *tc_kit_check_link(const tc_kit_result *r, const char *addr, tc_link_kind kind,
                               const char *label, const char *url);
 const char *tc_kit_check_text(const char *got, const char *want);
+/* Extra KEY of ADDR was set exactly once, as a number equal to WANT
+ * (compared exactly); as a bool, true exactly when WANT is non-zero; as the
+ * string WANT; not at all. */
+const char *tc_kit_check_extra_num(const tc_kit_result *r, const char *addr, const char *key, double want);
+const char *tc_kit_check_extra_bool(const tc_kit_result *r, const char *addr, const char *key, int want);
+const char *tc_kit_check_extra_str(const tc_kit_result *r, const char *addr, const char *key, const char *want);
+const char *tc_kit_check_extra_unset(const tc_kit_result *r, const char *addr, const char *key);
 
 /* Without a framework: each failed expectation prints "FILE:LINE: what" on
  * stderr and is counted; main() returns tc_kit_failures() != 0. */

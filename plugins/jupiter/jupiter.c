@@ -7,7 +7,9 @@
  * The answer is a JSON array holding only the mints Jupiter knows, in no
  * documented order: entries are mapped back by "id". Nullable fields that are
  * null or absent are not emitted. totalSupply/circSupply are UI amounts (not
- * the raw integer supply), so TC_SUPPLY is never emitted.
+ * the raw integer supply), so TC_SUPPLY is never emitted. On a host with
+ * extras (ABI 1.1) the holder count, organic score, audit and first pool
+ * are reported as extras (README).
  */
 #include <tokencollector/plugin.h>
 #include <tokencollector/sdk.h>
@@ -107,6 +109,32 @@ static void emit_num(const tc_emit *out, const char *addr, tc_field f, const cJS
     if (tc_json_num(o, key, &v)) out->num(out->ctx, addr, f, v);
 }
 
+static void emit_extra_num(const tc_emit *out, const char *addr, const char *name, const cJSON *o,
+                           const char *key) {
+    double v;
+    if (tc_json_num(o, key, &v)) out->extra_num(out->ctx, addr, name, v);
+}
+
+static void emit_extra_bool(const tc_emit *out, const char *addr, const char *name, const cJSON *o,
+                            const char *key) {
+    const cJSON *b = tc_json_get(o, key);
+    if (cJSON_IsBool(b)) out->extra_bool(out->ctx, addr, name, cJSON_IsTrue(b));
+}
+
+/* What the answer carries beyond the fields; only on a host that has extras. */
+static void emit_extras(const tc_emit *out, const char *addr, const cJSON *t) {
+    if (!TC_HAS_MEMBER(out, tc_emit, extra_bool)) return;
+    emit_extra_num(out, addr, "holder_count", t, "holderCount");
+    emit_extra_num(out, addr, "organic_score", t, "organicScore");
+    emit_extra_bool(out, addr, "is_verified", t, "isVerified");
+    const cJSON *audit = tc_json_obj(t, "audit");
+    emit_extra_num(out, addr, "top_holders_pct", audit, "topHoldersPercentage");
+    emit_extra_bool(out, addr, "mint_authority_disabled", audit, "mintAuthorityDisabled");
+    emit_extra_bool(out, addr, "freeze_authority_disabled", audit, "freezeAuthorityDisabled");
+    const char *pool = tc_json_str(tc_json_obj(t, "firstPool"), "id");
+    if (pool) out->extra_str(out->ctx, addr, "first_pool", pool);
+}
+
 static void emit_token(const tc_emit *out, const char *addr, const cJSON *t) {
     double v, buy, sell;
     out->known(out->ctx, addr);
@@ -131,6 +159,7 @@ static void emit_token(const tc_emit *out, const char *addr, const cJSON *t) {
         url = tc_json_str(t, socials[k]);
         if (url) out->link(out->ctx, addr, TC_LINK_SOCIAL, socials[k], url);
     }
+    emit_extras(out, addr, t);
 }
 
 static tc_status jup_parse_response(void *self, const char *const *addrs, size_t n,

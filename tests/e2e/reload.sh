@@ -49,19 +49,27 @@ echo "# 1. hot swap: a new build of dexscreener.so, installed over the running o
 RSS0=$(ps -o rss= -p $DAEMON | tr -d ' ')
 install -m 0644 "$BUILD/test-plugins/dexscreener-next.so" "$WORK/plugins/dexscreener.so"
 t0=$(now_ms)
+swap_wall=$(date +%s)
 hup
 wait_log 'source dexscreener: new instance, plugin dexscreener 1.0.0 -> dexscreener 1.0.1-next' 1
 expect "the new build was loaded" $? 0
 swap_ms=$(($(now_ms) - t0))
 dex_at_swap=$(requests dexscreener)
+# The first record parsed by the new build, committed: the time to "serving".
+for _ in $(seq 250); do
+    [ "$(sqlite3 "$DB" "SELECT count(*) FROM token_sources WHERE source = 'dexscreener' AND plugin_version = '1.0.1-next'" 2>/dev/null)" -gt 0 ] && break
+    sleep 0.02
+done
+serve_ms=$(($(now_ms) - t0))
 expect "the reason given: a new build" \
     "$(grep -c 'dexscreener 1.0.1-next (a new build of its plugin was installed)' "$LOG")" 1
 sleep 1.5
 dex_after=$(requests dexscreener)
 expect "the new build serves new chunks (requests $dex_at_swap -> $dex_after in 1.5 s)" \
     "$([ "$dex_after" -gt "$dex_at_swap" ] && echo yes)" yes
-echo "# SIGHUP to new build applied: $swap_ms ms"
+echo "# SIGHUP to new build applied: $swap_ms ms; to its first record committed: $serve_ms ms"
 expect_le "SIGHUP to the new build in place (ms)" "$swap_ms" 2000
+expect_le "SIGHUP to the first record the new build parsed, committed (ms)" "$serve_ms" 2000
 
 echo "# 2. refused: a config error, a broken build, a restart-only key"
 cp "$WORK/reload.ini" "$WORK/good.ini"
@@ -155,6 +163,10 @@ expect "no dexscreener chunk lost: every committed refresh was asked" \
 expect_le "no dexscreener chunk asked twice (addresses beyond the refreshes)" "$((dex_addrs - refreshes))" "${in_flight:-0}"
 expect "no token left claimed" "$(sqlite3 "$DB" "SELECT count(*) FROM tokens WHERE claim_id IS NOT NULL")" 0
 expect "no token failed" "$(sqlite3 "$DB" "SELECT count(*) FROM tokens WHERE status = 'failed'")" 0
+expect "records fetched after the swap carry the new version, none the old" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM token_sources WHERE source = 'dexscreener' AND fetched_at > $swap_wall + 1 AND plugin_version = '1.0.0'")" 0
+expect "every dexscreener record is the new build's by the end" \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM token_sources WHERE source = 'dexscreener' AND plugin_version <> '1.0.1-next'")" 0
 expect "no sanitizer report" "$(grep -c 'Sanitizer' "$LOG")" 0
 expect "one process all along (no restart in the log)" "$(grep -c 'info \[daemon\] started' "$LOG")" 1
 for s in jupiter helius dexscreener; do

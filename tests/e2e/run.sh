@@ -24,6 +24,19 @@ cat "$WORK/verify.out" | tail -1
 expect "some tokens enriched and some no_data" \
     "$(sqlite3 "$WORK/main.db" "SELECT count(DISTINCT status) FROM tokens WHERE status IN ('enriched','no_data')")" 2
 expect "no token left pending" "$(sqlite3 "$WORK/main.db" "SELECT count(*) FROM tokens WHERE status='pending'")" 0
+# tc_check verify compared each extra with the fake's; here: every record has them, typed, and its
+# plugin's version (a record the fake does not know has no row, which verify checked too).
+JUP_ROWS=$(sqlite3 "$WORK/main.db" "SELECT count(*) FROM token_sources WHERE source='jupiter'")
+expect "jupiter records stored" "$([ "$JUP_ROWS" -gt 0 ] && echo yes)" yes
+expect "every jupiter record has its extras and plugin_version 1.0.0" \
+    "$(sqlite3 "$WORK/main.db" "SELECT count(*) FROM token_sources WHERE source='jupiter' AND plugin_version='1.0.0'
+        AND json_type(data,'\$.extra.holder_count')='integer' AND json_type(data,'\$.extra.organic_score') IN ('integer','real')
+        AND json_type(data,'\$.extra.is_verified') IN ('true','false') AND json_type(data,'\$.extra.first_pool')='text'
+        AND json_type(data,'\$.extra.top_holders_pct') IN ('integer','real')
+        AND json_type(data,'\$.extra.mint_authority_disabled') IN ('true','false')
+        AND json_type(data,'\$.extra.freeze_authority_disabled') IN ('true','false')")" "$JUP_ROWS"
+expect "the other sources' records: version 1.0.0, no extras" \
+    "$(sqlite3 "$WORK/main.db" "SELECT count(*) FROM token_sources WHERE source!='jupiter' AND (plugin_version IS NOT '1.0.0' OR json_type(data,'\$.extra') IS NOT NULL)")" 0
 "$TC" -c "$WORK/main.ini" --once --no-progress >"$WORK/once2.out" 2>&1
 expect "a second --once finds nothing pending" "$(grep -c '^summary: 0 tokens' "$WORK/once2.out")" 1
 

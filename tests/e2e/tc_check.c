@@ -11,7 +11,8 @@
  *                                  (timestamps aside)
  *
  * The expected values come from tests/fakeapi/fake_data.c, the same code the
- * fake upstream serves from, and the merge rules of the core's defaults.
+ * fake upstream serves from (Jupiter's extras: fake_jupiter_extras), and the
+ * merge rules of the core's defaults.
  * Exit 0 when everything matches, 1 with one line per mismatch otherwise. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -49,6 +50,20 @@ static int cmd_gen(int argc, char **argv)
     return 0;
 }
 
+/* Jupiter's extras for ADDR, as a correct plugin reports them. */
+static void expected_jupiter_extras(const char *addr, tc_values *v)
+{
+    fake_jupiter_extra x;
+    fake_jupiter_extras(addr, &x);
+    values_set_extra(v, "holder_count", EXTRA_NUM, x.holder_count, NULL);
+    values_set_extra(v, "organic_score", EXTRA_NUM, x.organic_score, NULL);
+    values_set_extra(v, "is_verified", EXTRA_BOOL, x.is_verified, NULL);
+    values_set_extra(v, "top_holders_pct", EXTRA_NUM, x.top_holders_pct, NULL);
+    values_set_extra(v, "mint_authority_disabled", EXTRA_BOOL, x.mint_authority_disabled, NULL);
+    values_set_extra(v, "freeze_authority_disabled", EXTRA_BOOL, x.freeze_authority_disabled, NULL);
+    values_set_extra(v, "first_pool", EXTRA_STR, 0, x.first_pool);
+}
+
 /* What a correct plugin emits for this fake token. */
 static void expected_values(const fake_token *ft, tc_values *v)
 {
@@ -73,6 +88,22 @@ static void expected_values(const fake_token *ft, tc_values *v)
                         ft->links[i].url);
 }
 
+/* The extras of a stored record (JSON) against WANT's. */
+static void compare_extras(const char *addr, const char *source, const char *json, const tc_values *want)
+{
+    tc_values got = {0};
+    values_from_json(&got, json);
+    if (got.n_extras != want->n_extras)
+        MISMATCH("%s %s: %zu extras, want %zu\n", addr, source, got.n_extras, want->n_extras);
+    for (size_t i = 0; i < want->n_extras; i++) {
+        const extra_rec *w = &want->extras[i], *g = values_extra(&got, w->key);
+        if (!g || g->type != w->type || g->num != w->num || (w->str && (!g->str || strcmp(g->str, w->str))))
+            MISMATCH("%s %s: extra %s = %s%.17g, want %s%.17g\n", addr, source, w->key, g && g->str ? g->str : "",
+                     g ? g->num : NAN, w->str ? w->str : "", w->num);
+    }
+    values_clear(&got);
+}
+
 /* Compares a stored token_sources.data JSON with expected values. */
 static void compare_record(const char *addr, const char *source, const char *json, const tc_values *want)
 {
@@ -81,6 +112,7 @@ static void compare_record(const char *addr, const char *source, const char *jso
         MISMATCH("%s %s: token_sources.data is not JSON: %.80s\n", addr, source, json);
         return;
     }
+    compare_extras(addr, source, json, want);
     for (int f = 1; f < FIELD_SLOTS; f++) {
         cJSON *item = cJSON_GetObjectItemCaseSensitive(got, field_name(f));
         if (!values_has(want, f)) {
@@ -228,6 +260,8 @@ static int cmd_verify(int argc, char **argv)
             fake_token ft;
             fake_token_for(&profile, enabled[s], addr, &ft);
             expected_values(&ft, &per[s]);
+            if (ft.known && enabled[s] == FAKE_JUPITER)
+                expected_jupiter_extras(addr, &per[s]);
             outcomes[s] = ft.known ? OUTCOME_FOUND : OUTCOME_MISSING;
             any |= ft.known;
         }
@@ -347,7 +381,7 @@ static int cmd_same(int argc, char **argv)
         "SELECT address, price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h FROM %s.token_prices",
         "SELECT address, type, url FROM %s.token_socials",
         "SELECT address, label, url FROM %s.token_websites",
-        "SELECT address, source, data FROM %s.token_sources",
+        "SELECT address, source, data, plugin_version FROM %s.token_sources",
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof projections / sizeof *projections; i++) {

@@ -119,6 +119,18 @@ int fake_source_knows(const fake_profile *profile, fake_source source, const cha
  * meaningful when the token's has_volume is set. */
 void fake_jupiter_volume_parts(const char *addr, double *buy, double *sell);
 
+/* What Jupiter sends for ADDR beyond fake_token (fake_render.c), which a
+ * correct plugin reports as extras: holderCount, organicScore, isVerified,
+ * audit.{topHoldersPercentage, mintAuthorityDisabled,
+ * freezeAuthorityDisabled} and firstPool.id, always sent for a known mint. */
+typedef struct fake_jupiter_extra {
+    double holder_count, organic_score, top_holders_pct;
+    int is_verified, mint_authority_disabled, freeze_authority_disabled;
+    char first_pool[45];
+} fake_jupiter_extra;
+
+void fake_jupiter_extras(const char *addr, fake_jupiter_extra *out);
+
 /* The shape of a Helius asset beyond what fake_token says. Empty strings
  * mean "key absent". */
 typedef struct fake_helius_asset {

@@ -169,8 +169,21 @@ static cJSON *jupiter_stats(const char *addr, unsigned window, const fake_token 
     return s;
 }
 
+void fake_jupiter_extras(const char *addr, fake_jupiter_extra *out)
+{
+    out->holder_count = (double)(extra(addr, 8) % 250000);
+    out->mint_authority_disabled = (extra(addr, 9) & 1) != 0;
+    out->freeze_authority_disabled = (extra(addr, 9) & 2) != 0;
+    out->top_holders_pct = (double)(extra(addr, 46) % 10000) / 100.0;
+    out->organic_score = (double)(extra(addr, 47) % 10000) / 100.0;
+    out->is_verified = (extra(addr, 49) % 10) < 3;
+    fake_address(extra(addr, 2), 0, out->first_pool);
+}
+
 static cJSON *jupiter_object(const char *addr, const fake_token *t)
 {
+    fake_jupiter_extra x;
+    fake_jupiter_extras(addr, &x);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", addr);
     cJSON_AddStringToObject(o, "name", t->name);
@@ -182,9 +195,8 @@ static cJSON *jupiter_object(const char *addr, const fake_token *t)
     add_string_or_absent(o, "website", link_url(t, "website"), addr, 4);
     add_string_or_absent(o, "discord", link_url(t, "discord"), addr, 5);
 
-    char dev[45], pool[45], created[32];
+    char dev[45], created[32];
     fake_address(extra(addr, 1), 0, dev);
-    fake_address(extra(addr, 2), 0, pool);
     snprintf(created, sizeof created, "2025-%02u-%02uT%02u:00:00.000Z",
              (unsigned)(extra(addr, 3) % 12 + 1), (unsigned)(extra(addr, 4) % 28 + 1),
              (unsigned)(extra(addr, 5) % 24));
@@ -194,20 +206,19 @@ static cJSON *jupiter_object(const char *addr, const fake_token *t)
     cJSON_AddStringToObject(o, "tokenProgram", "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
     cJSON_AddStringToObject(o, "createdAt", created);
     cJSON *first_pool = cJSON_AddObjectToObject(o, "firstPool");
-    cJSON_AddStringToObject(first_pool, "id", pool);
+    cJSON_AddStringToObject(first_pool, "id", x.first_pool);
     cJSON_AddStringToObject(first_pool, "createdAt", created);
-    add_number(o, "holderCount", (double)(extra(addr, 8) % 250000));
+    add_number(o, "holderCount", x.holder_count);
     cJSON *audit = cJSON_AddObjectToObject(o, "audit");
-    cJSON_AddBoolToObject(audit, "mintAuthorityDisabled", (extra(addr, 9) & 1) != 0);
-    cJSON_AddBoolToObject(audit, "freezeAuthorityDisabled", (extra(addr, 9) & 2) != 0);
-    add_number(audit, "topHoldersPercentage", (double)(extra(addr, 46) % 10000) / 100.0);
-    add_number(o, "organicScore", (double)(extra(addr, 47) % 10000) / 100.0);
+    cJSON_AddBoolToObject(audit, "mintAuthorityDisabled", x.mint_authority_disabled);
+    cJSON_AddBoolToObject(audit, "freezeAuthorityDisabled", x.freeze_authority_disabled);
+    add_number(audit, "topHoldersPercentage", x.top_holders_pct);
+    add_number(o, "organicScore", x.organic_score);
     static const char *const LABELS[] = { "high", "medium", "low" };
     cJSON_AddStringToObject(o, "organicScoreLabel", LABELS[extra(addr, 48) % 3]);
-    int verified = (extra(addr, 49) % 10) < 3;
-    cJSON_AddBoolToObject(o, "isVerified", verified);
+    cJSON_AddBoolToObject(o, "isVerified", x.is_verified);
     cJSON *tags = cJSON_AddArrayToObject(o, "tags");
-    if (verified)
+    if (x.is_verified)
         cJSON_AddItemToArray(tags, cJSON_CreateString("verified"));
     if (extra(addr, 50) & 1)
         cJSON_AddItemToArray(tags, cJSON_CreateString("community"));

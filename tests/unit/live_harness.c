@@ -276,7 +276,8 @@ static int same_str(const char *a, const char *b)
 }
 
 /* One token_sources row per source that knows ADDR, none for the others,
- * with the name and price a correct plugin reads from the fake. */
+ * with the name and price a correct plugin reads from the fake, Jupiter's
+ * extras, and the version of the plugin that wrote it. */
 static void check_source_rows(live *L, const char *addr, const expected *x)
 {
     for (int s = 0; s < FAKE_NSOURCES; s++) {
@@ -298,8 +299,23 @@ static void check_source_rows(live *L, const char *addr, const expected *x)
         if (!same_str(name, ft->has_name ? ft->name : NULL) || !same_num(price, ft->has_price ? ft->price_usd : NAN))
             fail_msg("%s: stored %s record %s; want name \"%s\", price %.17g", addr, fake_source_name((fake_source)s), json,
                      ft->has_name ? ft->name : "(none)", ft->has_price ? ft->price_usd : NAN);
+        if (s == FAKE_JUPITER) { /* one of its extras stands for them all (tc_check verify has each) */
+            fake_jupiter_extra x;
+            fake_jupiter_extras(addr, &x);
+            const extra_rec *e = values_extra(&v, "holder_count");
+            if (!e || e->num != x.holder_count || v.n_extras != 7)
+                fail_msg("%s: stored jupiter record %s; want holder_count %.17g and 7 extras", addr, json, x.holder_count);
+        } else if (v.n_extras)
+            fail_msg("%s: stored %s record %s has extras", addr, fake_source_name((fake_source)s), json);
         values_clear(&v);
         free(json);
+        /* Every bundled plugin is 1.0.0: the instance that parsed the record. */
+        char *version = live_sql_text(L, "SELECT plugin_version FROM token_sources WHERE address = %Q AND source = %Q",
+                                      addr, fake_source_name((fake_source)s));
+        if (!same_str(version, "1.0.0"))
+            fail_msg("%s: %s record's plugin_version %s, want 1.0.0", addr, fake_source_name((fake_source)s),
+                     version ? version : "NULL");
+        free(version);
     }
 }
 

@@ -72,7 +72,8 @@ double live_sql_num(live *L, const char *fmt, ...);
 /* Every imported token (L->addrs) was committed as the fake upstream
  * served it, ENABLED[s] saying which sources the config has: its status
  * (enriched when one of them knows it, else no_data), one token_sources row
- * per source that knows it with the name and price a correct plugin reads,
+ * per source that knows it with the name and price a correct plugin reads
+ * (and Jupiter's extras) and plugin_version 1.0.0,
  * the merged name and price (the default [merge]); and nothing is claimed. */
 void live_check_committed(live *L, const int enabled[FAKE_NSOURCES]);
 /* How many of L->addrs source S knows. */

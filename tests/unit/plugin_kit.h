@@ -27,6 +27,10 @@
 #define KIT_ASSERT_STR(r, addr, f, want) KIT_ASSERT(tc_kit_check_str((r), (addr), (f), (want)))
 #define KIT_ASSERT_UNSET(r, addr, f) KIT_ASSERT(tc_kit_check_unset((r), (addr), (f)))
 #define KIT_ASSERT_LINK(r, addr, kind, label, url) KIT_ASSERT(tc_kit_check_link((r), (addr), (kind), (label), (url)))
+#define KIT_ASSERT_EXTRA_NUM(r, addr, key, want) KIT_ASSERT(tc_kit_check_extra_num((r), (addr), (key), (want)))
+#define KIT_ASSERT_EXTRA_BOOL(r, addr, key, want) KIT_ASSERT(tc_kit_check_extra_bool((r), (addr), (key), (want)))
+#define KIT_ASSERT_EXTRA_STR(r, addr, key, want) KIT_ASSERT(tc_kit_check_extra_str((r), (addr), (key), (want)))
+#define KIT_ASSERT_NO_EXTRA(r, addr, key) KIT_ASSERT(tc_kit_check_extra_unset((r), (addr), (key)))
 
 /* NAME.so from $TC_PLUGIN_DIR (default build/plugins); NULL with ERR. */
 static inline tc_kit_plugin *kit_load(const char *name, char *err, size_t errlen)

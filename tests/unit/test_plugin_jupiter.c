@@ -189,6 +189,71 @@ static void test_parse_batch(void **state) {
     tc_kit_destroy(in);
 }
 
+/* What the answer carries beyond the fields, as extras (ABI 1.1). */
+static void test_parse_extras(void **state) {
+    (void)state;
+    tc_kit_instance *in = kit_make(NULL);
+    tc_kit_result *c;
+    assert_int_equal(kit_parse_fixture(in, batch, NBATCH, 200, "jupiter/search_batch.json", &c), TC_OK);
+    assert_int_equal(c->refused, 0);
+    assert_int_equal(tc_kit_duplicates(c), 0); /* no extra set twice either */
+
+    KIT_ASSERT_EXTRA_NUM(c, JUP, "holder_count", 817364);
+    KIT_ASSERT_EXTRA_NUM(c, JUP, "organic_score", 97.36);
+    KIT_ASSERT_EXTRA_BOOL(c, JUP, "is_verified", 1);
+    KIT_ASSERT_EXTRA_NUM(c, JUP, "top_holders_pct", 50.9211283612386);
+    KIT_ASSERT_EXTRA_BOOL(c, JUP, "mint_authority_disabled", 1);
+    KIT_ASSERT_EXTRA_BOOL(c, JUP, "freeze_authority_disabled", 1);
+    KIT_ASSERT_EXTRA_STR(c, JUP, "first_pool", "FksffEqnBRixYGR791Qw2MgdU7zNCpHVFYBL4Fa4qVuH");
+    assert_int_equal(tc_kit_nextras(c, JUP), 7);
+    KIT_ASSERT_EXTRA_NUM(c, SOL, "holder_count", 2342610);
+    KIT_ASSERT_EXTRA_NUM(c, SOL, "top_holders_pct", 1.2422471238911812);
+    KIT_ASSERT_EXTRA_STR(c, SOL, "first_pool", "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2");
+
+    /* false is a value; a pool that is not sent is none */
+    KIT_ASSERT_EXTRA_BOOL(c, USDC, "mint_authority_disabled", 0);
+    KIT_ASSERT_EXTRA_BOOL(c, USDC, "freeze_authority_disabled", 0);
+    KIT_ASSERT_EXTRA_NUM(c, USDC, "top_holders_pct", 24.31);
+    KIT_ASSERT_NO_EXTRA(c, USDC, "first_pool");
+
+    /* null holderCount / isVerified / audit / firstPool: nothing; organicScore 0 is a value */
+    KIT_ASSERT_EXTRA_NUM(c, NULLS, "organic_score", 0);
+    assert_int_equal(tc_kit_nextras(c, NULLS), 1);
+
+    /* no audit object at all */
+    KIT_ASSERT_EXTRA_NUM(c, ZERODEC, "holder_count", 12);
+    KIT_ASSERT_EXTRA_NUM(c, ZERODEC, "organic_score", 3.1);
+    KIT_ASSERT_EXTRA_BOOL(c, ZERODEC, "is_verified", 0);
+    KIT_ASSERT_NO_EXTRA(c, ZERODEC, "top_holders_pct");
+    KIT_ASSERT_NO_EXTRA(c, ZERODEC, "mint_authority_disabled");
+    assert_int_equal(tc_kit_nextras(c, ZERODEC), 3);
+    assert_int_equal(tc_kit_nextras(c, MISSING), 0);
+    size_t fields_jup = tc_kit_nfields(c, JUP);
+    tc_kit_result_free(c);
+
+    /* wrong types are not coerced */
+    const char *const one[] = {SOL};
+    const char *body = "[{\"id\":\"" SOL "\",\"holderCount\":\"12\",\"organicScore\":null,\"isVerified\":1,"
+                       "\"audit\":[true],\"firstPool\":{\"id\":7}}]";
+    assert_int_equal(kit_parse(in, one, 1, 200, body, strlen(body), &c), TC_OK);
+    assert_true(tc_kit_known(c, SOL));
+    assert_int_equal(tc_kit_nextras(c, SOL), 0);
+    tc_kit_result_free(c);
+
+    /* A host built for ABI 1.0 (its tc_emit ends after known): the same
+     * fields, no extras, nothing refused. */
+    tc_kit_set_emit_size(in, TC_KIT_EMIT_SIZE_1_0);
+    assert_int_equal(kit_parse_fixture(in, batch, NBATCH, 200, "jupiter/search_batch.json", &c), TC_OK);
+    assert_int_equal(c->emit_size, offsetof(tc_emit, extra_num));
+    assert_int_equal(c->refused, 0);
+    assert_int_equal(tc_kit_nfields(c, JUP), fields_jup);
+    for (size_t i = 0; i < NBATCH; i++)
+        assert_int_equal(tc_kit_nextras(c, batch[i]), 0);
+    KIT_ASSERT_STR(c, JUP, TC_NAME, "Jupiter");
+    tc_kit_result_free(c);
+    tc_kit_destroy(in);
+}
+
 static void test_parse_compact_and_duplicates(void **state) {
     (void)state;
     tc_kit_instance *in = kit_make(NULL);
@@ -335,6 +400,7 @@ int main(void) {
         cmocka_unit_test(test_request_encoding_and_limits),
         cmocka_unit_test(test_create_rejects_bad_settings),
         cmocka_unit_test(test_parse_batch),
+        cmocka_unit_test(test_parse_extras),
         cmocka_unit_test(test_parse_compact_and_duplicates),
         cmocka_unit_test(test_parse_empty_and_wrong_shape),
         cmocka_unit_test(test_parse_truncated_and_malformed),

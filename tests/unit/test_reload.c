@@ -46,18 +46,25 @@ static char *read_file(const char *path)
 }
 
 /* The original config with DexScreener's chunk_size set to CHUNK, and an
- * unknown key in its section when BROKEN. */
+ * unknown key in its section when BROKEN. Written beside it and renamed
+ * over it, as a deploy would: a reload still running from the last SIGHUP
+ * must never read a half-written file (which it would rightly refuse, one
+ * refusal more than the broken files sent). */
 static int write_variant(operator *op, int chunk, int broken)
 {
     const char *at = strstr(op->original, "chunk_size = 30\n");
     if (!at)
         return -1;
-    FILE *f = fopen(op->L->ini, "w");
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s.new", op->L->ini);
+    FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
     fprintf(f, "%.*schunk_size = %d\n%s%s", (int)(at - op->original), op->original, chunk,
             broken ? "no_such_key = 1\n" : "", at + strlen("chunk_size = 30\n"));
-    return fclose(f);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, op->L->ini);
 }
 
 static int all_committed(live *L)

@@ -82,6 +82,15 @@ static size_t claim(store *st, const char *id, int64_t now, int due, claimed_tok
     return n;
 }
 
+/* ADDR, the only token due, claimed as ID at NOW. */
+static void claim_one(store *st, const char *addr, const char *id, int64_t now, int due)
+{
+    claimed_token *c;
+    assert_int_equal(claim(st, id, now, due, &c), 1);
+    assert_string_equal(c[0].address, addr);
+    claimed_tokens_free(c, 1);
+}
+
 static const char *const SOURCES[2] = {"jupiter", "dexscreener"};
 
 /* A two-source result for ADDR: jupiter OUT0, dexscreener OUT1, with a price
@@ -192,16 +201,13 @@ static void missing_deletes_and_older_never_overwrites(void **state)
     store *st = open_fresh();
     const char *addrs[] = {"B1"};
     import(st, addrs, 1);
-    claimed_token *c;
-    assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
-    claimed_tokens_free(c, 1);
+    claim_one(st, "B1", "c1", 1000, 0);
     result a;
     result_init(&a, "B1", OUTCOME_FOUND, OUTCOME_FOUND, 5.0);
     commit1(st, &a, 2000, "c1");
     result_free(&a);
     /* An older observation (fetched at 1500) does not replace the row of 2000. */
-    assert_int_equal(claim(st, "c2", 3000, 1, &c), 1);
-    claimed_tokens_free(c, 1);
+    claim_one(st, "B1", "c2", 3000, 1);
     result old;
     result_init(&old, "B1", OUTCOME_FOUND, OUTCOME_MISSING, 1.0);
     commit1(st, &old, 1500, "c2");
@@ -223,8 +229,8 @@ static void load_sources_returns_stored_records(void **state)
     (void)state;
     store *st = open_fresh();
     exec_sql("INSERT INTO tokens(address) VALUES ('C1'), ('C2');"
-             "INSERT INTO token_sources VALUES ('C1', 'jupiter', '{\"name\":\"x\"}', 5),"
-             " ('C2', 'jupiter', '{\"price_usd\":1}', 5)");
+             "INSERT INTO token_sources(address, source, data, fetched_at) VALUES"
+             " ('C1', 'jupiter', '{\"name\":\"x\"}', 5), ('C2', 'jupiter', '{\"price_usd\":1}', 5)");
     strbuf seen = {0};
     const char *want[] = {"C1", "NOPE"};
     char err[512];
@@ -311,11 +317,105 @@ static void upgrades_version_1(void **state)
     store *st = store_open(uri, err, sizeof err);
     if (!st)
         fail_msg("%s", err);
-    assert_string_equal(q("SELECT version FROM schema_version"), "3");
+    assert_string_equal(q("SELECT version FROM schema_version"), "4");
     assert_string_equal(q("SELECT name || ' ' || outstanding_attempts || ' ' || in_contest FROM tokens"), "kept 0 0");
     claimed_token *c;
     assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
     claimed_tokens_free(c, 1);
+    close_and_remove(st);
+}
+
+/* A pass over ADDR (claimed as ID at CLAIM_AT), committed at NOW: jupiter
+ * O0 by plugin VERSION, dexscreener O1 (result_init's prices from PRICE). */
+static void version_pass(store *st, const char *addr, const char *id, int64_t claim_at, int64_t now,
+                         source_outcome o0, const char *version, source_outcome o1, double price)
+{
+    claim_one(st, addr, id, claim_at, 1);
+    result x;
+    result_init(&x, addr, o0, o1, price);
+    values_set_version(&x.per[0], version);
+    commit1(st, &x, now, id);
+    result_free(&x);
+}
+
+static void keep_jupiter_record(void *ctx, const char *addr, const char *source, const char *json)
+{
+    (void)addr;
+    if (!strcmp(source, "jupiter"))
+        *(char **)ctx = xstrdup(json);
+}
+
+/* Each source's record keeps the extras its plugin reported, readable
+ * again through load_sources, and the version of the plugin that produced
+ * it: replaced with the record, kept with it. */
+static void records_keep_extras_and_plugin_version(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *addrs[] = {"E1"};
+    import(st, addrs, 1);
+    claim_one(st, "E1", "c1", 1000, 0);
+    result a;
+    result_init(&a, "E1", OUTCOME_FOUND, OUTCOME_FOUND, 1.0);
+    values_set_extra(&a.per[0], "holder_count", EXTRA_NUM, 817364, NULL);
+    values_set_extra(&a.per[0], "first_pool", EXTRA_STR, 0, "Pool \"1\" caf\xc3\xa9");
+    values_set_extra(&a.per[0], "is_verified", EXTRA_BOOL, 1, NULL);
+    values_set_version(&a.per[0], "1.0.0");
+    values_set_version(&a.per[1], "2.1.0");
+    commit1(st, &a, 1000, "c1");
+    char *want = values_to_json(&a.per[0]);
+    result_free(&a);
+    assert_string_equal(q("SELECT data FROM token_sources WHERE address = 'E1' AND source = 'jupiter'"), want);
+    assert_string_equal(q("SELECT json_extract(data, '$.extra.holder_count') || ' ' || json_extract(data,"
+                          " '$.extra.is_verified') || ' ' || plugin_version FROM token_sources WHERE source = 'jupiter'"),
+                        "817364 1 1.0.0");
+    assert_string_equal(q("SELECT plugin_version FROM token_sources WHERE source = 'dexscreener'"), "2.1.0");
+    assert_string_equal(q("SELECT count(*) FROM tokens WHERE address = 'E1' AND name IS NULL"), "1"); /* not merged */
+    char *rec = NULL, err[512];
+    assert_int_equal(store_load_sources(st, addrs, 1, keep_jupiter_record, &rec, err, sizeof err), 0);
+    tc_values back = {0};
+    assert_int_equal(values_from_json(&back, rec), 0);
+    assert_int_equal(back.n_extras, 3);
+    char *again = values_to_json(&back);
+    assert_string_equal(again, want);
+    free(again);
+    free(rec);
+    values_clear(&back);
+    free(want);
+
+    /* Next pass: jupiter answers with another plugin version, dexscreener
+     * is kept (not asked): its row and version stand. */
+    version_pass(st, "E1", "c2", 5000, 5000, OUTCOME_FOUND, "1.1.0", OUTCOME_KEPT, 2.0);
+    assert_string_equal(q("SELECT group_concat(source || ' ' || plugin_version || ' ' || data, '|') FROM (SELECT *"
+                          " FROM token_sources WHERE address = 'E1' ORDER BY source)"),
+                        "dexscreener 2.1.0 {\"price_usd\":2}|jupiter 1.1.0 {\"price_usd\":2}");
+    /* An older observation changes neither the record nor its version. */
+    version_pass(st, "E1", "c3", 9000, 4000, OUTCOME_FOUND, "0.9.0", OUTCOME_FAILED, 3.0);
+    assert_string_equal(q("SELECT group_concat(source || ' ' || plugin_version, '|') FROM (SELECT * FROM"
+                          " token_sources WHERE address = 'E1' ORDER BY source)"),
+                        "dexscreener 2.1.0|jupiter 1.1.0");
+    close_and_remove(st);
+}
+
+/* A store of schema version 3 (token_sources without plugin_version) is
+ * upgraded: its records stay, with no version, until rewritten. */
+static void upgrades_version_3(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    store_close(st);
+    exec_sql("ALTER TABLE token_sources DROP COLUMN plugin_version; UPDATE schema_version SET version = 3;"
+             "INSERT INTO tokens(address) VALUES ('V3');"
+             "INSERT INTO token_sources VALUES ('V3', 'jupiter', '{\"name\":\"old\"}', 5)");
+    char uri[160], err[512];
+    snprintf(uri, sizeof uri, "sqlite:%s", path);
+    st = store_open(uri, err, sizeof err);
+    if (!st)
+        fail_msg("%s", err);
+    assert_string_equal(q("SELECT version FROM schema_version"), "4");
+    assert_string_equal(q("SELECT data || ' ' || (plugin_version IS NULL) FROM token_sources"), "{\"name\":\"old\"} 1");
+    version_pass(st, "V3", "c1", 1000, 1000, OUTCOME_FOUND, "1.0.0", OUTCOME_MISSING, 1.0);
+    assert_string_equal(q("SELECT plugin_version || ' ' || data FROM token_sources"), "1.0.0 {\"price_usd\":1}");
     close_and_remove(st);
 }
 
@@ -327,6 +427,8 @@ int main(void)
         cmocka_unit_test(load_sources_returns_stored_records),
         cmocka_unit_test(daemon_claims_and_scan),
         cmocka_unit_test(upgrades_version_1),
+        cmocka_unit_test(records_keep_extras_and_plugin_version),
+        cmocka_unit_test(upgrades_version_3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
