@@ -11,7 +11,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libcurl libcjson sqlite3 libpq
+PKGS     := libcurl libcjson sqlite3 libpq libsystemd
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
@@ -139,6 +139,7 @@ e2e: all
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
+	@bash tests/e2e/logs.sh $(BUILD)
 	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps

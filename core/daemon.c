@@ -8,6 +8,7 @@
 #include "api_admin.h"
 #include "daemon_internal.h"
 #include "log.h"
+#include "notify.h"
 #include "ops.h"
 #include "util.h"
 
@@ -217,6 +218,8 @@ static void emit_metrics(daemon_state *d, int64_t now)
     memcpy(g.stretch, d->load.stretch, sizeof g.stretch);
     metrics_set_gauges(d->m, &g);
     metrics_roll(d->m, now);
+    notify_status("%s%zu tokens, %llu refreshed, %zu due", d->paused_all ? "paused: " : "", sched_size(d->sc),
+                  (unsigned long long)engine_tokens_committed(d->e), g.due);
     char line[1024];
     for (size_t i = 0; i <= d->n_src; i++) {
         size_t scope = i < d->n_src ? i : METRICS_ALL;
@@ -341,6 +344,11 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     rebalance(&d);
     LOG_INFO("daemon", "started: %zu tokens, %zu sources, capacity %.1f tokens/s, demand %.1f tokens/s",
              sched_size(d.sc), d.n_src, d.load.capacity, d.load.demand_total);
+    /* The store is open and migrated, every plugin loaded: systemd may
+     * start what comes after us. */
+    char ready[160];
+    snprintf(ready, sizeof ready, "running: %zu tokens, %zu sources", sched_size(d.sc), d.n_src);
+    notify_ready(ready);
 
     daemon_size_batches(&d);
     int64_t now = now_mono_ns();
@@ -356,6 +364,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
         }
         now = now_mono_ns();
         daemon_ops_turn(&d, now);
+        notify_watchdog(now);
         if (now >= next_metrics) {
             rebalance(&d);
             if (d.cfg->sched.metrics_interval_ns > 0)
@@ -387,6 +396,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
 
     /* Shutdown: no new requests; in-flight ones may finish within the grace
      * period; batches still unfinished go back to the store unchanged. */
+    notify_stopping();
     LOG_INFO("daemon", "stopping: %zu tokens in flight, %zu requests on the wire (grace %ld s)",
              engine_tokens_open(d.e), engine_requests_in_flight(d.e), d.cfg->shutdown_grace_s);
     engine_request_stop(d.e);

@@ -3,7 +3,8 @@
 # demo, when any is missing. Safe to run again: it does nothing when all are there.
 set -eu
 PACKAGES="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev libcmocka-dev
-libsqlite3-dev libmicrohttpd-dev sqlite3 curl jq postgresql groff-base man-db"
+libsqlite3-dev libmicrohttpd-dev libsystemd-dev sqlite3 curl jq postgresql groff-base man-db
+prometheus chromium python3"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
