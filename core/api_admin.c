@@ -70,6 +70,8 @@ int api_admin_configure(const char *token_file, char *err, size_t errlen)
 
 int api_admin_enabled(void) { return admin_token != NULL; }
 
+const char *api_admin_token(void) { return admin_token; }
+
 void api_admin_reset(void) { set_token(NULL); }
 
 /* Compares in time independent of where they differ. */

@@ -15,6 +15,8 @@ extern const api_route api_admin_routes[];
  * starts. */
 int api_admin_configure(const char *token_file, char *err, size_t errlen);
 int api_admin_enabled(void);
+/* The configured token, or NULL (`tokencollector status` sends it). */
+const char *api_admin_token(void);
 /* Forgets the token (tests). */
 void api_admin_reset(void);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_admin.h"
 #include "config.h"
 #include "config_map.h"
 #include "daemon.h"
@@ -14,6 +15,7 @@
 #include "import.h"
 #include "log.h"
 #include "registry.h"
+#include "status_cli.h"
 #include "store.h"
 #include "util.h"
 #include "version.h"
@@ -30,6 +32,8 @@ static const char usage_text[] =
     "                       SIGTERM or SIGINT (in-flight work finishes, then exit 0)\n"
     "  --once               process every pending token once, print a summary, exit\n"
     "  import PATH|-        add token addresses (one per line) to the store\n"
+    "  status [URL]         ask the running daemon (its admin API at URL, default\n"
+    "                       $TC_API_URL) and print the scheduler and every source\n"
     "  migrate              create or upgrade the store's schema, then exit\n"
     "  --check-config       validate the config, load every plugin and check that the\n"
     "                       store can be written, then exit\n"
@@ -176,6 +180,29 @@ static int run_once(const config *cfg, int show_progress)
     return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
+/* `status [URL]`: the running daemon's state through its admin API. The
+ * token is TC_ADMIN_TOKEN (as the daemon's). */
+static int run_status(const char *config_path, const char *url, int n_args)
+{
+    (void)config_path;
+    if (n_args > 2) {
+        fprintf(stderr, "tokencollector: status takes at most one URL\n");
+        return EXIT_CONFIG;
+    }
+    if (!url)
+        url = getenv("TC_API_URL");
+    if (!url || !*url) {
+        fprintf(stderr, "tokencollector status: give the daemon's URL (http://127.0.0.1:PORT) or set TC_API_URL\n");
+        return EXIT_CONFIG;
+    }
+    char err[512];
+    if (api_admin_configure(NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_CONFIG;
+    }
+    return status_cli(url, api_admin_token(), stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = "conf/tokencollector.ini";
@@ -210,6 +237,8 @@ int main(int argc, char **argv)
     if (help_config)
         return config_help(config_path, help_plugin, markdown);
     const char *command = optind < argc ? argv[optind] : NULL;
+    if (command && !strcmp(command, "status"))
+        return run_status(config_path, optind + 1 < argc ? argv[optind + 1] : NULL, argc - optind);
     int migrate = command && !strcmp(command, "migrate");
     if (command && !migrate && strcmp(command, "import") != 0) {
         fprintf(stderr, "tokencollector: unknown command \"%s\"\n%s", command, usage_text);

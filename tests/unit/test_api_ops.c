@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "live_harness.h"
 #include "ops.h"
+#include "status_cli.h"
 #include "util.h"
 
 enum { N = 60 };
@@ -196,7 +197,8 @@ static int first_pass_done(op *o)
 {
     (void)o;
     ops_snapshot s = {0};
-    int done = ops_current() && ops_read(ops_current(), &s) == 0 && s.committed >= N && s.in_flight_tokens == 0;
+    int done = ops_current() && ops_read(ops_current(), &s) == 0 && s.committed >= N && s.in_flight_tokens == 0 &&
+               s.tier[SCHED_HOT].refreshed + s.tier[SCHED_WARM].refreshed + s.tier[SCHED_COLD].refreshed == N;
     ops_snapshot_clear(&s);
     return done;
 }
@@ -292,6 +294,20 @@ static void check_reads(void)
 {
     call_result r = call("GET", "/api/admin/scheduler/status", NULL, AUTH);
     CHECK(r.status == 200 && r.json && cJSON_GetObjectItem(r.json, "tiers"), "status: %d", r.status);
+    /* `tokencollector status` prints that body as tables. */
+    char *text = NULL, err[128];
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    CHECK(status_print(r.body ? r.body : "", mem, err, sizeof err) == 0, "status_print: %s", err);
+    fclose(mem);
+    CHECK(strstr(text, "scheduler: 60 tokens") && strstr(text, "first pass: 60 of 60 tokens answered") &&
+              strstr(text, "\njupiter ") && strstr(text, "\ncold ") && strstr(text, "\nsource "),
+          "status_print:\n%s", text);
+    free(text);
+    mem = open_memstream(&text, &len);
+    CHECK(status_print("{\"x\":1}", mem, err, sizeof err) == -1, "status_print took a wrong body");
+    fclose(mem);
+    free(text);
     done_with(&r);
     expect("GET", "/api/admin/scheduler/status?verbose=1", NULL, AUTH, 400, "bad_parameter");
     r = call("GET", "/api/admin/scheduler/recommendations", NULL, AUTH);
