@@ -140,6 +140,7 @@ e2e: all
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
 	@bash tests/e2e/logs.sh $(BUILD)
+	@bash tests/e2e/ops.sh $(BUILD)
 	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps
