@@ -53,9 +53,10 @@ typedef struct daemon_state {
     int paused_all;               /* an operator paused every source: no batches are taken */
     int64_t next_publish_ns, next_scan_stats_ns;
     struct daemon_scan_stats *scan_stats; /* the last pass over the scheduler's tokens */
-    int64_t rate_t[40];           /* committed tokens sampled at each publish, for the ETA */
+    int64_t rate_t[40];           /* sampled at each publish: committed tokens (the ETA) */
     uint64_t rate_c[40];
-    size_t rate_i, rate_n;
+    uint64_t (*rate_req)[40];     /* and each source slot's requests (its rate) */
+    size_t rate_slots, rate_i, rate_n;
 } daemon_state;
 
 /* Sizes the batch buffers and parameters from d->cfg (start and reload). */

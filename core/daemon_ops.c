@@ -37,6 +37,8 @@ void daemon_ops_stop(daemon_state *d)
     d->hub = NULL;
     free(d->scan_stats);
     d->scan_stats = NULL;
+    free(d->rate_req);
+    d->rate_req = NULL;
 }
 
 /* ---- the pass over the tokens ------------------------------------------------ */
@@ -126,22 +128,33 @@ static void fill_sources(daemon_state *d, ops_snapshot *s)
     }
 }
 
-/* Committed tokens per second over the samples kept (about 10 s). */
-static double throughput(daemon_state *d, int64_t now)
+/* Committed tokens and each source's requests per second, over the
+ * samples kept (about 10 s of publishes). */
+static void sample_rates(daemon_state *d, ops_snapshot *s, int64_t now)
 {
     size_t cap = sizeof d->rate_t / sizeof *d->rate_t;
-    d->rate_t[d->rate_i] = now;
-    d->rate_c[d->rate_i] = engine_tokens_committed(d->e);
-    size_t oldest = d->rate_n < cap ? 0 : (d->rate_i + 1) % cap;
-    d->rate_i = (d->rate_i + 1) % cap;
+    if (s->n_src > d->rate_slots) { /* a reload added slots: they start at 0 requests */
+        d->rate_req = xrealloc(d->rate_req, s->n_src * sizeof *d->rate_req);
+        memset(d->rate_req + d->rate_slots, 0, (s->n_src - d->rate_slots) * sizeof *d->rate_req);
+        d->rate_slots = s->n_src;
+    }
+    size_t at = d->rate_i, oldest = d->rate_n < cap ? 0 : (at + 1) % cap;
+    d->rate_t[at] = now;
+    d->rate_c[at] = engine_tokens_committed(d->e);
+    for (size_t k = 0; k < s->n_src; k++)
+        d->rate_req[k][at] = s->src[k].stats.requests;
+    d->rate_i = (at + 1) % cap;
     if (d->rate_n < cap)
         d->rate_n++;
-    size_t newest = (d->rate_i + cap - 1) % cap;
-    double secs = (double)(d->rate_t[newest] - d->rate_t[oldest]) / 1e9;
-    return secs > 0 ? (double)(d->rate_c[newest] - d->rate_c[oldest]) / secs : 0;
+    double secs = (double)(d->rate_t[at] - d->rate_t[oldest]) / 1e9;
+    if (secs <= 0)
+        return;
+    s->tokens_per_s = (double)(d->rate_c[at] - d->rate_c[oldest]) / secs;
+    for (size_t k = 0; k < s->n_src; k++)
+        s->src[k].requests_per_s = (double)(d->rate_req[k][at] - d->rate_req[k][oldest]) / secs;
 }
 
-static void fill_scheduler(daemon_state *d, ops_snapshot *s, int64_t now)
+static void fill_scheduler(daemon_state *d, ops_snapshot *s)
 {
     const daemon_scan_stats *st = d->scan_stats;
     memcpy(s->tier, st->tier, sizeof s->tier);
@@ -172,7 +185,6 @@ static void fill_scheduler(daemon_state *d, ops_snapshot *s, int64_t now)
     sched_recommend(d->sc, d->load.capacity, &adv);
     s->load_factor = adv.load_factor;
     s->uniform_s = adv.uniform_s;
-    s->tokens_per_s = throughput(d, now);
     size_t left = s->tokens > refreshed ? s->tokens - refreshed : 0;
     s->eta_s = left == 0 ? 0 : s->tokens_per_s > 0 ? (int64_t)ceil((double)left / s->tokens_per_s) : -1;
 }
@@ -200,7 +212,8 @@ static void publish(daemon_state *d, int64_t now)
     s.started_s = d->wall0;
     metrics_copy(&s.m, d->m);
     fill_sources(d, &s);
-    fill_scheduler(d, &s, now);
+    sample_rates(d, &s, now);
+    fill_scheduler(d, &s);
     s.committed = engine_tokens_committed(d->e);
     s.commit_failures = engine_commit_failures(d->e);
     s.reloads_ok = d->reloads_ok;

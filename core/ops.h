@@ -32,6 +32,7 @@ typedef struct ops_source {
     int paused;          /* by an operator (or everything is paused) */
     int breaker;         /* breaker_state */
     double rate_now, rate_max; /* requests/s its limits allow now / as configured; 0: unlimited */
+    double requests_per_s;     /* sent, over the last few seconds */
     size_t chunk;
     long concurrency;
     int in_flight;

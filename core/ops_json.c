@@ -76,6 +76,7 @@ cJSON *ops_source_json(const ops_source *s)
         cJSON_AddStringToObject(o, "limiter", s->limiter);
     else
         cJSON_AddNullToObject(o, "limiter");
+    cJSON_AddNumberToObject(o, "requests_per_s", round(s->requests_per_s * 1000) / 1000);
     add_number_or_null(o, "rate_limit_per_s", s->rate_now > 0, s->rate_now);
     add_number_or_null(o, "rate_configured_per_s", s->rate_max > 0, s->rate_max);
     cJSON_AddNumberToObject(o, "chunk_size", (double)s->chunk);

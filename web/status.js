@@ -1,11 +1,10 @@
 // The status page's updates (web/status.html): every 2 s it reads /metrics
 // (the Prometheus text: every number shown) and /status.json (plugins,
-// recent errors, the first pass), and renders them. A number cell carries
-// data-metric="name{labels}", the series it shows, so a test can check the
-// page against /metrics. Plain DOM, no libraries.
+// recent errors, the first pass, request rates), and renders them. A
+// number cell carries data-metric="name{labels}", the series it shows, so a
+// test can check the page against /metrics. Plain DOM, no libraries.
 "use strict";
 const P = "tokencollector_";
-let previous = null; // the last scrape, for rates
 
 function parseMetrics(text) {
   const m = new Map();
@@ -58,7 +57,10 @@ function sourcesOf(m) {
   return names;
 }
 
-function renderSources(m, dt) {
+// The daemon's own request rate over its last seconds (status.json), by source.
+let rates = {};
+
+function renderSources(m) {
   const body = document.querySelector("#sources tbody");
   body.replaceChildren();
   for (const s of sourcesOf(m)) {
@@ -70,8 +72,7 @@ function renderSources(m, dt) {
       if (m.get(key("source_breaker_state", { source: s, state: st })) === 1) state = st;
     if (m.get(key("source_paused", L)) === 1) state = "paused";
     tr.append(el("td", { class: state, "data-state": state }, state));
-    const req = m.get(key("source_requests_total", L));
-    const rate = previous && dt > 0 ? (req - (previous.get(key("source_requests_total", L)) || 0)) / dt : NaN;
+    const rate = rates[s];
     const limit = m.get(key("source_limiter_rate_requests_per_second", L));
     tr.append(el("td", { class: rate > limit ? "over" : "" }, fmtNum(rate, 2)));
     tr.append(metricCell(m, key("source_limiter_rate_requests_per_second", L), 2));
@@ -170,8 +171,8 @@ async function update() {
     const m = parseMetrics(await mt.text());
     const s = await st.json();
     const now = Date.now();
-    const dt = previous ? (now - previous.at) / 1000 : 0;
-    renderSources(m, dt);
+    rates = Object.fromEntries(s.sources.map((x) => [x.name, x.requests_per_s]));
+    renderSources(m);
     renderScheduler(m);
     renderTiers(m);
     renderStatus(s, m);
@@ -181,8 +182,6 @@ async function update() {
     }
     document.getElementById("updated").textContent = "updated " + new Date(now).toLocaleTimeString();
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
-    m.at = now;
-    previous = m;
   } catch (err) {
     document.getElementById("updated").textContent = "cannot reach the daemon: " + err.message;
   }
