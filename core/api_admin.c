@@ -156,6 +156,35 @@ int admin_check_members(const cJSON *o, const char *const *allowed, const char *
     return 0;
 }
 
+cJSON *admin_begin(const api_request *rq, api_response *rs, int optional, const char *const *members, ops_hub **h)
+{
+    *h = admin_guard(rq, rs, NULL);
+    if (!*h)
+        return NULL;
+    cJSON *body = admin_body(rq, rs, optional);
+    if (body && admin_check_members(body, members, NULL, rs) != 0) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    return body;
+}
+
+const cJSON *admin_list_body(const api_request *rq, api_response *rs, const char *key, int max, const char *items,
+                             ops_hub **h, cJSON **body)
+{
+    *body = admin_begin(rq, rs, 0, (const char *const[]){key, NULL}, h);
+    if (!*body)
+        return NULL;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(*body, key);
+    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
+    if (n > 0 && n <= max)
+        return list;
+    api_error(rs, 400, "bad_body", "%s: expected an array of 1 to %d %s", key, max, items);
+    cJSON_Delete(*body);
+    *body = NULL;
+    return NULL;
+}
+
 int admin_call(ops_hub *h, ops_command *c, api_response *rs)
 {
     if (ops_call(h, c, CALL_TIMEOUT_MS) != 0)
@@ -180,34 +209,31 @@ static int read_snapshot(ops_hub *h, ops_snapshot *s, api_response *rs)
     return -1;
 }
 
-static int scheduler_status(const api_request *rq, api_response *rs)
+/* A read route: the guard, the snapshot, VIEW of it as the answer. */
+static int answer_from_snapshot(const api_request *rq, api_response *rs, cJSON *(*view)(const ops_snapshot *))
 {
     ops_hub *h = admin_guard(rq, rs, NULL);
     ops_snapshot s = {0};
     if (!h || read_snapshot(h, &s, rs) != 0)
         return 0;
-    api_json(rs, ops_print(ops_status_json(&s)));
+    api_json(rs, ops_print(view(&s)));
     ops_snapshot_clear(&s);
     return 0;
+}
+
+static int scheduler_status(const api_request *rq, api_response *rs)
+{
+    return answer_from_snapshot(rq, rs, ops_status_json);
 }
 
 static int recommendations(const api_request *rq, api_response *rs)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    ops_snapshot s = {0};
-    if (!h || read_snapshot(h, &s, rs) != 0)
-        return 0;
-    api_json(rs, ops_print(ops_recommendations_json(&s)));
-    ops_snapshot_clear(&s);
-    return 0;
+    return answer_from_snapshot(rq, rs, ops_recommendations_json);
 }
 
-static int plugins(const api_request *rq, api_response *rs)
+static cJSON *plugins_json(const ops_snapshot *sn)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    ops_snapshot s = {0};
-    if (!h || read_snapshot(h, &s, rs) != 0)
-        return 0;
+    const ops_snapshot s = *sn;
     cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "plugins");
     for (size_t i = 0; i < s.n_src; i++) {
         const ops_source *x = &s.src[i];
@@ -223,23 +249,19 @@ static int plugins(const api_request *rq, api_response *rs)
         cJSON_AddNumberToObject(o, "loaded_at", (double)x->loaded_at);
         cJSON_AddItemToArray(list, o);
     }
-    api_json(rs, ops_print(root));
-    ops_snapshot_clear(&s);
-    return 0;
+    return root;
 }
+
+static int plugins(const api_request *rq, api_response *rs) { return answer_from_snapshot(rq, rs, plugins_json); }
 
 /* ---- changes: commands to the loop ------------------------------------------------ */
 
 static int pause_or_resume(const api_request *rq, api_response *rs, ops_kind kind)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
+    ops_hub *h;
+    cJSON *body = admin_begin(rq, rs, 1, (const char *const[]){"source", NULL}, &h);
+    if (!body)
         return 0;
-    cJSON *body = admin_body(rq, rs, 1);
-    if (!body || admin_check_members(body, (const char *const[]){"source", NULL}, NULL, rs) != 0) {
-        cJSON_Delete(body);
-        return 0;
-    }
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(body, "source");
     if (src && !cJSON_IsNull(src) && (!cJSON_IsString(src) || !*src->valuestring)) {
         cJSON_Delete(body);
@@ -255,34 +277,27 @@ static int pause_or_resume(const api_request *rq, api_response *rs, ops_kind kin
 static int pause(const api_request *rq, api_response *rs) { return pause_or_resume(rq, rs, OPS_PAUSE); }
 static int resume(const api_request *rq, api_response *rs) { return pause_or_resume(rq, rs, OPS_RESUME); }
 
-static int reload(const api_request *rq, api_response *rs)
+/* A command that takes no body (or {}), as the route's answer. */
+static int bodyless_command(const api_request *rq, api_response *rs, ops_command *c)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
-        return 0;
-    cJSON *body = admin_body(rq, rs, 1);
-    if (body && admin_check_members(body, (const char *const[]){NULL}, NULL, rs) == 0) {
-        ops_command c = {.kind = OPS_RELOAD};
-        admin_call(h, &c, rs);
-        ops_command_free(&c);
-    }
+    ops_hub *h;
+    cJSON *body = admin_begin(rq, rs, 1, (const char *const[]){NULL}, &h);
+    if (body)
+        admin_call(h, c, rs);
+    ops_command_free(c);
     cJSON_Delete(body);
     return 0;
 }
 
+static int reload(const api_request *rq, api_response *rs)
+{
+    return bodyless_command(rq, rs, &(ops_command){.kind = OPS_RELOAD});
+}
+
 static int plugin_reload(const api_request *rq, api_response *rs)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
-        return 0;
-    cJSON *body = admin_body(rq, rs, 1);
-    if (body && admin_check_members(body, (const char *const[]){NULL}, NULL, rs) == 0) {
-        ops_command c = {.kind = OPS_PLUGIN_RELOAD, .source = rq->n_path_args ? rq->path_args[0] : ""};
-        admin_call(h, &c, rs);
-        ops_command_free(&c);
-    }
-    cJSON_Delete(body);
-    return 0;
+    return bodyless_command(rq, rs,
+                            &(ops_command){.kind = OPS_PLUGIN_RELOAD, .source = rq->n_path_args ? rq->path_args[0] : ""});
 }
 
 const api_route api_admin_routes[] = {

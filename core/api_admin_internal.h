@@ -29,6 +29,14 @@ cJSON *admin_body(const api_request *rq, api_response *rs, int optional);
 /* 0 when every member of O is in ALLOWED (NULL-terminated); else -1 with
  * a 400 naming it. WHERE prefixes the message ("tokens[3]"), or NULL. */
 int admin_check_members(const cJSON *o, const char *const *allowed, const char *where, api_response *rs);
+/* What most routes start with: the guard (no query parameters), then the
+ * body as an object whose members are all in MEMBERS (OPTIONAL: no body is
+ * {}). The body (the caller deletes it) and *H; NULL with RS filled. */
+cJSON *admin_begin(const api_request *rq, api_response *rs, int optional, const char *const *members, ops_hub **h);
+/* admin_begin for a body {"KEY": [1 to MAX items]}: *BODY (the caller
+ * deletes it) and the array, or NULL with RS filled. */
+const cJSON *admin_list_body(const api_request *rq, api_response *rs, const char *key, int max, const char *items,
+                             ops_hub **h, cJSON **body);
 /* Runs C on the loop and moves its answer into RS (503 when the loop did
  * not take it in time). */
 int admin_call(ops_hub *h, ops_command *c, api_response *rs);

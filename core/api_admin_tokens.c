@@ -158,17 +158,23 @@ static int bad_address(api_response *rs, const char *where, const char *a)
                      a);
 }
 
+/* The token route's address, or NULL with a 400 in RS. */
+static const char *path_address(const api_request *rq, api_response *rs)
+{
+    const char *addr = rq->n_path_args ? rq->path_args[0] : "";
+    if (is_solana_address(addr))
+        return addr;
+    bad_address(rs, "address", addr);
+    return NULL;
+}
+
 int api_admin_token_set(const api_request *rq, api_response *rs)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
-        return 0;
-    const char *addr = rq->n_path_args ? rq->path_args[0] : "";
-    if (!is_solana_address(addr))
-        return bad_address(rs, "address", addr);
-    cJSON *body = admin_body(rq, rs, 0);
+    ops_hub *h;
+    cJSON *body = admin_begin(rq, rs, 0, setting_members, &h);
+    const char *addr = body ? path_address(rq, rs) : NULL;
     ops_token_setting s = {.address = addr};
-    if (body && admin_check_members(body, setting_members, NULL, rs) == 0 && parse_setting(body, &s, NULL, rs) == 0)
+    if (addr && parse_setting(body, &s, NULL, rs) == 0)
         run_settings(h, &s, 1, rs);
     cJSON_Delete(body);
     return 0;
@@ -176,20 +182,12 @@ int api_admin_token_set(const api_request *rq, api_response *rs)
 
 int api_admin_tokens_set_many(const api_request *rq, api_response *rs)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
+    ops_hub *h;
+    cJSON *body;
+    const cJSON *list = admin_list_body(rq, rs, "tokens", SET_MAX, "settings", &h, &body);
+    if (!list)
         return 0;
-    cJSON *body = admin_body(rq, rs, 0);
-    if (!body || admin_check_members(body, (const char *const[]){"tokens", NULL}, NULL, rs) != 0) {
-        cJSON_Delete(body);
-        return 0;
-    }
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "tokens");
-    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
-    if (n <= 0 || n > SET_MAX) {
-        cJSON_Delete(body);
-        return api_error(rs, 400, "bad_body", "tokens: expected an array of 1 to %d settings", SET_MAX);
-    }
+    int n = cJSON_GetArraySize(list);
     static const char *const members[] = {"address", "priority", "interval_s", "in_contest", NULL};
     ops_token_setting *s = xcalloc((size_t)n, sizeof *s);
     int ok = 1;
@@ -225,14 +223,10 @@ int api_admin_tokens_set_many(const api_request *rq, api_response *rs)
 
 int api_admin_token_refresh(const api_request *rq, api_response *rs)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
-        return 0;
-    const char *addr = rq->n_path_args ? rq->path_args[0] : "";
-    if (!is_solana_address(addr))
-        return bad_address(rs, "address", addr);
-    cJSON *body = admin_body(rq, rs, 1);
-    if (body && admin_check_members(body, (const char *const[]){NULL}, NULL, rs) == 0) {
+    ops_hub *h;
+    cJSON *body = admin_begin(rq, rs, 1, (const char *const[]){NULL}, &h);
+    const char *addr = body ? path_address(rq, rs) : NULL;
+    if (addr) {
         ops_command c = {.kind = OPS_REFRESH, .address = addr};
         admin_call(h, &c, rs);
         ops_command_free(&c);
@@ -245,20 +239,12 @@ static int by_string(const void *a, const void *b) { return strcmp(*(char *const
 
 int api_admin_tokens_add(const api_request *rq, api_response *rs)
 {
-    ops_hub *h = admin_guard(rq, rs, NULL);
-    if (!h)
+    ops_hub *h;
+    cJSON *body;
+    const cJSON *list = admin_list_body(rq, rs, "addresses", ADD_MAX, "addresses", &h, &body);
+    if (!list)
         return 0;
-    cJSON *body = admin_body(rq, rs, 0);
-    if (!body || admin_check_members(body, (const char *const[]){"addresses", NULL}, NULL, rs) != 0) {
-        cJSON_Delete(body);
-        return 0;
-    }
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "addresses");
-    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
-    if (n <= 0 || n > ADD_MAX) {
-        cJSON_Delete(body);
-        return api_error(rs, 400, "bad_body", "addresses: expected an array of 1 to %d addresses", ADD_MAX);
-    }
+    int n = cJSON_GetArraySize(list);
     const char **addrs = xcalloc((size_t)n, sizeof *addrs);
     strbuf bad = {0};
     int n_bad = 0, i = 0;

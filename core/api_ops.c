@@ -37,13 +37,19 @@ static int snapshot_or_503(ops_snapshot *s, api_response *rs)
     return 0;
 }
 
-static int get_metrics(const api_request *rq, api_response *rs)
+/* The public routes take no query parameter; the snapshot or a 503. */
+static int public_snapshot(const api_request *rq, ops_snapshot *s, api_response *rs)
 {
     static const char *const none[] = {NULL};
     if (api_check_params(rq, none, rs) != 0)
-        return 0;
+        return -1;
+    return snapshot_or_503(s, rs);
+}
+
+static int get_metrics(const api_request *rq, api_response *rs)
+{
     ops_snapshot s = {0};
-    if (snapshot_or_503(&s, rs) != 0)
+    if (public_snapshot(rq, &s, rs) != 0)
         return 0;
     size_t len = 0;
     rs->status = 200;
@@ -56,11 +62,8 @@ static int get_metrics(const api_request *rq, api_response *rs)
 
 static int get_status(const api_request *rq, api_response *rs)
 {
-    static const char *const none[] = {NULL};
-    if (api_check_params(rq, none, rs) != 0)
-        return 0;
     ops_snapshot s = {0};
-    if (snapshot_or_503(&s, rs) != 0)
+    if (public_snapshot(rq, &s, rs) != 0)
         return 0;
     api_json(rs, ops_print(ops_status_json(&s)));
     ops_snapshot_clear(&s);

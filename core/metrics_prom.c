@@ -124,6 +124,18 @@ static const struct {
     {"source_paused", "gauge", "1 while an operator has paused the source", v_paused},
 };
 
+typedef struct labelled_count {
+    const char *label;
+    uint64_t v;
+} labelled_count;
+
+/* NAME{source=X,KEY=label} for each of R (an active source only). */
+static void by_label(out *o, const char *name, const ops_source *x, const char *key, const labelled_count *r, size_t n)
+{
+    for (size_t k = 0; x->active && k < n; k++)
+        sample(o, name, (double)r[k].v, L("source", x->name, key, r[k].label));
+}
+
 static void sources(out *o, const ops_snapshot *s)
 {
     for (size_t f = 0; f < sizeof source_families / sizeof *source_families; f++) {
@@ -136,33 +148,24 @@ static void sources(out *o, const ops_snapshot *s)
            "answers by outcome: ok, throttled (HTTP 429), transport_error, server_error (5xx, 408), client_error "
            "(other 4xx), rejected (the plugin could not use it)");
     for (size_t i = 0; i < s->n_src; i++) {
-        const ops_source *x = &s->src[i];
-        if (!x->active)
-            continue;
-        const source_stats *st = &x->stats;
-        const struct {
-            const char *k;
-            uint64_t v;
-        } out_[] = {{"ok", st->ok},           {"throttled", st->throttled},  {"transport_error", st->fail_transport},
-                    {"server_error", st->fail_5xx}, {"client_error", st->fail_4xx}, {"rejected", st->fail_parse}};
-        for (size_t k = 0; k < sizeof out_ / sizeof *out_; k++)
-            sample(o, "source_responses_total", (double)out_[k].v, L("source", x->name, "outcome", out_[k].k));
+        const source_stats *st = &s->src[i].stats;
+        const labelled_count r[] = {{"ok", st->ok},
+                                    {"throttled", st->throttled},
+                                    {"transport_error", st->fail_transport},
+                                    {"server_error", st->fail_5xx},
+                                    {"client_error", st->fail_4xx},
+                                    {"rejected", st->fail_parse}};
+        by_label(o, "source_responses_total", &s->src[i], "outcome", r, sizeof r / sizeof *r);
     }
     family(o, "source_tokens_total", "counter",
            "tokens settled by the source: found, missing (it does not know them), failed, skipped (breaker open or "
            "paused: still owed), kept (not asked)");
     for (size_t i = 0; i < s->n_src; i++) {
-        const ops_source *x = &s->src[i];
-        if (!x->active)
-            continue;
-        const source_stats *st = &x->stats;
-        const struct {
-            const char *k;
-            uint64_t v;
-        } r[] = {{"found", st->tokens_found},     {"missing", st->tokens_missing}, {"failed", st->tokens_failed},
-                 {"skipped", st->tokens_skipped}, {"kept", st->tokens_kept}};
-        for (size_t k = 0; k < sizeof r / sizeof *r; k++)
-            sample(o, "source_tokens_total", (double)r[k].v, L("source", x->name, "result", r[k].k));
+        const source_stats *st = &s->src[i].stats;
+        const labelled_count r[] = {{"found", st->tokens_found},     {"missing", st->tokens_missing},
+                                    {"failed", st->tokens_failed},   {"skipped", st->tokens_skipped},
+                                    {"kept", st->tokens_kept}};
+        by_label(o, "source_tokens_total", &s->src[i], "result", r, sizeof r / sizeof *r);
     }
     family(o, "source_breaker_state", "gauge", "the circuit breaker's state: 1 for the current one");
     for (size_t i = 0; i < s->n_src; i++)

@@ -18,19 +18,7 @@
 BUILD=${1:-build}
 . "$(dirname "$0")/lib.sh"
 
-if ! "$TC" --config-help 2>/dev/null | grep -c admin_token_file >/dev/null; then
-    echo "# ops: skipped: this build has no HTTP server ([api]); the handlers are tested by test_api_ops"
-    exit 0
-fi
-BG=()
-ops_cleanup() {
-    for pid in "${BG[@]}"; do kill -9 "$pid" 2>/dev/null; done
-    cleanup
-}
-trap ops_cleanup EXIT
-for tool in python3 promtool prometheus; do
-    command -v $tool >/dev/null || { echo "not ok - $tool is needed (sh tests/install-deps.sh)"; exit 1; }
-done
+need_api_server ops python3 promtool prometheus
 
 echo "# ops: work directory $WORK"
 start_fake ops --scale 30 --latency 20-60
@@ -56,16 +44,7 @@ threads = 4" write_config "$WORK/ops.ini" "$DB"
 }
 conf 1s 2s 8s
 "$TC" -c "$WORK/ops.ini" import "$WORK/tokens.txt" >/dev/null
-"$TC" -c "$WORK/ops.ini" 2>"$WORK/daemon.log" &
-DAEMON=$!
-BG+=($DAEMON)
-for _ in $(seq 200); do
-    PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/daemon.log" | head -1)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-API="http://127.0.0.1:$PORT"
-expect "the daemon's API is listening" "$([ -n "$PORT" ] && echo yes)" yes
+start_daemon "$WORK/ops.ini" "$WORK/daemon.log"
 
 # metric SERIES: its value in /metrics now.
 metric() { curl -sf "$API/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }

@@ -13,19 +13,7 @@
 BUILD=${1:-build}
 . "$(dirname "$0")/lib.sh"
 
-if ! "$TC" --config-help 2>/dev/null | grep -c admin_token_file >/dev/null; then
-    echo "# page: skipped: this build has no HTTP server ([api]); the handlers are tested by test_api_ops"
-    exit 0
-fi
-BG=()
-page_cleanup() {
-    for pid in "${BG[@]}"; do kill -9 "$pid" 2>/dev/null; done
-    cleanup
-}
-trap page_cleanup EXIT
-for tool in python3 chromium; do
-    command -v $tool >/dev/null || { echo "not ok - $tool is needed (sh tests/install-deps.sh)"; exit 1; }
-done
+need_api_server page python3 chromium
 
 echo "# page: work directory $WORK"
 start_fake page --scale 30 --latency 20-60
@@ -44,16 +32,7 @@ max_batch_size = 300
 [api]
 listen = 127.0.0.1:0" write_config "$WORK/page.ini" "$DB"
 "$TC" -c "$WORK/page.ini" import "$WORK/tokens.txt" >/dev/null
-"$TC" -c "$WORK/page.ini" 2>"$WORK/daemon.log" &
-DAEMON=$!
-BG+=($DAEMON)
-for _ in $(seq 200); do
-    PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/daemon.log" | head -1)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-done
-API="http://127.0.0.1:$PORT"
-expect "the daemon's API is listening" "$([ -n "$PORT" ] && echo yes)" yes
+start_daemon "$WORK/page.ini" "$WORK/daemon.log"
 # Something for the page to show: Helius failing for a while (retries,
 # chunks given up, its breaker opening: warnings).
 curl -sf -X POST "$URL/_faults?source=helius&error_rate=1" >/dev/null
