@@ -37,8 +37,6 @@ enum { N = 60 };
 
 typedef struct op {
     live *L;
-    pthread_t daemon_thread;
-    atomic_int done;
     char failure[512]; /* the first failed check, "" when none */
     char *metrics_text;
 } op;
@@ -498,12 +496,9 @@ static void *operate(void *arg)
         check_tokens(o);
         check_reloads(o);
     }
-    if (!atomic_load(&o->done))
-        pthread_kill(o->daemon_thread, SIGTERM);
+    live_signal_daemon(o->L, SIGTERM);
     return NULL;
 }
-
-static void ignore_signal(int sig) { (void)sig; }
 
 static void promtool_accepts(const char *text)
 {
@@ -532,18 +527,10 @@ static void operations_api_against_the_running_daemon(void **state)
                 "[scheduler]\nmin_interval = 1h\nmax_interval = 1h\nmax_wait = 2h\nbatch_delay_ms = 0\n"
                 "max_batch_size = 300\nmetrics_interval = 1s\n");
     live_import(&L, N, 41);
-    struct sigaction sa = {0};
-    sa.sa_handler = ignore_signal;
-    sigaction(SIGTERM, &sa, NULL);
     unsetenv("TC_ADMIN_TOKEN");
-    op o = {.L = &L, .daemon_thread = pthread_self()};
+    op o = {.L = &L};
     the = &o;
-    atomic_init(&o.done, 0);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, operate, &o), 0);
-    int rc = daemon_run(&L.cfg);
-    atomic_store(&o.done, 1);
-    pthread_join(t, NULL);
+    int rc = live_run_daemon(&L, NULL, operate, &o);
     if (o.failure[0])
         fail_msg("%s", o.failure);
     assert_int_equal(rc, 0);
