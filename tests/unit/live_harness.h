@@ -25,6 +25,11 @@
 #include "store.h"
 
 #define LIVE_SCALE 30
+/* A daemon that refreshes every token once, then nothing for an hour: one
+ * batch of up to 300, metrics every second (live_config's TAIL). */
+#define LIVE_SCHED_HOURLY                                                                                    \
+    "[scheduler]\nmin_interval = 1h\nmax_interval = 1h\nmax_wait = 2h\nbatch_delay_ms = 0\n"                  \
+    "max_batch_size = 300\nmetrics_interval = 1s\n"
 
 typedef struct live {
     fake_server *fake;

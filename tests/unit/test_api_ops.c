@@ -523,9 +523,7 @@ static void operations_api_against_the_running_daemon(void **state)
     (void)state;
     live L;
     live_start(&L, NULL);
-    live_config(&L, "shutdown_grace_s = 2", NULL, NULL,
-                "[scheduler]\nmin_interval = 1h\nmax_interval = 1h\nmax_wait = 2h\nbatch_delay_ms = 0\n"
-                "max_batch_size = 300\nmetrics_interval = 1s\n");
+    live_config(&L, "shutdown_grace_s = 2", NULL, NULL, LIVE_SCHED_HOURLY);
     live_import(&L, N, 41);
     unsetenv("TC_ADMIN_TOKEN");
     op o = {.L = &L};
