@@ -47,10 +47,12 @@ TPLUG_SO   := $(TPLUG_SRC:tests/plugins/%.c=$(BUILD)/test-plugins/%.so) $(BUILD)
 TOOL_SRC   := $(wildcard tests/e2e/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/e2e/%.c=$(BUILD)/tools/%)
 BENCH_STORE := $(BUILD)/bench/store_write_bench
+BENCH_API  := $(BUILD)/bench/api_bench
 
 .SECONDARY:
 .PHONY: all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
-all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE)
+all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE) \
+	$(BENCH_API)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -116,6 +118,14 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/e2e/%.o $(BUILD)/libtccore.a $(FAKE_DATA_OB
 
 # Store write throughput, SQLite and PostgreSQL (bench/store_write.sh runs it).
 $(BENCH_STORE): $(BUILD)/obj/bench/store_write_bench.o $(BUILD)/libtccore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
+
+# The HTTP API's handlers timed without the server (bench/api.sh runs it);
+# it fills its store with the unit tests' fixture.
+$(BUILD)/obj/bench/api_bench.o: CFLAGS += -Itests/unit
+$(BENCH_API): $(BUILD)/obj/bench/api_bench.o $(BUILD)/obj/tests/unit/api_check.o $(BUILD)/obj/tests/unit/api_fixture.o \
+		$(BUILD)/libtccore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(CORE_LIBS)
 

@@ -15,6 +15,7 @@
 #   BENCH_PERF=auto|1|0  CPU split by stage with perf (auto: on unless BENCH_QUICK)
 #   BENCH_OUT=FILE     where to write the report (default bench/RESULTS.md)
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
+#   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -452,6 +453,23 @@ if [ -f "$SW" ]; then
         tail -5 "$WORK/store_write.txt" >&2
     fi
 fi
+
+# ================================================================ API benchmark (bench/api.sh)
+# GET /api/v3/tokens: the handlers alone, then over HTTP with wrk once the
+# binary has the server. BENCH_API=0 skips it; BENCH_QUICK uses 20,000 tokens.
+API_REPORT=""
+AB=$SRC/bench/api.sh
+[ -f "$AB" ] || AB=$ROOT/bench/api.sh
+if [ "${BENCH_API:-1}" != 0 ] && [ -f "$AB" ]; then
+    echo "== API benchmark (bench/api.sh)"
+    if BENCH_QUICK=$QUICK BENCH_PG=$BENCH_PG bash "$AB" "$BUILD" >"$WORK/api.txt" 2>"$WORK/api.err"; then
+        API_REPORT=$WORK/api.txt
+        cat "$API_REPORT"
+    else
+        API_REPORT="failed"
+        tail -5 "$WORK/api.err" >&2
+    fi
+fi
 T_END=$(date +%s)
 
 # ================================================================ report
@@ -643,6 +661,16 @@ else
     echo "## Store write benchmark"
     echo
     echo "Not run: bench/store_write.sh is not there yet."
+fi
+echo
+echo "## API benchmark (bench/api.sh)"
+echo
+if [ -z "$API_REPORT" ]; then
+    echo "Not run (BENCH_API=0)."
+elif [ "$API_REPORT" = failed ]; then
+    echo "bench/api.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/api.err"; echo '```'
+else
+    sed 's/^# API benchmark/API benchmark/; s/^## /### /' "$API_REPORT"
 fi
 } >"$WORK/RESULTS.md"
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "store_read.h"
 
 /* A claim: tokens taken by one collector for one batch, with a lease. Until
  * the lease ends no other collector takes them; a collector that dies simply
@@ -93,6 +94,16 @@ typedef struct store_backend {
      * in one transaction; *UPDATED: how many rows exist. */
     int (*set_contest)(void *be, const char *const *addrs, size_t n, int in_contest, size_t *updated, char *err,
                        size_t errlen);
+    /* ---- reads for the HTTP API */
+    /* Types in store_read.h. Each read is one consistent snapshot and
+     * blocks no writer (SQLite: WAL; PostgreSQL: the handle's own
+     * connection, which the API server keeps apart from the collector's). */
+    /* The page of tokens Q asks for; *OUT is token_page_free'd by the caller
+     * (also after an error). */
+    int (*list_tokens)(void *be, const token_query *q, token_page *out, char *err, size_t errlen);
+    /* One token with everything (its links, each source's record, its
+     * refresh state): OUT->n is 1, or 0 when ADDRESS is not stored. */
+    int (*get_token)(void *be, const char *address, token_page *out, char *err, size_t errlen);
 } store_backend;
 
 typedef struct store {
@@ -155,6 +166,14 @@ static inline int store_set_contest(store *s, const char *const *addrs, size_t n
                                     char *err, size_t errlen)
 {
     return s->ops->set_contest(s->be, addrs, n, in_contest, updated, err, errlen);
+}
+static inline int store_list_tokens(store *s, const token_query *q, token_page *out, char *err, size_t errlen)
+{
+    return s->ops->list_tokens(s->be, q, out, err, errlen);
+}
+static inline int store_get_token(store *s, const char *address, token_page *out, char *err, size_t errlen)
+{
+    return s->ops->get_token(s->be, address, out, err, errlen);
 }
 
 /* Brings the store's schema to the version this build knows, then closes it

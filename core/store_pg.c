@@ -5,8 +5,9 @@
  * the commit's or the claims' parameters; the rest of the backend is in
  * store_pg_sql.c (statement texts), store_pg_session.c (retries, messages),
  * store_pg_array.c (array encoding), store_pg_claim.c (claims, release),
- * store_pg_commit.c (the commit), store_pg_rows.c (the commit's row diffs)
- * and store_pg_json.c (the commit's JSON). */
+ * store_pg_commit.c (the commit), store_pg_rows.c (the commit's row diffs),
+ * store_pg_json.c (the commit's JSON) and store_pg_read.c (the HTTP API's
+ * reads). */
 
 /* The backend as a whole.
  *
@@ -379,4 +380,6 @@ const store_backend store_pg_backend = {
     .commit = store_pg_commit,
     .count_by_status = pg_count_by_status,
     .close = pg_close,
+    .list_tokens = store_pg_list_tokens,
+    .get_token = store_pg_get_token,
 };

@@ -68,5 +68,8 @@ int store_pg_release(void *be, const char *const *addrs, size_t n, const char *c
 /* store_pg_commit.c */
 int store_pg_commit(void *be, const token_result *tokens, size_t n, int64_t now, const char *claim_id,
                     size_t *fenced, char *err, size_t errlen);
+/* store_pg_read.c: the HTTP API's reads */
+int store_pg_list_tokens(void *be, const token_query *q, token_page *out, char *err, size_t errlen);
+int store_pg_get_token(void *be, const char *address, token_page *out, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_internal.h"
 #include "store_sqlite_schema.h"
 #include "util.h"
 
@@ -587,6 +588,9 @@ static int sqlite_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char 
     return 0;
 }
 
+sqlite3 *store_sqlite_db(void *be) { return ((sqlite_store *)be)->db; }
+const char *store_sqlite_path(void *be) { return ((sqlite_store *)be)->path; }
+
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .import = sqlite_import,
@@ -599,4 +603,6 @@ const store_backend store_sqlite_backend = {
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,
     .close = sqlite_close,
+    .list_tokens = store_sqlite_list_tokens,
+    .get_token = store_sqlite_get_token,
 };

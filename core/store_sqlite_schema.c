@@ -55,8 +55,16 @@ static const struct migration {
     [2] = {"ALTER TABLE tokens ADD COLUMN in_contest INTEGER NOT NULL DEFAULT 0;", "tokens", "in_contest"},
     /* Which plugin version wrote each source record; NULL for older rows. */
     [3] = {"ALTER TABLE token_sources ADD COLUMN plugin_version TEXT;", "token_sources", "plugin_version"},
+    /* The HTTP API's orders and its q= filter (store_read_sql.c). No column:
+     * it always runs (every index IF NOT EXISTS). */
+    [4] = {"CREATE INDEX IF NOT EXISTS token_prices_market_cap ON token_prices(market_cap, address);"
+           "CREATE INDEX IF NOT EXISTS token_prices_volume_24h ON token_prices(volume_24h, address);"
+           "CREATE INDEX IF NOT EXISTS tokens_updated ON tokens(last_refresh_success, address);"
+           "CREATE INDEX IF NOT EXISTS tokens_symbol_lower ON tokens(lower(symbol));"
+           "CREATE INDEX IF NOT EXISTS tokens_name_lower ON tokens(lower(name));",
+           NULL, NULL},
 };
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION, "one migration per version");
 
 static int has_column(sqlite3 *db, const char *table, const char *column)
@@ -78,7 +86,7 @@ static int apply(sqlite3 *db, int version, char **emsg)
     if (version < 1 || !migrations[version].sql)
         return -1;
     const struct migration *m = &migrations[version];
-    if (has_column(db, m->table, m->column))
+    if (m->table && has_column(db, m->table, m->column))
         return 0;
     return sqlite3_exec(db, m->sql, NULL, NULL, emsg) == SQLITE_OK ? 0 : -1;
 }

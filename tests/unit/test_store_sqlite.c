@@ -343,7 +343,7 @@ static void upgrades_version_1(void **state)
     store *st = store_open(uri, err, sizeof err);
     if (!st)
         fail_msg("%s", err);
-    assert_string_equal(q("SELECT version FROM schema_version"), "4");
+    assert_string_equal(q("SELECT version FROM schema_version"), "5");
     assert_string_equal(q("SELECT name || ' ' || outstanding_attempts || ' ' || in_contest FROM tokens"), "kept 0 0");
     claimed_token *c;
     assert_int_equal(claim(st, "c1", 1000, 0, &c), 1);
@@ -438,7 +438,7 @@ static void upgrades_version_3(void **state)
     st = store_open(uri, err, sizeof err);
     if (!st)
         fail_msg("%s", err);
-    assert_string_equal(q("SELECT version FROM schema_version"), "4");
+    assert_string_equal(q("SELECT version FROM schema_version"), "5");
     assert_string_equal(q("SELECT data || ' ' || (plugin_version IS NULL) FROM token_sources"), "{\"name\":\"old\"} 1");
     version_pass(st, "V3", "c1", 1000, 1000, OUTCOME_FOUND, "1.0.0", OUTCOME_MISSING, 1.0);
     assert_string_equal(q("SELECT plugin_version || ' ' || data FROM token_sources"), "1.0.0 {\"price_usd\":1}");
