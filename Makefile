@@ -11,7 +11,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libcurl libcjson sqlite3 libpq libmicrohttpd zlib
+PKGS     := libcurl libcjson sqlite3 libpq libmicrohttpd zlib libsystemd
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
@@ -57,6 +57,9 @@ all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The status page is built into the binary (.incbin in core/api_ops.c).
+$(BUILD)/obj/core/api_ops.o: $(wildcard web/*)
 
 $(BUILD)/obj/plugins/%.o: plugins/%.c
 	@mkdir -p $(dir $@)
@@ -151,6 +154,9 @@ e2e: all
 	@bash tests/e2e/reload.sh $(BUILD)
 	@bash tests/e2e/api.sh $(BUILD)
 	@bash tests/e2e/api_tokens.sh $(BUILD)
+	@bash tests/e2e/logs.sh $(BUILD)
+	@bash tests/e2e/ops.sh $(BUILD)
+	@bash tests/e2e/page.sh $(BUILD)
 	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps

@@ -7,12 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_admin.h"
+#include "api_ops.h"
 #include "util.h"
 
 const api_route *const api_route_tables[] = {
     api_basic_routes,
     api_change_routes,
     api_token_routes, /* /api/v3/tokens/changes (above) wins over /api/v3/tokens/{address} */
+    api_ops_routes,   /* api_ops.c: /metrics, the status page, /status.json */
+    api_admin_routes, /* api_admin.c: /api/admin/ */
     NULL,
 };
 
@@ -28,6 +32,10 @@ static int matches(const char *pattern, const char *path, char *spec, size_t spe
     size_t k = 0;
     if (*pattern != '/' || *path != '/')
         return 0;
+    if (!pattern[1] || !path[1]) { /* the root, "/": only itself */
+        spec[0] = '\0';
+        return !pattern[1] && !path[1];
+    }
     for (pattern++, path++;; pattern++, path++) {
         size_t pl = seg_len(pattern), ql = seg_len(path);
         if (ql == 0 || k + 1 >= spec_cap)

@@ -77,6 +77,7 @@ typedef struct cfg_api {
     long sse_buffer_bytes;     /* per stream, queued for a slow client; past it: cut off */
     int64_t sse_poll_ns;       /* how often the feed looks for new changes */
     int64_t sse_heartbeat_ns;  /* a comment on an idle stream this often */
+    char *admin_token_file;    /* the admin API's bearer token; NULL: TC_ADMIN_TOKEN only */
 } cfg_api;
 
 typedef struct config {
@@ -88,6 +89,7 @@ typedef struct config {
     long connect_timeout_ms;
     long lease_seconds;   /* how long claimed tokens stay ours */
     int log_level;        /* tc_log_level */
+    char *log_format;     /* "text" or "json" */
     double global_rate;   /* requests/s over every source together; 0: none */
     double global_burst;
     long outstanding_retry_min_s; /* first retry of a source owed for a token */

@@ -9,6 +9,7 @@
 #include "api_http.h"
 #include "config.h"
 #include "config_map.h"
+#include "log.h"
 #include "util.h"
 
 static int check_store(const char *v, char *why, size_t whylen)
@@ -56,6 +57,14 @@ static int check_origin(const char *v, char *why, size_t whylen)
     return 0;
 }
 
+static int check_log_format(const char *v, char *why, size_t whylen)
+{
+    if (log_format_parse(v) >= 0)
+        return 0;
+    snprintf(why, whylen, "log_format: expected text or json, got \"%s\"", v);
+    return -1;
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define S NS_PER_S
@@ -78,6 +87,7 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_CORE,      "lease_seconds",          CFG_INT,       "600",                  10, 86400,        0,  CORE(lease_seconds),             0,                         NULL,            "how long claimed tokens stay this collector's before another may take them"},
     {CFG_SEC_CORE,      "connect_timeout_ms",     CFG_INT,       "5000",                 1, 600000,        0,  CORE(connect_timeout_ms),        0,                         NULL,            "TCP and TLS connect timeout of every request"},
     {CFG_SEC_CORE,      "log_level",              CFG_LOG_LEVEL, "info",                 0, 0,             0,  CORE(log_level),                 0,                         NULL,            "`error`, `warn`, `info` or `debug` (`--log-level` overrides it)"},
+    {CFG_SEC_CORE,      "log_format",             CFG_STRING,    "text",                 0, 0,             0,  CORE(log_format),                0,                         check_log_format, "`text` (`level [component] message`) or `json` (one object per line: time, level, component, message, fields)"},
     {CFG_SEC_CORE,      "global_rate",            CFG_RATE,      "0",                    0, 0,             0,  CORE(global_rate),               CFG_OFF_ZERO,              NULL,            "one more limiter over every source together (the old service's 30 requests/s); 0: none"},
     {CFG_SEC_CORE,      "global_burst",           CFG_NUMBER,    "1",                    1, 1e6,           0,  CORE(global_burst),              0,                         NULL,            "requests the global limiter lets go back to back"},
     {CFG_SEC_CORE,      "outstanding_retry_min_s", CFG_INT,      "60",                   1, 86400,         0,  CORE(outstanding_retry_min_s),   0,                         NULL,            "first retry of a source still owed for a token; doubling per attempt"},
@@ -131,6 +141,7 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_API,       "sse_buffer_bytes",       CFG_INT,       "262144",               4096, 67108864,   0,  API(sse_buffer_bytes),           RS,                        NULL,            "per stream: events queued and not yet taken by its client (a full stream catches up from the store later); a client that takes nothing from a full one for 2 s is cut off with the id to resume from"},
     {CFG_SEC_API,       "sse_poll_ms",            CFG_DURATION,  "250",                  0.01, 60,         MS, API(sse_poll_ns),                RS,                        NULL,            "how often the change feed looks in the store for new changes (one query for every stream that is up to date)"},
     {CFG_SEC_API,       "sse_heartbeat_s",        CFG_DURATION,  "15",                   1, 3600,          S,  API(sse_heartbeat_ns),           RS,                        NULL,            "a comment line on a stream with nothing to send this often, so proxies and clients see it alive"},
+    {CFG_SEC_API,       "admin_token_file",       CFG_STRING,    NULL,                   0, 0,             0,  API(admin_token_file),           RS,                        NULL,            "a file holding the admin API's bearer token (16 characters or more; `TC_ADMIN_TOKEN` wins); without either the admin API is off"},
 };
 /* clang-format on */
 

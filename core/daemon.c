@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include "api_server.h"
+#include "api_admin.h"
 #include "daemon_internal.h"
 #include "log.h"
+#include "notify.h"
+#include "ops.h"
 #include "util.h"
 
 /* New tokens (import while running) are looked for this often; the full
@@ -76,12 +79,13 @@ static int by_market_cap_desc(const void *a, const void *b)
 
 /* Reads tokens created since SINCE into the scheduler. A full scan (SINCE 0)
  * also ranks every token by market cap, the "rank" signal. */
-static int scan_tokens(daemon_state *d, int64_t since)
+int daemon_scan_tokens(daemon_state *d, int64_t since)
 {
     char err[512];
     d->n_briefs = 0;
     if (store_scan(d->st, since, collect_brief, d, err, sizeof err) != 0) {
         LOG_ERROR("daemon", "%s", err);
+        metrics_store_error(d->m, MS_SCAN);
         return -1;
     }
     long *rank = xcalloc(d->n_briefs ? d->n_briefs : 1, sizeof *rank);
@@ -132,6 +136,7 @@ static int64_t on_next_refresh(void *ctx, const char *addr, token_status status,
     if (o != SCHED_FAILED && before.last_done_ns != INT64_MIN) {
         tier_stats *ts = &d->tiers[before.tier];
         hist_add(&ts->gap, now - before.last_done_ns);
+        cum_add(&ts->gap_cum, now - before.last_done_ns);
         ts->target_sum_ns += (double)before.effective_ns;
         ts->refreshes++;
     }
@@ -214,6 +219,8 @@ static void emit_metrics(daemon_state *d, int64_t now)
     memcpy(g.stretch, d->load.stretch, sizeof g.stretch);
     metrics_set_gauges(d->m, &g);
     metrics_roll(d->m, now);
+    notify_status("%s%zu tokens, %llu refreshed, %zu due", d->paused_all ? "paused: " : "", sched_size(d->sc),
+                  (unsigned long long)engine_tokens_committed(d->e), g.due);
     char line[1024];
     for (size_t i = 0; i <= d->n_src; i++) {
         size_t scope = i < d->n_src ? i : METRICS_ALL;
@@ -265,7 +272,8 @@ static int64_t full_scan_period(const daemon_state *d)
 static int64_t submit_batches(daemon_state *d, int64_t now, int64_t next_batch)
 {
     char err[1024];
-    while (now >= next_batch && engine_tokens_open(d->e) + d->max_batch <= work_window(d, d->max_batch)) {
+    while (!d->paused_all && now >= next_batch &&
+           engine_tokens_open(d->e) + d->max_batch <= work_window(d, d->max_batch)) {
         size_t n = sched_next_batch(d->sc, now, &d->bp, d->items);
         if (n == 0)
             break;
@@ -294,6 +302,12 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     char err[1024];
     daemon_state d = {.cfg = cfg, .keep_log_level = opts && opts->keep_log_level};
     stop_requested = reload_requested = 0; /* a second run in one process (tests) starts clean */
+    /* The admin API's token (TC_ADMIN_TOKEN; [api] admin_token_file with
+     * the HTTP server): without one the admin routes are off. */
+    if (api_admin_configure(cfg->api.admin_token_file, err, sizeof err) != 0) {
+        LOG_ERROR("api", "%s", err);
+        return 2;
+    }
     d.st = store_open(cfg->store, err, sizeof err);
     if (!d.st) {
         LOG_ERROR("daemon", "%s", err);
@@ -304,15 +318,6 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
         fprintf(stderr, "%s\n", err);
         store_close(d.st);
         return 2;
-    }
-    /* The HTTP API: its own threads and store connections, started once
-     * the store's schema is current (store_open migrated it). */
-    api_server *api = NULL;
-    if (cfg->api.listen && !(api = api_server_start(cfg, err, sizeof err))) {
-        LOG_ERROR("api", "%s", err);
-        engine_free(d.e);
-        store_close(d.st);
-        return 1;
     }
     scheduler_config_params(&cfg->sched, &d.sp);
     d.sc = sched_new(&d.sp);
@@ -331,14 +336,27 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     engine_set_daemon(d.e, &hooks);
     engine_set_metrics(d.e, d.m);
     install_signals();
-
+    daemon_ops_start(&d);
+    /* The HTTP API: its own threads and store connections, started once
+     * the store's schema is current (store_open migrated it) and the
+     * operations hub it reads exists. */
     int rc = 0;
+    api_server *api = NULL;
+    if (cfg->api.listen && !(api = api_server_start(cfg, err, sizeof err))) {
+        LOG_ERROR("api", "%s", err);
+        rc = 1;
+    }
     d.last_new_scan_wall = now_wall_s();
-    if (scan_tokens(&d, 0) != 0)
+    if (daemon_scan_tokens(&d, 0) != 0)
         rc = 1;
     rebalance(&d);
     LOG_INFO("daemon", "started: %zu tokens, %zu sources, capacity %.1f tokens/s, demand %.1f tokens/s",
              sched_size(d.sc), d.n_src, d.load.capacity, d.load.demand_total);
+    /* The store is open and migrated, every plugin loaded: systemd may
+     * start what comes after us. */
+    char ready[160];
+    snprintf(ready, sizeof ready, "running: %zu tokens, %zu sources", sched_size(d.sc), d.n_src);
+    notify_ready(ready);
 
     daemon_size_batches(&d);
     int64_t now = now_mono_ns();
@@ -350,9 +368,11 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     while (!stop_requested && rc == 0) {
         if (reload_requested) {
             reload_requested = 0;
-            daemon_reload(&d);
+            daemon_reload(&d, NULL);
         }
         now = now_mono_ns();
+        daemon_ops_turn(&d, now);
+        notify_watchdog(now);
         if (now >= next_metrics) {
             rebalance(&d);
             if (d.cfg->sched.metrics_interval_ns > 0)
@@ -361,13 +381,13 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
         }
         if (now >= next_full_scan) {
             d.last_new_scan_wall = now_wall_s();
-            scan_tokens(&d, 0);
+            daemon_scan_tokens(&d, 0);
             next_full_scan = now + full_scan_period(&d);
         } else if (now >= next_new_scan) {
             /* created_at has one-second resolution: look one second back. */
             int64_t since = d.last_new_scan_wall - 1;
             d.last_new_scan_wall = now_wall_s();
-            scan_tokens(&d, since);
+            daemon_scan_tokens(&d, since);
             next_new_scan = now + NEW_TOKEN_SCAN_NS;
         }
         next_batch = submit_batches(&d, now, next_batch);
@@ -384,6 +404,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
 
     /* Shutdown: no new requests; in-flight ones may finish within the grace
      * period; batches still unfinished go back to the store unchanged. */
+    notify_stopping();
     LOG_INFO("daemon", "stopping: %zu tokens in flight, %zu requests on the wire (grace %ld s)",
              engine_tokens_open(d.e), engine_requests_in_flight(d.e), d.cfg->shutdown_grace_s);
     engine_request_stop(d.e);
@@ -396,6 +417,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
         LOG_INFO("daemon", "%zu tokens of unfinished batches given back to the store unchanged", unfinished);
     emit_metrics(&d, now_mono_ns());
     api_server_stop(api);
+    daemon_ops_stop(&d);
     LOG_INFO("daemon", "stopped: %llu tokens refreshed", (unsigned long long)engine_tokens_committed(d.e));
     if (engine_commit_failures(d.e))
         rc = 1;

@@ -42,9 +42,11 @@ static void log_lines(const char *text)
     }
 }
 
-static void refuse(daemon_state *d, const char *why)
+static void refuse(daemon_state *d, const char *why, reload_result *r)
 {
     d->reloads_failed++;
+    if (r)
+        sb_printf(&r->errors, "%s", why);
     /* Every line of WHY is one error, already "FILE:LINE: ...". */
     const char *p = why;
     while (*p) {
@@ -67,16 +69,18 @@ static void apply_to_loop(daemon_state *d)
     daemon_refresh_rates(d);
     if (!d->keep_log_level)
         log_set_level((tc_log_level)d->cfg->log_level);
+    if (d->cfg->log_format)
+        log_set_format((log_format)log_format_parse(d->cfg->log_format));
 }
 
-void daemon_reload(daemon_state *d)
+void daemon_reload(daemon_state *d, reload_result *rr)
 {
-    LOG_INFO("reload", "SIGHUP: reading %s", d->cfg->path);
+    LOG_INFO("reload", "%s: reading %s", rr ? "admin API" : "SIGHUP", d->cfg->path);
     config *next = xcalloc(1, sizeof *next);
     char err[8192];
     if (config_load(d->cfg->path, next, err, sizeof err) != 0) {
         free(next);
-        refuse(d, err);
+        refuse(d, err, rr);
         return;
     }
     change_log changes = {0};
@@ -92,10 +96,15 @@ void daemon_reload(daemon_state *d)
         sb_free(&changes.lines);
         config_free(next);
         free(next);
-        refuse(d, err);
+        refuse(d, err, rr);
         return;
     }
     log_lines(changes.lines.data);
+    if (rr) {
+        sb_printf(&rr->changes, "%s", changes.lines.data ? changes.lines.data : "");
+        rr->n_changes = changes.n;
+        rr->applied = 1;
+    }
     sb_free(&changes.lines);
     engine_reload_apply(d->e, r);
     config *old = d->owned;

@@ -241,17 +241,24 @@ static void init_token(batch *b, token_state *t, const claimed_token *claimed)
     t->price_before = claimed->price_usd;
 }
 
-/* A token owed by some sources goes only to those (the others keep their
- * stored record); when none of them is configured any more, it gets a full
- * refresh. A source removed by a reload is owed nothing. */
-static void route_token(engine *e, token_state *t, const char *owed)
+/* In a --once pass a token owed by some sources goes only to those (the
+ * others keep their stored record); when none of them is configured any
+ * more, it gets a full refresh. The daemon asks every source: the scheduler
+ * submits a token because it is due for a refresh, and the owed sources are
+ * among them. A source removed by a reload is owed nothing; one paused by
+ * an operator stays owed (skipped). FRONT: queued before everything else. */
+static void route_token(engine *e, token_state *t, const char *owed, int front)
 {
     int any_owed = 0;
-    for (size_t k = 0; owed && k < e->n_active; k++)
+    for (size_t k = 0; owed && !e->daemon && k < e->n_active; k++)
         any_owed |= is_owed(owed, e->active_names[k]);
     for (size_t s = 0; s < e->n_src; s++) {
         if (e->src[s]->retired || (any_owed && !is_owed(owed, e->src_names[s])))
             engine_settle(e->env.m, e->src[s], t, OUTCOME_KEPT, NULL);
+        else if (e->src[s]->paused)
+            engine_settle(e->env.m, e->src[s], t, OUTCOME_SKIPPED, "source paused by an operator");
+        else if (front)
+            source_rt_enqueue_front(e->src[s], t);
         else
             source_rt_enqueue(e->src[s], t);
     }
@@ -259,7 +266,7 @@ static void route_token(engine *e, token_state *t, const char *owed)
 
 /* Turns claimed tokens into an open batch and queues each to the sources
  * that owe it. */
-static void open_batch(engine *e, const char *claim_id, const claimed_token *claimed, size_t n)
+static void open_batch(engine *e, const char *claim_id, const claimed_token *claimed, size_t n, int front)
 {
     batch *b = xcalloc(1, sizeof *b);
     b->tokens = xcalloc(n, sizeof *b->tokens);
@@ -272,7 +279,7 @@ static void open_batch(engine *e, const char *claim_id, const claimed_token *cla
     e->tokens_open += n;
     for (size_t i = 0; i < n; i++) {
         init_token(b, &b->tokens[i], &claimed[i]);
-        route_token(e, &b->tokens[i], claimed[i].outstanding);
+        route_token(e, &b->tokens[i], claimed[i].outstanding, front);
     }
 }
 
@@ -288,7 +295,7 @@ static int admit_batch(engine *e, char *err, size_t errlen)
     if (n < e->batch_size)
         e->store_exhausted = 1;
     if (n)
-        open_batch(e, claim_id, claimed, n);
+        open_batch(e, claim_id, claimed, n, 0);
     claimed_tokens_free(claimed, n);
     return 0;
 }
@@ -306,8 +313,8 @@ static void report_not_claimed(engine *e, const char *const *addrs, size_t n, co
     }
 }
 
-int engine_submit(engine *e, const char *const *addrs, size_t n, int64_t due_before, size_t *claimed_n, char *err,
-                  size_t errlen)
+static int submit(engine *e, const char *const *addrs, size_t n, int64_t due_before, int front, size_t *claimed_n,
+                  char *err, size_t errlen)
 {
     *claimed_n = 0;
     claimed_token *claimed = NULL;
@@ -315,15 +322,33 @@ int engine_submit(engine *e, const char *const *addrs, size_t n, int64_t due_bef
     char claim_id[160];
     claim_request rq = new_claim(e, claim_id);
     rq.due_before = due_before;
-    if (store_claim_addresses(e->st, &rq, addrs, n, &claimed, &got, err, errlen) != 0)
+    int64_t t0 = now_mono_ns();
+    int rc = store_claim_addresses(e->st, &rq, addrs, n, &claimed, &got, err, errlen);
+    if (e->env.m) {
+        metrics_time(e->env.m, METRICS_ALL, MT_STORE_CLAIM, now_mono_ns() - t0);
+        if (rc != 0)
+            metrics_store_error(e->env.m, MS_CLAIM);
+    }
+    if (rc != 0)
         return -1;
     if (got < n && e->hooks.not_refreshed)
         report_not_claimed(e, addrs, n, claimed, got);
     if (got)
-        open_batch(e, claim_id, claimed, got);
+        open_batch(e, claim_id, claimed, got, front);
     claimed_tokens_free(claimed, got);
     *claimed_n = got;
     return 0;
+}
+
+int engine_submit(engine *e, const char *const *addrs, size_t n, int64_t due_before, size_t *claimed_n, char *err,
+                  size_t errlen)
+{
+    return submit(e, addrs, n, due_before, 0, claimed_n, err, errlen);
+}
+
+int engine_refresh_now(engine *e, const char *addr, size_t *claimed, char *err, size_t errlen)
+{
+    return submit(e, &addr, 1, 0, 1, claimed, err, errlen);
 }
 
 /* ---- outcomes, merge, commit ------------------------------------------------ */
@@ -358,7 +383,7 @@ void engine_settle(metrics *m, source_rt *s, token_state *t, source_outcome o, c
 static int64_t dispatch_all(engine *e, int allow_partial, int64_t now)
 {
     int64_t wake = INT64_MAX;
-    for (size_t i = 0; i < e->n_src; i++) {
+    for (size_t i = 0; i < e->n_src && !e->hold; i++) {
         int64_t w = source_rt_dispatch(&e->env, e->src[i], allow_partial, now);
         if (w < wake)
             wake = w;
@@ -488,6 +513,37 @@ double engine_source_rate(const engine *e, size_t i, int current)
     return e->src[i]->retired ? 0 : source_rt_rate(e->src[i], current);
 }
 int engine_source_active(const engine *e, size_t i) { return !e->src[i]->retired; }
+
+void engine_hold(engine *e, int hold) { e->hold = hold != 0; }
+int engine_held(const engine *e) { return e->hold; }
+void engine_source_pause(engine *e, size_t i, int paused) { e->src[i]->paused = paused != 0; }
+
+void engine_source_view_of(const engine *e, size_t i, engine_source_view *v)
+{
+    source_rt *s = e->src[i];
+    source_rt_sync_stats(s);
+    int64_t now = now_mono_ns();
+    const source_instance *inst = s->inst;
+    *v = (engine_source_view){.name = e->src_names[i],
+                              .plugin = inst->vt->name,
+                              .version = inst->vt->version ? inst->vt->version : "?",
+                              .abi_major = inst->vt->abi_major,
+                              .abi_minor = inst->vt->abi_minor,
+                              .file = inst->path,
+                              .loaded_at = inst->loaded_at,
+                              .active = !s->retired,
+                              .paused = s->paused || e->hold,
+                              .breaker = breaker_state_at(&s->brk, now),
+                              .limiter = s->lim ? s->lim->name : NULL,
+                              .rate_now = source_rt_rate(s, 1),
+                              .rate_max = source_rt_rate(s, 0),
+                              .chunk = inst->chunk_size,
+                              .concurrency = s->concurrency,
+                              .in_flight = s->in_flight,
+                              .queued = s->q_len,
+                              .retry_waiting = source_rt_retry_count(s),
+                              .stats = s->stats};
+}
 
 /* ---- accessors and summary ---------------------------------------------------- */
 

@@ -100,6 +100,36 @@ void engine_release_open(engine *e);
  * 0 when neither limits it. */
 double engine_source_rate(const engine *e, size_t i, int current);
 
+/* ---- operators (the admin API, through the daemon loop) ------------------- */
+
+/* Claims ADDR whatever its due time and queues it before everything else
+ * at every source (still under their limiters): "refresh now". *CLAIMED 0:
+ * another collector holds it. */
+int engine_refresh_now(engine *e, const char *addr, size_t *claimed, char *err, size_t errlen);
+/* HOLD: no source sends anything (pause all); what waits stays queued. */
+void engine_hold(engine *e, int hold);
+int engine_held(const engine *e);
+/* A paused source sends nothing; what waits for it and what is routed to
+ * it is settled as skipped (still owed), so the other sources go on. */
+void engine_source_pause(engine *e, size_t i, int paused);
+
+/* One source slot as the status pages show it (pointers valid until the
+ * next reload or engine step). */
+typedef struct engine_source_view {
+    const char *name, *plugin, *version, *file, *limiter;
+    unsigned abi_major, abi_minor;
+    long long loaded_at; /* unix seconds */
+    int active, paused;
+    int breaker;         /* breaker_state */
+    double rate_now, rate_max; /* requests/s (engine_source_rate) */
+    size_t chunk;
+    long concurrency;
+    int in_flight;
+    size_t queued, retry_waiting;
+    source_stats stats;
+} engine_source_view;
+void engine_source_view_of(const engine *e, size_t i, engine_source_view *v);
+
 /* ---- live reload (engine_reload.c) ---------------------------------------- */
 
 /* 0 for a source slot that a reload removed (it sends nothing any more). */
@@ -112,6 +142,10 @@ typedef struct engine_reload engine_reload;
  * over its plugin file). On any error returns NULL with every error in ERR,
  * one "FILE:LINE: ..." per line, and the engine is untouched. */
 engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, size_t errlen);
+/* Stages a new instance of source NAME from its plugin file (a new build
+ * installed over it, or the same one created afresh) with the running
+ * config; the rest stays as it is. NULL with ERR as above. */
+engine_reload *engine_reload_prepare_source(engine *e, const char *name, char *err, size_t errlen);
 /* Applies R and frees it: limiters reconfigured in place, changed sources on
  * their new instance (in-flight chunks finish on the old), removed sources
  * drained, added ones started. The engine reads NEXT from now on, which must

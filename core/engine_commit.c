@@ -187,10 +187,16 @@ static void store_results(engine *e, batch *b, token_result *res, int64_t now)
 {
     char err[512];
     size_t fenced = 0;
-    if (store_commit(e->st, res, b->n, now, b->claim_id, &fenced, err, sizeof err) != 0) {
+    int64_t t0 = now_mono_ns();
+    int rc = store_commit(e->st, res, b->n, now, b->claim_id, &fenced, err, sizeof err);
+    if (e->env.m)
+        metrics_time(e->env.m, METRICS_ALL, MT_STORE_COMMIT, now_mono_ns() - t0);
+    if (rc != 0) {
         /* The transaction rolled back: these tokens stay pending and are
          * picked up by the next pass. Nothing half-written. */
         LOG_ERROR("store", "%s", err);
+        if (e->env.m)
+            metrics_store_error(e->env.m, MS_COMMIT);
         e->commit_failures += b->n;
         return;
     }
@@ -247,8 +253,11 @@ void engine_release_open(engine *e)
         for (size_t i = 0; i < b->n; i++)
             addrs[i] = b->tokens[i].addr;
         char err[512];
-        if (store_release(e->st, addrs, b->n, b->claim_id, err, sizeof err) != 0)
+        if (store_release(e->st, addrs, b->n, b->claim_id, err, sizeof err) != 0) {
             LOG_WARN("store", "%s (the claims will expire by themselves)", err);
+            if (e->env.m)
+                metrics_store_error(e->env.m, MS_RELEASE);
+        }
         for (size_t i = 0; e->hooks.not_refreshed && i < b->n; i++)
             e->hooks.not_refreshed(e->hooks.ctx, addrs[i]);
         free(addrs);

@@ -53,6 +53,7 @@ struct engine {
     uint64_t claims;       /* claim ids are owner:claims:random */
     uint64_t committed, commit_failures, fenced, total_pending;
     int daemon;
+    int hold;              /* every source paused: nothing sent, nothing shed */
     engine_hooks hooks;
 };
 

@@ -51,7 +51,9 @@ static void append_error(strbuf *errs, const char *msg)
     sb_printf(errs, "%s%s", errs->len ? "\n" : "", msg);
 }
 
-engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, size_t errlen)
+/* FORCE (NULL: none) names a source that gets a new instance even when
+ * nothing of it changed (a plugin reload asked by an operator). */
+static engine_reload *prepare(engine *e, const config *next, const char *force, char *err, size_t errlen)
 {
     engine_reload *r = xcalloc(1, sizeof *r);
     r->next = next;
@@ -60,8 +62,13 @@ engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, s
     strbuf errs = {0};
     for (size_t i = 0; i < next->n_sources; i++) {
         const cfg_source *ns = &next->sources[i];
-        if (!ns->enabled || !(r->why[i] = needs_instance(e, next, live_slot(e, ns->name), ns)))
-            continue;
+        if (force && strcmp(ns->name, force) != 0)
+            continue; /* a plugin reload touches that source only */
+        if (!ns->enabled || !(r->why[i] = needs_instance(e, next, live_slot(e, ns->name), ns))) {
+            if (!force || !ns->enabled)
+                continue;
+            r->why[i] = "an operator asked for it";
+        }
         char one[1024];
         r->staged[i] = registry_open(next->path, next->plugin_dir, ns, one, sizeof one);
         if (!r->staged[i])
@@ -74,6 +81,16 @@ engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, s
         return NULL;
     }
     return r;
+}
+
+engine_reload *engine_reload_prepare(engine *e, const config *next, char *err, size_t errlen)
+{
+    return prepare(e, next, NULL, err, errlen);
+}
+
+engine_reload *engine_reload_prepare_source(engine *e, const char *name, char *err, size_t errlen)
+{
+    return prepare(e, e->cfg, name, err, errlen);
 }
 
 void engine_reload_discard(engine_reload *r)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api_server.h"
+#include "api_admin.h"
 #include "config.h"
 #include "config_map.h"
 #include "daemon.h"
@@ -16,6 +17,7 @@
 #include "import.h"
 #include "log.h"
 #include "registry.h"
+#include "status_cli.h"
 #include "store.h"
 #include "util.h"
 #include "version.h"
@@ -32,6 +34,8 @@ static const char usage_text[] =
     "                       SIGTERM or SIGINT (in-flight work finishes, then exit 0)\n"
     "  --once               process every pending token once, print a summary, exit\n"
     "  import PATH|-        add token addresses (one per line) to the store\n"
+    "  status [URL]         ask the running daemon (its admin API at URL, default\n"
+    "                       $TC_API_URL) and print the scheduler and every source\n"
     "  migrate              create or upgrade the store's schema, then exit\n"
     "  serve                the HTTP API alone ([api] listen), without collecting: one\n"
     "                       of several API nodes on a store that collectors fill\n"
@@ -166,6 +170,10 @@ static int run_serve(const config *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     char err[1024];
+    if (api_admin_configure(cfg->api.admin_token_file, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_CONFIG;
+    }
     api_server *s = api_server_start(cfg, err, sizeof err);
     if (!s) {
         fprintf(stderr, "error %s\n", err);
@@ -213,6 +221,29 @@ static int run_once(const config *cfg, int show_progress)
     return rc == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
+/* `status [URL]`: the running daemon's state through its admin API. The
+ * token is TC_ADMIN_TOKEN (as the daemon's). */
+static int run_status(const char *config_path, const char *url, int n_args)
+{
+    (void)config_path;
+    if (n_args > 2) {
+        fprintf(stderr, "tokencollector: status takes at most one URL\n");
+        return EXIT_CONFIG;
+    }
+    if (!url)
+        url = getenv("TC_API_URL");
+    if (!url || !*url) {
+        fprintf(stderr, "tokencollector status: give the daemon's URL (http://127.0.0.1:PORT) or set TC_API_URL\n");
+        return EXIT_CONFIG;
+    }
+    char err[512];
+    if (api_admin_configure(NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_CONFIG;
+    }
+    return status_cli(url, api_admin_token(), stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = "conf/tokencollector.ini";
@@ -247,6 +278,8 @@ int main(int argc, char **argv)
     if (help_config)
         return config_help(config_path, help_plugin, markdown);
     const char *command = optind < argc ? argv[optind] : NULL;
+    if (command && !strcmp(command, "status"))
+        return run_status(config_path, optind + 1 < argc ? argv[optind + 1] : NULL, argc - optind);
     int migrate = command && !strcmp(command, "migrate"), serve = command && !strcmp(command, "serve");
     if (command && !migrate && !serve && strcmp(command, "import") != 0) {
         fprintf(stderr, "tokencollector: unknown command \"%s\"\n%s", command, usage_text);
@@ -275,6 +308,7 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     log_set_level(log_level ? (tc_log_level)log_level_parse(log_level) : (tc_log_level)cfg.log_level);
+    log_set_format(cfg.log_format ? (log_format)log_format_parse(cfg.log_format) : LOG_FORMAT_TEXT);
 
     int rc;
     if (check)
@@ -289,6 +323,7 @@ int main(int argc, char **argv)
         rc = run_once(&cfg, !no_progress && isatty(STDERR_FILENO));
     else
         rc = daemon_run_opts(&cfg, &(daemon_opts){.keep_log_level = log_level != NULL});
+    log_flush_repeats();
     config_free(&cfg);
     return rc;
 }

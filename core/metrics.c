@@ -97,6 +97,29 @@ void hist_merge(metrics_hist *into, const metrics_hist *from)
     into->sum_us += from->sum_us;
 }
 
+/* ---- cumulative histograms ---- */
+
+/* From a millisecond to ten minutes: requests, waits, commits and lag. */
+const double metrics_bounds_s[METRICS_BOUNDS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                 1,     2.5,    5,     10,   30,    60,   120,  300,  600};
+
+void cum_add(metrics_cum *h, int64_t ns)
+{
+    double s = ns > 0 ? (double)ns / 1e9 : 0;
+    int b = 0;
+    while (b < METRICS_BOUNDS && s > metrics_bounds_s[b])
+        b++;
+    h->bucket[b]++;
+    h->n++;
+    h->sum_s += s;
+}
+
+const char *metrics_store_op_name(metrics_store_op op)
+{
+    static const char *const names[MS_OPS] = {"commit", "claim", "scan", "release"};
+    return op >= 0 && op < MS_OPS ? names[op] : "?";
+}
+
 /* ---- counters ---- */
 
 static const struct {
@@ -197,12 +220,27 @@ void metrics_count(metrics *m, size_t src, metrics_counter c, uint64_t n)
 
 void metrics_latency(metrics *m, size_t src, int64_t ns)
 {
-    hist_add(&metrics_scope_of(m, src)->cur.latency, ns);
+    metrics_scope *s = metrics_scope_of(m, src);
+    hist_add(&s->cur.latency, ns);
+    cum_add(&s->timer[src < m->n_sources ? MT_REQUEST : MT_BATCH], ns);
 }
 
 void metrics_lag(metrics *m, int64_t lag_ns)
 {
     hist_add(&m->scope[m->n_sources].cur.lag, lag_ns);
+    cum_add(&m->scope[m->n_sources].timer[MT_LAG], lag_ns);
+}
+
+void metrics_time(metrics *m, size_t src, metrics_timer t, int64_t ns)
+{
+    if (t >= 0 && t < MT_TIMERS)
+        cum_add(&metrics_scope_of(m, src)->timer[t], ns);
+}
+
+void metrics_store_error(metrics *m, metrics_store_op op)
+{
+    if (op >= 0 && op < MS_OPS)
+        m->store_errors[op]++;
 }
 
 void metrics_set_gauges(metrics *m, const metrics_gauges *g)

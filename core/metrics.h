@@ -42,6 +42,36 @@ void hist_merge(metrics_hist *into, const metrics_hist *from);
 int hist_bucket_of(int64_t us);
 void hist_bucket_bounds(int b, int64_t *lo_us, int64_t *hi_us);
 
+/* ---- cumulative histograms: what /metrics exposes ----
+ * The histograms above cover one interval (quantiles for the log lines);
+ * these only ever grow, over a few fixed bounds in seconds, as Prometheus
+ * histograms must. */
+#define METRICS_BOUNDS 18
+extern const double metrics_bounds_s[METRICS_BOUNDS];
+
+typedef struct metrics_cum {
+    uint64_t bucket[METRICS_BOUNDS + 1]; /* per bucket (not cumulative); the last: above every bound */
+    uint64_t n;
+    double sum_s;
+} metrics_cum;
+
+void cum_add(metrics_cum *h, int64_t ns); /* negative values count as 0 */
+
+/* What is timed, per source or overall (the scope it is recorded in). */
+typedef enum metrics_timer {
+    MT_REQUEST = 0,  /* source: sent -> answered */
+    MT_LIMITER_WAIT, /* source: a request's wait for the limiters (0 when it did not wait) */
+    MT_BATCH,        /* overall: a batch formed -> committed */
+    MT_LAG,          /* overall: how late a token was dispatched */
+    MT_STORE_COMMIT, /* overall: one store commit (a transaction) */
+    MT_STORE_CLAIM,  /* overall: one claim of a batch */
+    MT_TIMERS
+} metrics_timer;
+
+/* Store operations whose errors are counted. */
+typedef enum metrics_store_op { MS_COMMIT = 0, MS_CLAIM, MS_SCAN, MS_RELEASE, MS_OPS } metrics_store_op;
+const char *metrics_store_op_name(metrics_store_op op); /* "commit", "claim", ... */
+
 /* ---- counters ---- */
 
 typedef enum metrics_counter {
@@ -69,6 +99,7 @@ typedef struct metrics_scope {
     metrics_window cur;   /* the interval being filled */
     metrics_window last;  /* the interval that ended at the last roll */
     uint64_t total[MC_COUNTERS];
+    metrics_cum timer[MT_TIMERS]; /* since the start */
 } metrics_scope;
 
 /* Scheduler state sampled by the owner (at each roll, typically). */
@@ -87,6 +118,7 @@ typedef struct metrics {
     size_t n_sources;
     metrics_scope *scope; /* n_sources sources, then the overall scope */
     metrics_gauges gauges;
+    uint64_t store_errors[MS_OPS]; /* since the start */
 } metrics;
 
 #define METRICS_ALL ((size_t)-1)
@@ -110,6 +142,11 @@ void metrics_latency(metrics *m, size_t src, int64_t ns);
 /* A token was dispatched LAG_NS after it was due (sched_item.lag_ns). */
 void metrics_lag(metrics *m, int64_t lag_ns);
 void metrics_set_gauges(metrics *m, const metrics_gauges *g);
+/* One timing of T in source SRC's scope (METRICS_ALL: overall); only the
+ * cumulative histogram (MT_REQUEST, MT_BATCH and MT_LAG are recorded by
+ * metrics_latency and metrics_lag, with their interval histograms). */
+void metrics_time(metrics *m, size_t src, metrics_timer t, int64_t ns);
+void metrics_store_error(metrics *m, metrics_store_op op);
 
 /* Ends the current interval at NOW: it becomes "last", a new one starts. */
 void metrics_roll(metrics *m, int64_t now_ns);

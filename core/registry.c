@@ -318,6 +318,7 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
     inst->module = mod;
     inst->vt = vt;
     inst->chunk_size = src->chunk_size > 0 ? (size_t)src->chunk_size : vt->max_chunk;
+    inst->loaded_at = now_wall_s();
     inst->host = (tc_host){.struct_size = sizeof(tc_host),
                            .ctx = inst,
                            .log = host_log,

@@ -24,6 +24,7 @@ typedef struct source_instance {
     void *self;                /* the plugin's instance state */
     tc_host host;              /* what the plugin got in create() */
     size_t chunk_size;         /* configured, <= vt->max_chunk */
+    long long loaded_at;       /* unix seconds: when this instance was created */
 } source_instance;
 
 /* Resolves PLUGIN against PLUGIN_DIR (absolute paths and ./ paths are kept). */

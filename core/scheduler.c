@@ -6,6 +6,7 @@
  * (scheduler_overload.c); it only applies their results. */
 #include "scheduler.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -136,6 +137,8 @@ static int is_queued(const entry *x)
     return x->pos[0] != SIZE_MAX;
 }
 
+int sched_entry_queued(const entry *x) { return is_queued(x); }
+
 /* Into its tier's heap and the deadline heap. */
 static void enqueue(sched *s, size_t slot)
 {
@@ -150,6 +153,8 @@ static void dequeue(sched *s, size_t slot)
     heap_remove(s, &s->urgent, slot);
     s->queued--;
 }
+
+void sched_dequeue(sched *s, size_t slot) { dequeue(s, slot); }
 
 static int64_t add_sat(int64_t a, int64_t b)
 {
@@ -208,42 +213,30 @@ static size_t new_slot(sched *s)
     return s->n_slots++;
 }
 
-int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t due_ns)
+/* An operator's interval, within what the scheduler allows at all. */
+static int64_t pinned_interval(const sched *s, const entry *x)
 {
-    if (!addr || !*addr || !sig)
-        return -1;
-    size_t *cell = str_index_cell(&s->index, addr);
-    double score = s->p.prioritization ? sched_score(sig) : 0;
-    sched_tier tier = sched_tier_of(&s->p, sig, score);
-    if (*cell == 0) {
-        if (2 * (s->count + 1) > s->index.cap) {
-            str_index_grow(&s->index);
-            cell = str_index_cell(&s->index, addr);
-        }
-        size_t slot = new_slot(s);
-        entry *x = &s->e[slot];
-        *x = (entry){.address = xstrdup(addr), .score = score, .tier = tier,
-                     .anchor_ns = NO_TIME, .seq = s->seq++, .pos = {SIZE_MAX, SIZE_MAX}};
-        x->interval_ns = sched_fit_interval(&s->p, tier, (double)s->p.tier[tier].base_ns);
-        sched_set_due(s, x, due_ns);
-        *cell = slot + 1;
-        s->count++;
-        enqueue(s, slot);
-        return 1;
-    }
-    size_t slot = *cell - 1;
+    int64_t v = x->pin_interval_ns;
+    return v < s->p.min_interval_ns ? s->p.min_interval_ns : v > s->p.max_wait_ns ? s->p.max_wait_ns : v;
+}
+
+void sched_rescore(sched *s, size_t slot, int64_t due_ns)
+{
     entry *x = &s->e[slot];
     int queued = is_queued(x);
     if (queued)
         dequeue(s, slot); /* its keys and maybe its heap change */
-    x->score = score;
+    x->score = x->pin_score == x->pin_score ? x->pin_score : s->p.prioritization ? sched_score(&x->sig) : 0;
+    sched_tier tier = sched_tier_of(&s->p, &x->sig, x->score);
     if (tier != x->tier) {
         x->tier = tier;
         /* Keep what was learnt about its volatility, within the new range. */
         x->interval_ns = sched_fit_interval(&s->p, tier, (double)x->interval_ns);
     }
+    if (x->pin_interval_ns)
+        x->interval_ns = pinned_interval(s, x);
     if (!queued)
-        return 0; /* in flight: sched_done schedules it with the new values */
+        return; /* in flight: sched_done schedules it with the new values */
     int64_t due = x->due_ns;
     if (x->anchor_ns != NO_TIME && x->anchor_ns + sched_effective(s, x) < due)
         due = x->anchor_ns + sched_effective(s, x);
@@ -253,6 +246,35 @@ int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t d
     }
     sched_set_due(s, x, due);
     enqueue(s, slot);
+}
+
+int sched_upsert(sched *s, const char *addr, const sched_signals *sig, int64_t due_ns)
+{
+    if (!addr || !*addr || !sig)
+        return -1;
+    size_t *cell = str_index_cell(&s->index, addr);
+    if (*cell == 0) {
+        if (2 * (s->count + 1) > s->index.cap) {
+            str_index_grow(&s->index);
+            cell = str_index_cell(&s->index, addr);
+        }
+        double score = s->p.prioritization ? sched_score(sig) : 0;
+        sched_tier tier = sched_tier_of(&s->p, sig, score);
+        size_t slot = new_slot(s);
+        entry *x = &s->e[slot];
+        *x = (entry){.address = xstrdup(addr), .score = score, .tier = tier, .anchor_ns = NO_TIME,
+                     .seq = s->seq++, .pos = {SIZE_MAX, SIZE_MAX}, .sig = *sig, .pin_score = NAN,
+                     .last_ok_ns = NO_TIME};
+        x->interval_ns = sched_fit_interval(&s->p, tier, (double)s->p.tier[tier].base_ns);
+        sched_set_due(s, x, due_ns);
+        *cell = slot + 1;
+        s->count++;
+        enqueue(s, slot);
+        return 1;
+    }
+    size_t slot = *cell - 1;
+    s->e[slot].sig = *sig;
+    sched_rescore(s, slot, due_ns);
     return 0;
 }
 
@@ -274,17 +296,27 @@ int sched_remove(sched *s, const char *addr)
     return 1;
 }
 
-int sched_get(const sched *s, const char *addr, sched_token *out)
+size_t sched_slot_of(const sched *s, const char *addr)
 {
-    if (!addr)
-        return -1;
-    size_t slot = str_index_find(&s->index, addr);
-    if (slot == SIZE_MAX)
-        return -1;
+    return addr ? str_index_find(&s->index, addr) : SIZE_MAX;
+}
+
+void sched_token_of(const sched *s, size_t slot, sched_token *out)
+{
     const entry *x = &s->e[slot];
     *out = (sched_token){.score = x->score, .tier = x->tier, .interval_ns = x->interval_ns,
                          .effective_ns = sched_effective(s, x), .due_ns = x->due_ns,
-                         .last_done_ns = x->anchor_ns, .queued = is_queued(x)};
+                         .last_done_ns = x->anchor_ns, .queued = is_queued(x),
+                         .in_contest = x->sig.in_contest, .pin_score = x->pin_score,
+                         .pin_interval_ns = x->pin_interval_ns, .last_ok_ns = x->last_ok_ns};
+}
+
+int sched_get(const sched *s, const char *addr, sched_token *out)
+{
+    size_t slot = sched_slot_of(s, addr);
+    if (slot == SIZE_MAX)
+        return -1;
+    sched_token_of(s, slot, out);
     return 0;
 }
 
@@ -393,8 +425,11 @@ int sched_done(sched *s, const char *addr, int64_t now, sched_outcome o)
     if (o == SCHED_RELEASED) {
         x->forced = 1; /* keeps its old due time and deadline: still owed */
     } else {
-        x->interval_ns = sched_step_interval(&s->p, x->tier, x->interval_ns, o);
+        if (!x->pin_interval_ns)
+            x->interval_ns = sched_step_interval(&s->p, x->tier, x->interval_ns, o);
         x->anchor_ns = now;
+        if (o != SCHED_FAILED)
+            x->last_ok_ns = now;
         sched_set_due(s, x, now + sched_effective(s, x));
     }
     enqueue(s, slot);

@@ -126,6 +126,10 @@ typedef struct sched_token {
     int64_t due_ns;
     int64_t last_done_ns; /* INT64_MIN: never */
     int queued;           /* 0: in flight */
+    int in_contest;
+    double pin_score;        /* an operator's priority; NAN: none */
+    int64_t pin_interval_ns; /* an operator's interval; 0: none */
+    int64_t last_ok_ns;      /* last refresh that got an answer; INT64_MIN: none */
 } sched_token;
 
 sched *sched_new(const sched_params *p);
@@ -205,5 +209,37 @@ typedef struct sched_lag_stats {
 } sched_lag_stats;
 
 void sched_lag(const sched *s, int64_t now, sched_lag_stats *out);
+
+/* ---- operators' settings and views (scheduler_admin.c) ---- */
+
+/* Each returns 0, or -1 when ADDR is unknown. A queued token is re-keyed at
+ * once (moved earlier when its new interval says so); one in flight takes
+ * the setting when it is done. They survive upserts (rescans) and reloads,
+ * not the scheduler. */
+/* SCORE pins the priority score (the tier follows from it; a contest token
+ * stays hot); NAN: computed from the signals again. */
+int sched_set_priority(sched *s, const char *addr, double score);
+/* A fixed interval (clamped to [min_interval, max_wait]; stretched under
+ * overload like its tier's); 0: dynamic again. */
+int sched_set_interval(sched *s, const char *addr, int64_t interval_ns);
+int sched_set_contest(sched *s, const char *addr, int in_contest);
+/* Takes queued ADDR out of the heaps at NOW as if popped (in flight until
+ * sched_done): "refresh now". 0, -1 unknown, 1 already in flight. */
+int sched_take(sched *s, const char *addr, int64_t now, sched_item *out);
+/* Calls FN for every token, in no order. */
+typedef void (*sched_visit_fn)(void *ctx, const char *addr, const sched_token *t);
+void sched_foreach(const sched *s, sched_visit_fn fn, void *ctx);
+
+/* What the limits sustain (scheduler_overload.c): every tier's base
+ * interval scaled by one factor so that the tokens known fill CAPACITY x
+ * utilization; never below min_interval. */
+typedef struct sched_advice {
+    double load_factor;                   /* demand at the base intervals / budget */
+    double base_s[SCHED_TIERS];           /* each tier's base interval */
+    double sustainable_s[SCHED_TIERS];    /* base x load factor, at least min_interval */
+    size_t tokens[SCHED_TIERS];
+    double uniform_s;                     /* one interval for every token that fits the budget */
+} sched_advice;
+void sched_recommend(const sched *s, double capacity, sched_advice *out);
 
 #endif

@@ -196,3 +196,30 @@ void sched_lag(const sched *s, int64_t now, sched_lag_stats *out)
     out->p95_ns = lags[(n * 95 + 99) / 100 - 1]; /* nearest rank: ceil(0.95 n) */
     free(lags);
 }
+
+/* ---- advice ---- */
+
+void sched_recommend(const sched *s, double capacity, sched_advice *out)
+{
+    memset(out, 0, sizeof *out);
+    double demand = 0, budget = capacity * s->p.utilization;
+    for (size_t i = 0; i < s->n_slots; i++)
+        if (s->e[i].address)
+            out->tokens[s->e[i].tier]++;
+    size_t total = 0;
+    for (int t = 0; t < SCHED_TIERS; t++) {
+        out->base_s[t] = (double)s->p.tier[t].base_ns / 1e9;
+        demand += (double)out->tokens[t] / out->base_s[t];
+        total += out->tokens[t];
+    }
+    double floor_s = (double)s->p.min_interval_ns / 1e9;
+    int limited = isfinite(budget) && budget > 0;
+    out->load_factor = limited ? demand / budget : 0;
+    out->uniform_s = limited ? (double)total / budget : floor_s;
+    if (out->uniform_s < floor_s)
+        out->uniform_s = floor_s;
+    for (int t = 0; t < SCHED_TIERS; t++) {
+        double v = limited ? out->base_s[t] * out->load_factor : floor_s;
+        out->sustainable_s[t] = v < floor_s ? floor_s : v;
+    }
+}

@@ -86,7 +86,7 @@ void source_rt_free(source_rt *s)
 
 /* ---- the queue: a ring that doubles when full ---------------------------------- */
 
-void source_rt_enqueue(source_rt *s, token_state *t)
+static void queue_grow(source_rt *s)
 {
     if (s->q_len == s->q_cap) {
         size_t cap = s->q_cap ? s->q_cap * 2 : 256;
@@ -98,7 +98,20 @@ void source_rt_enqueue(source_rt *s, token_state *t)
         s->q_cap = cap;
         s->q_head = 0;
     }
+}
+
+void source_rt_enqueue(source_rt *s, token_state *t)
+{
+    queue_grow(s);
     s->queue[(s->q_head + s->q_len) % s->q_cap] = t;
+    s->q_len++;
+}
+
+void source_rt_enqueue_front(source_rt *s, token_state *t)
+{
+    queue_grow(s);
+    s->q_head = (s->q_head + s->q_cap - 1) % s->q_cap;
+    s->queue[s->q_head] = t;
     s->q_len++;
 }
 
@@ -292,6 +305,8 @@ static void send_chunk(source_env *env, source_rt *s, chunk *c, int64_t now)
     s->next_allowed_ns = now + s->throttle_ns;
     if (c->ready_since_ns)
         s->stats.limiter_wait_ns += now - c->ready_since_ns;
+    if (env->m)
+        metrics_time(env->m, s->index, MT_LIMITER_WAIT, c->ready_since_ns ? now - c->ready_since_ns : 0);
     if (http_submit(env->http, &c->req, s->timeout_ms, chunk_on_response, c) != 0) {
         breaker_cancel(&s->brk);
         chunk_transient_failure(c, "could not start the HTTP transfer", 0);
@@ -304,18 +319,19 @@ static void send_chunk(source_env *env, source_rt *s, chunk *c, int64_t now)
         metrics_count(env->m, s->index, MC_REQUESTS, 1);
 }
 
-/* Nothing goes to a source whose breaker is open: what waits for it is
- * settled as skipped (still owed), so batches commit the other sources' data
- * now instead of holding it until the breaker closes. */
-static void shed_while_open(source_env *env, source_rt *s)
+/* Nothing goes to a source whose breaker is open, or that an operator
+ * paused: what waits for it is settled as skipped (still owed), so batches
+ * commit the other sources' data now instead of holding it until the
+ * source can be asked again. */
+static void shed(source_env *env, source_rt *s, const char *why)
 {
     while (s->retry) {
         chunk *c = s->retry;
         s->retry = c->next;
-        skip_chunk(c, "circuit breaker open");
+        skip_chunk(c, why);
     }
     while (s->q_len)
-        engine_settle(env->m, s, queue_pop(s), OUTCOME_SKIPPED, "circuit breaker open");
+        engine_settle(env->m, s, queue_pop(s), OUTCOME_SKIPPED, why);
 }
 
 enum { READY_NONE, READY_RETRY, READY_NEW };
@@ -361,8 +377,12 @@ int64_t source_rt_dispatch(source_env *env, source_rt *s, int allow_partial, int
 {
     if (s->retired)
         return INT64_MAX;
+    if (s->paused) {
+        shed(env, s, "source paused by an operator");
+        return INT64_MAX;
+    }
     if (breaker_state_at(&s->brk, now) == BREAKER_OPEN) {
-        shed_while_open(env, s);
+        shed(env, s, "circuit breaker open");
         return s->brk.open_until_ns;
     }
     int64_t wake = INT64_MAX;
@@ -388,6 +408,14 @@ int64_t source_rt_dispatch(source_env *env, source_rt *s, int allow_partial, int
 /* ---- state and figures --------------------------------------------------------- */
 
 int source_rt_retry_pending(const source_rt *s) { return s->retry != NULL; }
+
+size_t source_rt_retry_count(const source_rt *s)
+{
+    size_t n = 0;
+    for (const chunk *c = s->retry; c; c = c->next)
+        n++;
+    return n;
+}
 
 int source_rt_has_full_chunk(const source_rt *s) { return s->q_len >= s->inst->chunk_size; }
 

@@ -46,6 +46,7 @@ typedef struct source_rt {
     long max_attempts;
     int in_flight;
     int retired;             /* removed by a reload: sends nothing, drains what is in flight */
+    int paused;              /* an operator paused it: sends nothing, what waits stays owed */
     token_state **queue;     /* FIFO of tokens not yet sent to this source */
     size_t q_head, q_len, q_cap;
     struct chunk *retry;     /* chunks waiting to be sent again, oldest first */
@@ -71,16 +72,20 @@ void source_rt_retire(source_env *env, source_rt *s);
  * with the HTTP engine. */
 void source_rt_free(source_rt *s);
 
-/* Queues T to be asked of S. */
+/* Queues T to be asked of S; FRONT: before everything queued (refresh
+ * now: it goes with the next request, still under the limiters). */
 void source_rt_enqueue(source_rt *s, token_state *t);
+void source_rt_enqueue_front(source_rt *s, token_state *t);
 
 /* Sends what S may send at NOW: full chunks, retries that are due, and
  * partial chunks when ALLOW_PARTIAL. Returns the earliest time something
- * more could go (INT64_MAX: nothing waits on time). */
+ * more could go (INT64_MAX: nothing waits on time). A paused source sends
+ * nothing: what waits for it is settled as skipped (still owed). */
 int64_t source_rt_dispatch(source_env *env, source_rt *s, int allow_partial, int64_t now);
 
-/* 1 when chunks wait to be sent again. */
+/* 1 when chunks wait to be sent again; how many. */
 int source_rt_retry_pending(const source_rt *s);
+size_t source_rt_retry_count(const source_rt *s);
 /* 1 when the queue holds a full chunk. */
 int source_rt_has_full_chunk(const source_rt *s);
 

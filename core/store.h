@@ -105,6 +105,10 @@ typedef struct store_backend {
     int (*release)(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err, size_t errlen);
     int (*count_by_status)(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen);
     void (*close)(void *be);
+    /* Sets tokens.in_contest of ADDRS (an operator, through the admin API),
+     * in one transaction; *UPDATED: how many rows exist. */
+    int (*set_contest)(void *be, const char *const *addrs, size_t n, int in_contest, size_t *updated, char *err,
+                       size_t errlen);
     /* ---- reads for the HTTP API */
     /* Types in store_read.h. Each read is one consistent snapshot and
      * blocks no writer (SQLite: WAL; PostgreSQL: the handle's own
@@ -190,6 +194,11 @@ static inline int store_count_by_status(store *s, uint64_t counts[STATUS_COUNT],
     return s->ops->count_by_status(s->be, counts, err, errlen);
 }
 
+static inline int store_set_contest(store *s, const char *const *addrs, size_t n, int in_contest, size_t *updated,
+                                    char *err, size_t errlen)
+{
+    return s->ops->set_contest(s->be, addrs, n, in_contest, updated, err, errlen);
+}
 static inline int store_list_tokens(store *s, const token_query *q, token_page *out, char *err, size_t errlen)
 {
     return s->ops->list_tokens(s->be, q, out, err, errlen);

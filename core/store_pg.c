@@ -268,21 +268,28 @@ static void pg_close(void *be) { pg_free(be); }
 
 /* ---- one-statement operations ---------------------------------------------------------- */
 
-static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen)
+/* A statement on a sorted address array $1 (and SECOND as $2, or none);
+ * *ROWS: the rows it touched. */
+static int addr_array_command(pg_store *s, int ps, const char *const *addrs, size_t n, const char *second,
+                              const char *what, size_t *rows, char *err, size_t errlen)
 {
-    pg_store *s = be;
-    *inserted = 0;
+    *rows = 0;
     if (n == 0)
         return 0;
     char *arr = store_pg_sorted_addr_array(addrs, n);
-    const char *vals[1] = {arr};
-    PGresult *r = store_pg_run_simple(s, PS_IMPORT, 1, vals, PGRES_COMMAND_OK, "import", err, errlen);
+    const char *vals[2] = {arr, second};
+    PGresult *r = store_pg_run_simple(s, ps, second ? 2 : 1, vals, PGRES_COMMAND_OK, what, err, errlen);
     free(arr);
     if (!r)
         return -1;
-    *inserted = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+    *rows = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return 0;
+}
+
+static int pg_import(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen)
+{
+    return addr_array_command(be, PS_IMPORT, addrs, n, NULL, "import", inserted, err, errlen);
 }
 
 /* The status named NAME, -1 for a name this build does not know. */
@@ -371,6 +378,13 @@ static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_s
     return 0;
 }
 
+static int pg_set_contest(void *be, const char *const *addrs, size_t n, int in_contest, size_t *updated, char *err,
+                          size_t errlen)
+{
+    return addr_array_command(be, PS_SET_CONTEST, addrs, n, in_contest ? "true" : "false", "set in_contest", updated,
+                              err, errlen);
+}
+
 static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err, size_t errlen)
 {
     pg_store *s = be;
@@ -390,6 +404,7 @@ static int pg_count_by_status(void *be, uint64_t counts[STATUS_COUNT], char *err
 const store_backend store_pg_backend = {
     .name = "postgresql",
     .import = pg_import,
+    .set_contest = pg_set_contest,
     .claim = store_pg_claim,
     .load_sources = pg_load_sources,
     .claim_addresses = store_pg_claim_addresses,

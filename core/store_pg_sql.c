@@ -11,7 +11,8 @@ const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", 
                                             "tc_commit_plan",   "tc_commit",       "tc_commit_rows",
                                             "tc_commit_done",
                                             "tc_load_sources",
-                                            "tc_scan",          "tc_count",        "tc_changes"};
+                                            "tc_scan",          "tc_count",        "tc_changes",
+                                            "tc_set_contest"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
@@ -238,6 +239,7 @@ const char *const store_pg_ps_sql[PS_N] = {
                    " FROM change_counter h LEFT JOIN LATERAL (SELECT * FROM tokens t WHERE t.change_seq > $1::bigint"
                    " ORDER BY t.change_seq LIMIT $2::bigint) c ON true"
                    " LEFT JOIN token_prices p ON p.address = c.address WHERE h.id = 1 ORDER BY c.change_seq",
+    [PS_SET_CONTEST] = "UPDATE tokens SET in_contest = $2::boolean WHERE address = ANY($1::text[])",
 };
 
 /* Text when not listed. */

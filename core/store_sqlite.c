@@ -41,6 +41,7 @@ enum {
     ST_SOURCE_SAME,
     ST_LINKS_SIG,
     ST_CHANGES,
+    ST_SET_CONTEST,
     ST_N
 };
 
@@ -155,6 +156,7 @@ static const char *const stmt_sql[ST_N] = {
         " p.market_cap, p.fdv, p.liquidity_usd, p.volume_24h, p.change_24h, t.last_refresh_success"
         " FROM tokens t INDEXED BY tokens_change_seq LEFT JOIN token_prices p ON p.address = t.address"
         " WHERE t.change_seq > ?1 ORDER BY t.change_seq LIMIT ?2",
+    [ST_SET_CONTEST] = "UPDATE tokens SET in_contest = ?2 WHERE address = ?1",
 };
 
 typedef struct sqlite_store {
@@ -456,6 +458,26 @@ static int sqlite_scan(void *be, int64_t since, store_token_cb cb, void *ctx, ch
     if (rc != SQLITE_DONE)
         return db_error(s, err, errlen, "scan");
     return 0;
+}
+
+static int sqlite_set_contest(void *be, const char *const *addrs, size_t n, int in_contest, size_t *updated,
+                              char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    *updated = 0;
+    if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(s->st[ST_SET_CONTEST], 1, addrs[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int(s->st[ST_SET_CONTEST], 2, in_contest != 0);
+        if (step_done(s, s->st[ST_SET_CONTEST], err, errlen, "set in_contest")) {
+            exec_simple(s, "ROLLBACK", err, 0);
+            *updated = 0;
+            return -1;
+        }
+        *updated += (size_t)sqlite3_changes(s->db);
+    }
+    return exec_simple(s, "COMMIT", err, errlen);
 }
 
 static int sqlite_load_sources(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx,
@@ -803,6 +825,7 @@ const store_backend store_sqlite_backend = {
     .load_sources = sqlite_load_sources,
     .claim_addresses = sqlite_claim_addresses,
     .scan = sqlite_scan,
+    .set_contest = sqlite_set_contest,
     .release = sqlite_release,
     .commit = sqlite_commit,
     .count_by_status = sqlite_count_by_status,

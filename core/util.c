@@ -16,6 +16,13 @@ int64_t now_mono_ns(void)
 
 int64_t now_wall_s(void) { return (int64_t)time(NULL); }
 
+int64_t now_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 uint64_t xorshift64_star(uint64_t *state)
 {
     *state ^= *state >> 12;

@@ -9,6 +9,8 @@
 int64_t now_mono_ns(void);
 /* Wall clock in unix seconds: for what is stored. */
 int64_t now_wall_s(void);
+/* Wall clock in unix milliseconds: for what operators read. */
+int64_t now_wall_ms(void);
 
 /* xorshift64*: advances *STATE (never 0) and returns the next number. Only for
  * jitter and unique-enough ids, never for anything secret. */

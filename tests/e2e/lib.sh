@@ -120,4 +120,38 @@ api_port() {
         sleep 0.05
     done
     return 1
+
+# need_api_server NAME TOOLS...: exits 0 (skipped) when this build has no HTTP
+# server ([api] admin_token_file is the operations API's key); fails when a
+# tool is missing. BG: background pids (the daemon, Prometheus, ...) killed
+# on exit.
+BG=()
+need_api_server() {
+    local name=$1 tool
+    shift
+    if ! "$TC" --config-help 2>/dev/null | grep -c admin_token_file >/dev/null; then
+        echo "# $name: skipped: this build has no HTTP server ([api]); the handlers are tested by test_api_ops"
+        exit 0
+    fi
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "not ok - $tool is needed (sh tests/install-deps.sh)"; exit 1; }
+    done
+    trap 'for pid in "${BG[@]}"; do kill -9 "$pid" 2>/dev/null; done; cleanup' EXIT
+}
+
+# start_daemon CONFIG LOG: the daemon in the background (in BG), DAEMON its
+# pid, API the URL its HTTP server logged (PORT its port).
+start_daemon() {
+    "$TC" -c "$1" 2>"$2" &
+    DAEMON=$!
+    BG+=($DAEMON)
+    local port=""
+    for _ in $(seq 200); do
+        port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$2" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    PORT=$port
+    API="http://127.0.0.1:$port"
+    expect "the daemon's API is listening" "$([ -n "$port" ] && echo yes)" yes
 }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,3 +350,32 @@ uint64_t live_count_known(const live *L, fake_source s)
         n += (uint64_t)fake_source_knows(&L->fake_opts.profile, s, L->addrs[i]);
     return n;
 }
+
+static void ignore_signal(int sig)
+{
+    (void)sig;
+}
+
+int live_run_daemon(live *L, const daemon_opts *opts, void *(*operate)(void *), void *arg)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = ignore_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    L->daemon_thread = pthread_self();
+    atomic_init(&L->daemon_done, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, operate, arg), 0);
+    int rc = daemon_run_opts(&L->cfg, opts);
+    atomic_store(&L->daemon_done, 1);
+    pthread_join(t, NULL);
+    return rc;
+}
+
+void live_signal_daemon(live *L, int sig)
+{
+    if (!atomic_load(&L->daemon_done))
+        pthread_kill(L->daemon_thread, sig);
+}
+
+int live_daemon_done(live *L) { return atomic_load(&L->daemon_done); }

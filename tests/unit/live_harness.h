@@ -13,15 +13,23 @@
 #ifndef TC_LIVE_HARNESS_H
 #define TC_LIVE_HARNESS_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../fakeapi/fake_server.h"
 #include "config.h"
+#include "daemon.h"
 #include "engine.h"
 #include "store.h"
 
 #define LIVE_SCALE 30
+/* A daemon that refreshes every token once, then nothing for an hour: one
+ * batch of up to 300, metrics every second (live_config's TAIL). */
+#define LIVE_SCHED_HOURLY                                                                                    \
+    "[scheduler]\nmin_interval = 1h\nmax_interval = 1h\nmax_wait = 2h\nbatch_delay_ms = 0\n"                  \
+    "max_batch_size = 300\nmetrics_interval = 1s\n"
 
 typedef struct live {
     fake_server *fake;
@@ -35,6 +43,8 @@ typedef struct live {
     char **addrs; /* imported by live_import */
     size_t n;
     void *sql;    /* sqlite3: live_sql_* reads through it */
+    pthread_t daemon_thread; /* live_run_daemon's */
+    atomic_int daemon_done;
 } live;
 
 /* Default fake options for these tests: windows / LIVE_SCALE, seed 1. */
@@ -78,6 +88,17 @@ double live_sql_num(live *L, const char *fmt, ...);
 void live_check_committed(live *L, const int enabled[FAKE_NSOURCES]);
 /* How many of L->addrs source S knows. */
 uint64_t live_count_known(const live *L, fake_source s);
+
+/* daemon_run_opts(&L->cfg, OPTS) on this thread while OPERATE(ARG) plays
+ * the operator on another, which ends it with live_signal_daemon(L,
+ * SIGTERM). SIGTERM and SIGHUP after daemon_run returned are ignored (a
+ * daemon_run per process: its stop flag is never cleared). Returns
+ * daemon_run's exit code once both are done. */
+int live_run_daemon(live *L, const daemon_opts *opts, void *(*operate)(void *), void *arg);
+/* SIG to the daemon's thread, unless daemon_run has returned. */
+void live_signal_daemon(live *L, int sig);
+/* 1 once daemon_run has returned. */
+int live_daemon_done(live *L);
 
 /* ceil(N / CHUNK) */
 uint64_t live_chunks(size_t n, size_t chunk);

@@ -29,8 +29,6 @@ enum { N = 60, LATE = 20, LATE_SEED = 32 };
 
 typedef struct operator {
     live *L;
-    pthread_t daemon_thread;
-    atomic_int daemon_done;
     const char *stuck;           /* the step that timed out, NULL: none */
     fake_source_stats first[FAKE_NSOURCES]; /* after the first pass */
     int64_t sigterm_ns;
@@ -52,7 +50,7 @@ static int wait_for(operator *op, sqlite3 *db, int (*cond)(operator *, sqlite3 *
 {
     int64_t deadline = now_mono_ns() + WAIT_NS;
     while (!cond(op, db)) {
-        if (atomic_load(&op->daemon_done) || now_mono_ns() > deadline) {
+        if (live_daemon_done(op->L) || now_mono_ns() > deadline) {
             op->stuck = what;
             return -1;
         }
@@ -114,14 +112,8 @@ static void *operate(void *arg)
     }
     sqlite3_close(db);
     op->sigterm_ns = now_mono_ns();
-    if (!atomic_load(&op->daemon_done))
-        pthread_kill(op->daemon_thread, SIGTERM);
+    live_signal_daemon(op->L, SIGTERM);
     return NULL;
-}
-
-static void ignore_signal(int sig)
-{
-    (void)sig;
 }
 
 static void daemon_refreshes_every_token_then_stops_on_sigterm(void **state)
@@ -129,24 +121,13 @@ static void daemon_refreshes_every_token_then_stops_on_sigterm(void **state)
     (void)state;
     live L;
     live_start(&L, NULL);
-    live_config(&L, "shutdown_grace_s = 2", NULL, NULL,
-                "[scheduler]\nmin_interval = 1h\nmax_interval = 1h\nmax_wait = 2h\nbatch_delay_ms = 0\n"
-                "max_batch_size = 300\nmetrics_interval = 1s\n");
+    live_config(&L, "shutdown_grace_s = 2", NULL, NULL, LIVE_SCHED_HOURLY);
     live_import(&L, N, 31);
-    /* A SIGTERM that came after daemon_run returned must not end the test. */
-    struct sigaction sa = {0};
-    sa.sa_handler = ignore_signal;
-    sigaction(SIGTERM, &sa, NULL);
-
-    operator op = {.L = &L, .daemon_thread = pthread_self()};
-    atomic_init(&op.daemon_done, 0);
-    pthread_t watcher;
-    assert_int_equal(pthread_create(&watcher, NULL, operate, &op), 0);
+    operator op = {.L = &L};
     int64_t wall0 = now_wall_s();
-    int rc = daemon_run(&L.cfg);
+    /* The watcher returns as soon as it has sent SIGTERM. */
+    int rc = live_run_daemon(&L, NULL, operate, &op);
     int64_t stopped_ns = now_mono_ns(), wall1 = now_wall_s();
-    atomic_store(&op.daemon_done, 1);
-    pthread_join(watcher, NULL);
 
     if (op.stuck)
         fail_msg("timed out waiting for %s", op.stuck);

@@ -299,6 +299,47 @@ static void visit_by_name(void **state)
     metrics_free(m);
 }
 
+/* The cumulative histograms of /metrics: a value on a bound counts in that
+ * bucket (Prometheus' le is inclusive), above the last one in +Inf; the
+ * timers land in their scopes and only grow across rolls. */
+static void cumulative_histograms(void **state)
+{
+    (void)state;
+    metrics_cum h = {0};
+    cum_add(&h, 1000000);          /* 1 ms: the first bound */
+    cum_add(&h, 1000001);          /* just above: the next */
+    cum_add(&h, -5);               /* as 0 */
+    cum_add(&h, 3600 * NS_PER_S);  /* above 600 s */
+    assert_int_equal(h.bucket[0], 2);
+    assert_int_equal(h.bucket[1], 1);
+    assert_int_equal(h.bucket[METRICS_BOUNDS], 1);
+    assert_int_equal(h.n, 4);
+    assert_float_equal(h.sum_s, 3600.002000001, 1e-9);
+    const char *names[] = {"a", "b"};
+    metrics *m = metrics_new(names, 2, 0);
+    metrics_latency(m, 1, 30 * NS_PER_MS);
+    metrics_latency(m, METRICS_ALL, 2 * NS_PER_S);
+    metrics_lag(m, 5 * NS_PER_S);
+    metrics_time(m, 0, MT_LIMITER_WAIT, 0);
+    metrics_time(m, METRICS_ALL, MT_STORE_COMMIT, 4 * NS_PER_MS);
+    metrics_store_error(m, MS_CLAIM);
+    metrics_roll(m, NS_PER_S);
+    metrics_roll(m, 2 * NS_PER_S);
+    assert_int_equal(metrics_scope_const(m, 1)->timer[MT_REQUEST].n, 1);
+    assert_int_equal(metrics_scope_const(m, 0)->timer[MT_LIMITER_WAIT].bucket[0], 1);
+    const metrics_scope *all = metrics_scope_const(m, METRICS_ALL);
+    assert_int_equal(all->timer[MT_BATCH].n, 1);
+    assert_int_equal(all->timer[MT_LAG].n, 1);
+    assert_int_equal(all->timer[MT_STORE_COMMIT].bucket[2], 1); /* (2.5, 5] ms */
+    assert_int_equal(m->store_errors[MS_CLAIM], 1);
+    assert_string_equal(metrics_store_op_name(MS_SCAN), "scan");
+    metrics *copy = NULL;
+    metrics_copy(&copy, m);
+    assert_int_equal(metrics_scope_const(copy, METRICS_ALL)->timer[MT_LAG].n, 1);
+    metrics_free(copy);
+    metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +349,7 @@ int main(void)
         cmocka_unit_test(counters_scopes_and_rollup),
         cmocka_unit_test(log_lines),
         cmocka_unit_test(visit_by_name),
+        cmocka_unit_test(cumulative_histograms),
     };
     return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -25,8 +25,6 @@ enum { N = 150, STORM = 50 };
 
 typedef struct operator {
     live *L;
-    pthread_t daemon_thread;
-    atomic_int daemon_done;
     char *original; /* the config file as live_config wrote it */
     int broken_sent;
     const char *stuck;
@@ -83,22 +81,16 @@ static void *operate(void *arg)
         if (write_variant(op, i % 2 ? 20 : 30, broken) != 0)
             op->stuck = "writing the config";
         op->broken_sent += broken;
-        pthread_kill(op->daemon_thread, SIGHUP);
+        live_signal_daemon(op->L, SIGHUP);
         usleep(15 * 1000);
     }
     /* Back to the original, then let one more refresh of everything run. */
     if (write_variant(op, 30, 0) != 0)
         op->stuck = "writing the config";
-    pthread_kill(op->daemon_thread, SIGHUP);
+    live_signal_daemon(op->L, SIGHUP);
     usleep(2500 * 1000);
-    if (!atomic_load(&op->daemon_done))
-        pthread_kill(op->daemon_thread, SIGTERM);
+    live_signal_daemon(op->L, SIGTERM);
     return NULL;
-}
-
-static void ignore_signal(int sig)
-{
-    (void)sig;
 }
 
 static void fifty_sighups_under_load(void **state)
@@ -110,20 +102,10 @@ static void fifty_sighups_under_load(void **state)
                 "[scheduler]\nmin_interval = 1s\nmax_interval = 2s\nmax_wait = 4s\nbatch_delay_ms = 20\n"
                 "max_batch_size = 300\nmetrics_interval = 1s\ndynamic_intervals = false\n");
     live_import(&L, N, 41);
-    struct sigaction sa = {0};
-    sa.sa_handler = ignore_signal; /* a signal after daemon_run returned must not end the test */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-
-    operator op = {.L = &L, .daemon_thread = pthread_self(), .original = read_file(L.ini)};
+    operator op = {.L = &L, .original = read_file(L.ini)};
     assert_non_null(op.original);
-    atomic_init(&op.daemon_done, 0);
-    pthread_t watcher;
-    assert_int_equal(pthread_create(&watcher, NULL, operate, &op), 0);
     daemon_report report = {0};
-    int rc = daemon_run_opts(&L.cfg, &(daemon_opts){.report = &report});
-    atomic_store(&op.daemon_done, 1);
-    pthread_join(watcher, NULL);
+    int rc = live_run_daemon(&L, &(daemon_opts){.report = &report}, operate, &op);
     free(op.original);
     if (op.stuck)
         fail_msg("%s", op.stuck);

@@ -468,6 +468,28 @@ static void release_makes_claimable(void **state)
     close_all(st);
 }
 
+/* The admin API's contest flag (tokens.in_contest), one statement. */
+static void contest_flag_is_set_and_cleared(void **state)
+{
+    (void)state;
+    SKIP_IF_NO_PG();
+    store *st = open_schema("t_contest");
+    const char *addrs[] = {"K1", "K2", "K3"};
+    import_list(st, addrs, 3, 3);
+    char err[1024];
+    size_t updated = 9;
+    const char *two[] = {"K3", "NOPE", "K1"};
+    assert_int_equal(store_set_contest(st, two, 3, 1, &updated, err, sizeof err), 0);
+    assert_int_equal(updated, 2);
+    assert_q("true", "SELECT in_contest::text FROM tokens WHERE address = 'K1'");
+    assert_q("false", "SELECT in_contest::text FROM tokens WHERE address = 'K2'");
+    assert_int_equal(store_set_contest(st, two, 1, 0, &updated, err, sizeof err), 0);
+    assert_int_equal(updated, 1);
+    assert_q("false", "SELECT in_contest::text FROM tokens WHERE address = 'K3'");
+    assert_q("true", "SELECT in_contest::text FROM tokens WHERE address = 'K1'");
+    close_all(st);
+}
+
 #define CC_TOKENS 3000
 #define CC_WORKERS 3
 
@@ -1289,6 +1311,7 @@ int main(void)
         cmocka_unit_test(older_never_overwrites_newer),
         cmocka_unit_test(fence_after_lease_expired),
         cmocka_unit_test(release_makes_claimable),
+        cmocka_unit_test(contest_flag_is_set_and_cleared),
         cmocka_unit_test(concurrent_claims_never_overlap),
         cmocka_unit_test(migration_twice_is_noop),
         cmocka_unit_test(survives_connection_loss),

@@ -380,6 +380,32 @@ static void change_feed_follows_commits(void **state)
     close_and_remove(st);
 }
 
+/* The admin API's contest flag: set and cleared in one transaction; an
+ * unknown address touches nothing. */
+static void contest_flag_is_set_and_cleared(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *addrs[] = {"C1", "C2", "C3"};
+    import(st, addrs, 3);
+    char err[512];
+    size_t updated = 9;
+    const char *two[] = {"C3", "NOPE", "C1"};
+    assert_int_equal(store_set_contest(st, two, 3, 1, &updated, err, sizeof err), 0);
+    assert_int_equal(updated, 2);
+    strbuf b = {0};
+    assert_int_equal(store_scan(st, 0, append_brief, &b, err, sizeof err), 0);
+    assert_string_equal(b.data, "C1 pending 0 1 -|C2 pending 0 0 -|C3 pending 0 1 -|");
+    sb_free(&b);
+    assert_int_equal(store_set_contest(st, two, 1, 0, &updated, err, sizeof err), 0);
+    assert_int_equal(updated, 1);
+    b = (strbuf){0};
+    assert_int_equal(store_scan(st, 0, append_brief, &b, err, sizeof err), 0);
+    assert_string_equal(b.data, "C1 pending 0 1 -|C2 pending 0 0 -|C3 pending 0 0 -|");
+    sb_free(&b);
+    close_and_remove(st);
+}
+
 /* A store written by schema version 1 opens, upgraded, its data intact. */
 static void upgrades_version_1(void **state)
 {
@@ -510,6 +536,7 @@ int main(void)
         cmocka_unit_test(missing_deletes_and_older_never_overwrites),
         cmocka_unit_test(load_sources_returns_stored_records),
         cmocka_unit_test(daemon_claims_and_scan),
+        cmocka_unit_test(contest_flag_is_set_and_cleared),
         cmocka_unit_test(upgrades_version_1),
         cmocka_unit_test(records_keep_extras_and_plugin_version),
         cmocka_unit_test(upgrades_version_3),
