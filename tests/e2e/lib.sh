@@ -120,6 +120,7 @@ api_port() {
         sleep 0.05
     done
     return 1
+}
 
 # need_api_server NAME TOOLS...: exits 0 (skipped) when this build has no HTTP
 # server ([api] admin_token_file is the operations API's key); fails when a
