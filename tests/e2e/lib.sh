@@ -146,12 +146,8 @@ start_daemon() {
     "$TC" -c "$1" 2>"$2" &
     DAEMON=$!
     BG+=($DAEMON)
-    local port=""
-    for _ in $(seq 200); do
-        port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$2" | head -1)
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
+    local port
+    port=$(api_port "$2")
     PORT=$port
     API="http://127.0.0.1:$port"
     expect "the daemon's API is listening" "$([ -n "$port" ] && echo yes)" yes
