@@ -7,6 +7,7 @@
  * source_rt_*. */
 #include "engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +18,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "scheduler.h"
 #include "util.h"
+
+/* The auto window never holds more tokens than this (memory: every token
+ * in the engine carries each source's values). */
+#define WINDOW_AUTO_MAX_TOKENS 50000
 
 /* ---- construction -------------------------------------------------------- */
 
@@ -111,6 +117,7 @@ void engine_size_window(engine *e)
         if (!e->src[i]->retired && e->src[i]->inst->chunk_size > largest_chunk)
             largest_chunk = e->src[i]->inst->chunk_size;
     e->batch_size = (size_t)e->cfg->batch_size;
+    e->window_auto = e->cfg->max_concurrent_batches <= 0;
     if (e->cfg->max_concurrent_batches > 0) {
         e->window_tokens = e->batch_size * (size_t)e->cfg->max_concurrent_batches;
     } else {
@@ -418,12 +425,45 @@ static int any_full_chunk(const engine *e)
     return 0;
 }
 
+/* The auto window: two full requests of the largest chunk (window_tokens)
+ * plus what the tokens' time in the engine needs by Little's law: the
+ * tokens/s the limits allow (the tightest source's capacity, each token
+ * going to every source) times the slowest source's p90 latency with the
+ * in-flight headroom. Without it a source's requests could be in flight
+ * while nothing is left for it to ask: latency would cap it through the
+ * window instead of through its in-flight limit. */
+static size_t flow_window(const engine *e, int64_t now)
+{
+    double capacity = INFINITY, latency_s = 0;
+    for (size_t i = 0; i < e->n_src; i++) {
+        source_rt *s = e->src[i];
+        if (s->retired)
+            continue;
+        sched_source_rate r = {.rate_per_s = source_rt_flow_rate(&e->env, s), .chunk = s->inst->chunk_size};
+        capacity = fmin(capacity, sched_source_capacity(&r));
+        latency_s = fmax(latency_s, (double)source_rt_latency_p90_ns(s, now) / 1e9);
+    }
+    double want = (double)e->window_tokens;
+    if (isfinite(capacity))
+        want += capacity * latency_s * INFLIGHT_HEADROOM;
+    if (want > WINDOW_AUTO_MAX_TOKENS)
+        want = fmax(WINDOW_AUTO_MAX_TOKENS, (double)e->window_tokens);
+    size_t n = (size_t)ceil(want);
+    return (n + e->batch_size - 1) / e->batch_size * e->batch_size;
+}
+
+size_t engine_window_now(const engine *e, int64_t now)
+{
+    return e->window_auto ? flow_window(e, now) : e->window_tokens;
+}
+
 /* Claims batches while the window has room; -1 when the store failed (no
  * more claims this pass). */
 static int fill_window(engine *e)
 {
     char err[512];
-    while (!e->store_exhausted && e->tokens_open + e->batch_size <= e->window_tokens)
+    size_t window = engine_window_now(e, now_mono_ns());
+    while (!e->store_exhausted && e->tokens_open + e->batch_size <= window)
         if (admit_batch(e, err, sizeof err) != 0) {
             LOG_ERROR("store", "%s", err);
             e->store_exhausted = 1;
@@ -506,7 +546,7 @@ void engine_step(engine *e, int timeout_ms)
 }
 
 size_t engine_tokens_open(const engine *e) { return e->tokens_open; }
-size_t engine_window(const engine *e) { return e->window_tokens; }
+size_t engine_window(const engine *e) { return engine_window_now(e, now_mono_ns()); }
 size_t engine_requests_in_flight(const engine *e) { return (size_t)http_in_flight(e->env.http); }
 double engine_source_rate(const engine *e, size_t i, int current)
 {
@@ -539,6 +579,8 @@ void engine_source_view_of(const engine *e, size_t i, engine_source_view *v)
                               .rate_max = source_rt_rate(s, 0),
                               .chunk = inst->chunk_size,
                               .concurrency = s->concurrency,
+                              .inflight_limit = source_rt_inflight_limit(s),
+                              .latency_p90_s = (double)source_rt_latency_p90_ns(s, now) / 1e9,
                               .in_flight = s->in_flight,
                               .queued = s->q_len,
                               .retry_waiting = source_rt_retry_count(s),

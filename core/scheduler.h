@@ -91,6 +91,12 @@ typedef struct sched_source_rate {
     size_t chunk;      /* addresses per request */
 } sched_source_rate;
 
+/* Tokens per second source S can answer: rate x chunk (INFINITY when
+ * nothing limits it). The one definition of a source's capacity: the
+ * scheduler's capacity, the batch defaults and the engine's window all
+ * count with it. */
+double sched_source_capacity(const sched_source_rate *s);
+
 /* Tokens per second the limits allow when every token goes to every source:
  * min over sources of rate*chunk, and, when GLOBAL_RATE_PER_S > 0 (requests/s
  * over all sources together), at most GLOBAL / sum(1/chunk). INFINITY when

@@ -185,14 +185,21 @@ int64_t sched_stretch_cap(const sched_params *p)
 
 /* ---- capacity and batch sizing ---- */
 
+double sched_source_capacity(const sched_source_rate *s)
+{
+    double chunk = s->chunk ? (double)s->chunk : 1.0;
+    return s->rate_per_s > 0 ? s->rate_per_s * chunk : INFINITY;
+}
+
 double sched_capacity(const sched_source_rate *src, size_t n, double global_rate_per_s)
 {
     double cap = INFINITY, per_token_requests = 0;
     for (size_t i = 0; i < n; i++) {
-        double c = src[i].chunk ? (double)src[i].chunk : 1.0;
-        per_token_requests += 1.0 / c;
-        if (src[i].rate_per_s > 0)
-            cap = fmin(cap, src[i].rate_per_s * c);
+        per_token_requests += 1.0 / (src[i].chunk ? (double)src[i].chunk : 1.0);
+        /* Every token goes to every source: the tightest one sets it. (When
+         * a token needs only one of several market sources, this becomes
+         * their sum.) */
+        cap = fmin(cap, sched_source_capacity(&src[i]));
     }
     if (global_rate_per_s > 0 && per_token_requests > 0)
         cap = fmin(cap, global_rate_per_s / per_token_requests);
