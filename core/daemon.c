@@ -249,15 +249,16 @@ static void install_signals(void)
  * configured limits (sched_pacing_derive). */
 void daemon_size_batches(daemon_state *d)
 {
-    size_t n = engine_source_count(d->e), largest = 1;
-    sched_source_rate *r = xcalloc(n ? n : 1, sizeof *r);
-    for (size_t i = 0; i < n; i++) {
-        r[i] = (sched_source_rate){.rate_per_s = engine_source_rate(d->e, i, 0),
-                                   .chunk = engine_source_chunk_size(d->e, i)};
+    daemon_refresh_rates(d);
+    size_t largest = 1;
+    sched_source_rate *r = xmalloc((d->n_src ? d->n_src : 1) * sizeof *r);
+    for (size_t i = 0; i < d->n_src; i++) {
+        r[i] = d->rates[i];
+        r[i].rate_per_s = engine_source_rate(d->e, i, 0); /* as configured: 429s must not shrink batches */
         if (engine_source_active(d->e, i) && r[i].chunk > largest)
             largest = r[i].chunk;
     }
-    double cap = sched_capacity(r, n, config_global_rate(d->cfg));
+    double cap = sched_capacity(r, d->n_src, config_global_rate(d->cfg));
     free(r);
     sched_pacing_derive(cap, largest, d->cfg->sched.max_batch_size, d->cfg->sched.batch_delay_ns, &d->pacing);
     if (d->pacing.derived)

@@ -91,17 +91,26 @@ typedef struct sched_source_rate {
     size_t chunk;      /* addresses per request */
 } sched_source_rate;
 
-/* Tokens per second source S can answer: rate x chunk (INFINITY when
- * nothing limits it). The one definition of a source's capacity: the
- * scheduler's capacity, the batch defaults and the engine's window all
- * count with it. */
-double sched_source_capacity(const sched_source_rate *s);
-
 /* Tokens per second the limits allow when every token goes to every source:
  * min over sources of rate*chunk, and, when GLOBAL_RATE_PER_S > 0 (requests/s
  * over all sources together), at most GLOBAL / sum(1/chunk). INFINITY when
  * nothing limits. */
 double sched_capacity(const sched_source_rate *src, size_t n, double global_rate_per_s);
+
+/* Batch optimizer: how many tokens to take when DUE are due now and SOON
+ * more are due within the top-up horizon, so requests go out as full as the
+ * limits reward. Among n in [min(DUE,MAX), min(DUE+SOON,MAX)] it picks the one
+ * that maximizes the throughput batches of that size would get,
+ *   min over sources of rate_i * chunk_i * n / (ceil(n/chunk_i) * chunk_i),
+ * the smallest such n on ties (no token is refreshed early for nothing).
+ * MAX 0: no cap. Never takes fewer than the due tokens (up to MAX). */
+size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_rate *src, size_t n_src);
+
+/* Tokens per second source S can answer: rate x chunk (INFINITY when
+ * nothing limits it): what each source adds to sched_capacity (the min of
+ * them when every token goes to every source, their sum when one of them
+ * serves a token), and what the engine's auto window counts with. */
+double sched_source_capacity(const sched_source_rate *s);
 
 /* How the daemon paces batches: at most MAX_BATCH tokens per batch, one
  * batch per DELAY_NS at most. */
@@ -133,15 +142,6 @@ void sched_pacing_derive(double capacity, size_t largest_chunk, long max_batch_c
  * capacity the overload plan and the recommendations count with is the
  * smaller of this and the limits'. */
 double sched_pacing_capacity(const sched_pacing *p);
-
-/* Batch optimizer: how many tokens to take when DUE are due now and SOON
- * more are due within the top-up horizon, so requests go out as full as the
- * limits reward. Among n in [min(DUE,MAX), min(DUE+SOON,MAX)] it picks the one
- * that maximizes the throughput batches of that size would get,
- *   min over sources of rate_i * chunk_i * n / (ceil(n/chunk_i) * chunk_i),
- * the smallest such n on ties (no token is refreshed early for nothing).
- * MAX 0: no cap. Never takes fewer than the due tokens (up to MAX). */
-size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_rate *src, size_t n_src);
 
 /* ---- the scheduler ---- */
 
