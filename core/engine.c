@@ -507,7 +507,7 @@ int engine_run_once(engine *e, FILE *progress)
             store_failed = 1;
         int64_t now = now_mono_ns();
         int64_t wake = dispatch_all(e, partial_chunks_allowed(e), now);
-        engine_commit_finished(e);
+        int more = engine_commit_finished(e);
         if (progress && (now - last_progress > 250 * NS_PER_MS)) {
             print_progress(e, progress, started, 0);
             last_progress = now;
@@ -516,7 +516,7 @@ int engine_run_once(engine *e, FILE *progress)
             break;
         if (e->env.stop && http_in_flight(e->env.http) == 0)
             break; /* stopping: tokens not yet sent stay pending in the store */
-        http_poll(e->env.http, poll_timeout_ms(wake, 200));
+        http_poll(e->env.http, more ? 0 : poll_timeout_ms(wake, 200));
         engine_commit_finished(e);
     }
     engine_release_open(e);
@@ -540,8 +540,8 @@ void engine_set_metrics(engine *e, metrics *m) { e->env.m = m; }
 void engine_step(engine *e, int timeout_ms)
 {
     int64_t wake = dispatch_all(e, 1, now_mono_ns());
-    engine_commit_finished(e);
-    http_poll(e->env.http, poll_timeout_ms(wake, timeout_ms));
+    int more = engine_commit_finished(e);
+    http_poll(e->env.http, more ? 0 : poll_timeout_ms(wake, timeout_ms));
     engine_commit_finished(e);
 }
 

@@ -76,8 +76,9 @@ size_t engine_window_now(const engine *e, int64_t now);
 
 /* Frees B and its tokens' per-source data. */
 void engine_free_batch(batch *b);
-/* Commits every batch whose tokens are all settled, in one transaction each,
- * and frees them. */
-void engine_commit_finished(engine *e);
+/* Commits the batches whose tokens are all settled, in one transaction each,
+ * and frees them; 1 when its time budget ran out with some left (commit
+ * again after the sources had their turn), else 0. */
+int engine_commit_finished(engine *e);
 
 #endif
