@@ -432,7 +432,7 @@ static int any_full_chunk(const engine *e)
  * in-flight headroom. Without it a source's requests could be in flight
  * while nothing is left for it to ask: latency would cap it through the
  * window instead of through its in-flight limit. */
-static size_t flow_window(const engine *e, int64_t now)
+static size_t flow_window(const engine *e)
 {
     double capacity = INFINITY, latency_s = 0;
     for (size_t i = 0; i < e->n_src; i++) {
@@ -441,7 +441,7 @@ static size_t flow_window(const engine *e, int64_t now)
             continue;
         sched_source_rate r = {.rate_per_s = source_rt_flow_rate(&e->env, s), .chunk = s->inst->chunk_size};
         capacity = fmin(capacity, sched_source_capacity(&r));
-        latency_s = fmax(latency_s, (double)source_rt_latency_p90_ns(s, now) / 1e9);
+        latency_s = fmax(latency_s, (double)source_rt_latency_p90_ns(s) / 1e9);
     }
     double want = (double)e->window_tokens;
     if (isfinite(capacity))
@@ -452,9 +452,9 @@ static size_t flow_window(const engine *e, int64_t now)
     return (n + e->batch_size - 1) / e->batch_size * e->batch_size;
 }
 
-size_t engine_window_now(const engine *e, int64_t now)
+size_t engine_window_now(const engine *e)
 {
-    return e->window_auto ? flow_window(e, now) : e->window_tokens;
+    return e->window_auto ? flow_window(e) : e->window_tokens;
 }
 
 /* Claims batches while the window has room; -1 when the store failed (no
@@ -462,7 +462,7 @@ size_t engine_window_now(const engine *e, int64_t now)
 static int fill_window(engine *e)
 {
     char err[512];
-    size_t window = engine_window_now(e, now_mono_ns());
+    size_t window = engine_window_now(e);
     while (!e->store_exhausted && e->tokens_open + e->batch_size <= window)
         if (admit_batch(e, err, sizeof err) != 0) {
             LOG_ERROR("store", "%s", err);
@@ -546,7 +546,7 @@ void engine_step(engine *e, int timeout_ms)
 }
 
 size_t engine_tokens_open(const engine *e) { return e->tokens_open; }
-size_t engine_window(const engine *e) { return engine_window_now(e, now_mono_ns()); }
+size_t engine_window(const engine *e) { return engine_window_now(e); }
 size_t engine_requests_in_flight(const engine *e) { return (size_t)http_in_flight(e->env.http); }
 double engine_source_rate(const engine *e, size_t i, int current)
 {
@@ -580,7 +580,7 @@ void engine_source_view_of(const engine *e, size_t i, engine_source_view *v)
                               .chunk = inst->chunk_size,
                               .concurrency = s->concurrency,
                               .inflight_limit = source_rt_inflight_limit(s),
-                              .latency_p90_s = (double)source_rt_latency_p90_ns(s, now) / 1e9,
+                              .latency_p90_s = (double)source_rt_latency_p90_ns(s) / 1e9,
                               .in_flight = s->in_flight,
                               .queued = s->q_len,
                               .retry_waiting = source_rt_retry_count(s),

@@ -72,7 +72,7 @@ void engine_refresh_active(engine *e);
 void engine_size_window(engine *e);
 /* Tokens the engine may hold now: the fixed window, or the auto one
  * (engine.c: flow_window). */
-size_t engine_window_now(const engine *e, int64_t now);
+size_t engine_window_now(const engine *e);
 
 /* Frees B and its tokens' per-source data. */
 void engine_free_batch(batch *b);

@@ -12,7 +12,7 @@
 void inflight_init(inflight *f)
 {
     memset(f, 0, sizeof *f);
-    f->p90_ns = INFLIGHT_PRIOR_NS;
+    f->p90_ns = f->limit_p90_ns = INFLIGHT_PRIOR_NS;
     f->limit = 1;
 }
 
@@ -80,6 +80,7 @@ long inflight_target(double rate_per_s, int64_t latency_ns, long max)
 
 long inflight_update(inflight *f, double rate_per_s, long max, int64_t now_ns)
 {
-    f->limit = inflight_target(rate_per_s, inflight_p90_ns(f, now_ns), max);
+    f->limit_p90_ns = inflight_p90_ns(f, now_ns);
+    f->limit = inflight_target(rate_per_s, f->limit_p90_ns, max);
     return f->limit;
 }

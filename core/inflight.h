@@ -39,6 +39,7 @@ typedef struct inflight {
     int64_t p90_at_ns;
     int dirty;        /* a sample came since */
     long limit;       /* the last inflight_update */
+    int64_t limit_p90_ns; /* the p90 that limit was sized for */
 } inflight;
 
 void inflight_init(inflight *f);

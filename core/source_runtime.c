@@ -448,7 +448,7 @@ double source_rt_flow_rate(const source_env *env, const source_rt *s)
 
 long source_rt_inflight_limit(const source_rt *s) { return s->flow.limit; }
 
-int64_t source_rt_latency_p90_ns(source_rt *s, int64_t now) { return inflight_p90_ns(&s->flow, now); }
+int64_t source_rt_latency_p90_ns(const source_rt *s) { return s->flow.limit_p90_ns; }
 
 void source_rt_print_counts(const source_rt *s, FILE *out)
 {

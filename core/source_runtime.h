@@ -105,8 +105,8 @@ double source_rt_rate(const source_rt *s, int current);
 double source_rt_flow_rate(const source_env *env, const source_rt *s);
 /* Requests S may have in flight now (inflight.h), as of its last dispatch. */
 long source_rt_inflight_limit(const source_rt *s);
-/* Its answers' p90 latency (ns) the limit is sized for. */
-int64_t source_rt_latency_p90_ns(source_rt *s, int64_t now);
+/* Its answers' p90 latency (ns) that limit was sized for. */
+int64_t source_rt_latency_p90_ns(const source_rt *s);
 
 /* One row of each summary table (engine_print_summary prints the heads). */
 void source_rt_print_counts(const source_rt *s, FILE *out);
