@@ -18,7 +18,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
-#include "scheduler.h"
 #include "util.h"
 
 /* The auto window never holds more tokens than this (memory: every token
@@ -439,8 +438,7 @@ static size_t flow_window(const engine *e)
         source_rt *s = e->src[i];
         if (s->retired)
             continue;
-        sched_source_rate r = {.rate_per_s = source_rt_flow_rate(&e->env, s), .chunk = s->inst->chunk_size};
-        capacity = fmin(capacity, sched_source_capacity(&r));
+        capacity = fmin(capacity, source_rt_capacity(&e->env, s));
         latency_s = fmax(latency_s, (double)source_rt_latency_p90_ns(s) / 1e9);
     }
     double want = (double)e->window_tokens;
@@ -452,7 +450,8 @@ static size_t flow_window(const engine *e)
     return (n + e->batch_size - 1) / e->batch_size * e->batch_size;
 }
 
-size_t engine_window_now(const engine *e)
+/* Tokens the engine may hold now: the fixed window, or the auto one. */
+static size_t engine_window_now(const engine *e)
 {
     return e->window_auto ? flow_window(e) : e->window_tokens;
 }

@@ -44,9 +44,9 @@ struct engine {
     limiter **limiters; /* by name; a reload reconfigures them in place */
     size_t n_limiters;
     merge_plan plan;    /* over the active slots */
-    size_t window_tokens;  /* fixed (max_concurrent_batches), or the auto window's floor */
-    int window_auto;       /* max_concurrent_batches = 0: grows with rate x latency */
+    size_t window_tokens;
     size_t batch_size;
+    int window_auto;       /* max_concurrent_batches = 0: window_tokens is the floor of one that grows with rate x latency */
     batch *open_batches;
     size_t tokens_open;
     int store_exhausted;
@@ -70,9 +70,6 @@ void engine_refresh_active(engine *e);
 /* Tokens in flight from batch_size, max_concurrent_batches and the largest
  * chunk_size of the active sources. */
 void engine_size_window(engine *e);
-/* Tokens the engine may hold now: the fixed window, or the auto one
- * (engine.c: flow_window). */
-size_t engine_window_now(const engine *e);
 
 /* Frees B and its tokens' per-source data. */
 void engine_free_batch(batch *b);

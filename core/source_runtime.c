@@ -13,6 +13,7 @@
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "scheduler.h"
 #include "source_chunk.h"
 #include "util.h"
 
@@ -444,6 +445,12 @@ double source_rt_flow_rate(const source_env *env, const source_rt *s)
             rate = g;
     }
     return rate;
+}
+
+double source_rt_capacity(const source_env *env, const source_rt *s)
+{
+    sched_source_rate r = {.rate_per_s = source_rt_flow_rate(env, s), .chunk = s->inst->chunk_size};
+    return sched_source_capacity(&r);
 }
 
 long source_rt_inflight_limit(const source_rt *s) { return s->flow.limit; }

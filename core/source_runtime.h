@@ -103,6 +103,9 @@ double source_rt_rate(const source_rt *s, int current);
 /* Requests/s S may send now through its limiters and the global one
  * (<= 0: nothing limits it): what its in-flight limit is sized for. */
 double source_rt_flow_rate(const source_env *env, const source_rt *s);
+/* Tokens/s S can answer now: its flow rate x chunk size (sched_source_capacity;
+ * INFINITY when nothing limits it). */
+double source_rt_capacity(const source_env *env, const source_rt *s);
 /* Requests S may have in flight now (inflight.h), as of its last dispatch. */
 long source_rt_inflight_limit(const source_rt *s);
 /* Its answers' p90 latency (ns) that limit was sized for. */
