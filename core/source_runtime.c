@@ -13,7 +13,6 @@
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
-#include "scheduler.h"
 #include "source_chunk.h"
 #include "util.h"
 

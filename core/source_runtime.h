@@ -22,6 +22,7 @@
 #include "inflight.h"
 #include "limiter.h"
 #include "registry.h"
+#include "scheduler.h" /* sched_source_capacity */
 
 struct metrics;
 struct chunk;
