@@ -105,30 +105,37 @@ static void free_view(const batch *b, commit_view *v)
 }
 
 /* Sources not answered this pass (kept, failed, skipped) contribute their
- * stored record, so the merge sees every source's latest data. */
-static token_status merge_with_stored(const engine *e, const source_outcome *outcomes, const tc_values *values,
-                                      const tc_values *stored, tc_values *merged)
+ * stored record, so the merge sees every source's latest data, each with the
+ * time it was fetched (a fresh answer: NOW), for the market fields' newest
+ * rule. */
+static token_status merge_with_stored(const engine *e, const token_state *t, const source_outcome *outcomes,
+                                      const tc_values *values, const tc_values *stored, int64_t now, tc_values *merged)
 {
     size_t n = e->n_active;
     tc_values *eff = xcalloc(n ? n : 1, sizeof *eff);
     source_outcome *eff_o = xcalloc(n ? n : 1, sizeof *eff_o);
+    int64_t *fetched = xcalloc(n ? n : 1, sizeof *fetched);
     int found = 0, answered = 0;
     for (size_t s = 0; s < n; s++) {
         source_outcome o = outcomes[s];
+        size_t slot = e->active[s];
         if (o == OUTCOME_FOUND) {
             eff[s] = values[s];
             eff_o[s] = OUTCOME_FOUND;
+            fetched[s] = now;
         } else if (o != OUTCOME_MISSING && stored && stored[s].known) {
             eff[s] = stored[s];
             eff_o[s] = OUTCOME_FOUND;
+            fetched[s] = slot < t->owner->n_slots ? t->fetched_at[slot] : 0;
         } else
             eff_o[s] = OUTCOME_MISSING;
         found |= eff_o[s] == OUTCOME_FOUND;
         answered |= o == OUTCOME_MISSING || o == OUTCOME_KEPT;
     }
-    merge_token(&e->plan, eff, eff_o, n, merged);
+    merge_token_at(&e->plan, eff, eff_o, fetched, n, now, merged);
     free(eff); /* shallow copies: the values belong to the token and STORED */
     free(eff_o);
+    free(fetched);
     if (found)
         return STATUS_ENRICHED;
     /* failed only when no source answered at all */
@@ -155,8 +162,9 @@ static void fill_result(engine *e, token_state *t, const commit_view *v, size_t 
     size_t na = v->na;
     const source_outcome *outcomes = &v->outcomes[i * na];
     res->address = t->addr;
-    res->status = merge_with_stored(e, outcomes, &v->values[i * na], v->stored ? &v->stored[i * na] : NULL,
+    res->status = merge_with_stored(e, t, outcomes, &v->values[i * na], v->stored ? &v->stored[i * na] : NULL, now,
                                     &res->merged);
+    res->metadata_at = engine_metadata_at(e, t, outcomes, now);
     res->n_sources = na;
     res->source_names = e->active_names;
     res->outcomes = outcomes;
