@@ -201,6 +201,8 @@ void engine_free(engine *e)
     free(e->active);
     free(e->active_names);
     free(e->fields);
+    free(e->answered);
+    free(e->priced);
     free(e);
 }
 

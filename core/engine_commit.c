@@ -165,6 +165,7 @@ static void fill_result(engine *e, token_state *t, const commit_view *v, size_t 
     res->status = merge_with_stored(e, t, outcomes, &v->values[i * na], v->stored ? &v->stored[i * na] : NULL, now,
                                     &res->merged);
     res->metadata_at = engine_metadata_at(e, t, outcomes, now);
+    engine_count_priced(e, outcomes, &v->values[i * na]);
     res->n_sources = na;
     res->source_names = e->active_names;
     res->outcomes = outcomes;

@@ -46,6 +46,8 @@ struct engine {
     size_t n_limiters;
     merge_plan plan;    /* over the active slots */
     source_fields *fields; /* [n_src]: what each slot provides (freshness.h) */
+    uint64_t *answered, *priced; /* [n_src]: tokens each answered for, and those with a price */
+    size_t n_fields;             /* slots the three arrays above cover */
     size_t window_tokens;
     size_t batch_size;
     batch *open_batches;
@@ -84,6 +86,9 @@ int engine_splits_market(const engine *e);
  * else one market source that knows T, by spare capacity (every market
  * source while none knows it yet). NOW: unix s. */
 void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int64_t now);
+/* Counts, for the scheduler's capacity, what each active source answered
+ * for one committed token (OUTCOMES, VALUES over the active slots). */
+void engine_count_priced(engine *e, const source_outcome *outcomes, const tc_values *values);
 /* T's metadata_at after its refresh with OUTCOMES (over the active slots):
  * NOW when every metadata source answered, else what it was. */
 int64_t engine_metadata_at(const engine *e, const token_state *t, const source_outcome *outcomes, int64_t now);

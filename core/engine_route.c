@@ -15,7 +15,13 @@
 
 void engine_route_fields(engine *e)
 {
+    size_t had = e->fields ? e->n_fields : 0;
     e->fields = xrealloc(e->fields, (e->n_src ? e->n_src : 1) * sizeof *e->fields);
+    e->answered = xrealloc(e->answered, (e->n_src ? e->n_src : 1) * sizeof *e->answered);
+    e->priced = xrealloc(e->priced, (e->n_src ? e->n_src : 1) * sizeof *e->priced);
+    for (size_t i = had; i < e->n_src; i++)
+        e->answered[i] = e->priced[i] = 0;
+    e->n_fields = e->n_src;
     for (size_t i = 0; i < e->n_src; i++)
         e->fields[i] = source_fields_of(e->src[i]->inst->vt, e->src[i]->inst->cfg);
     /* The merge's market fields: the core table's and any a source declares. */
@@ -33,6 +39,24 @@ int engine_source_role(const engine *e, size_t i)
     if (scheduler_config_all_sources(&e->cfg->sched))
         return SCHED_EVERY;
     return e->fields[i].market ? SCHED_SHARE : SCHED_ASIDE;
+}
+
+double engine_source_unknown_share(const engine *e, size_t i)
+{
+    if (i >= e->n_fields || e->answered[i] < 100)
+        return 0;
+    return 1.0 - (double)e->priced[i] / (double)e->answered[i];
+}
+
+void engine_count_priced(engine *e, const source_outcome *outcomes, const tc_values *values)
+{
+    for (size_t k = 0; k < e->n_active; k++) {
+        size_t s = e->active[k];
+        if (outcomes[k] != OUTCOME_FOUND && outcomes[k] != OUTCOME_MISSING)
+            continue;
+        e->answered[s]++;
+        e->priced[s] += outcomes[k] == OUTCOME_FOUND && values_has(&values[k], TC_PRICE_USD);
+    }
 }
 
 /* ---- what the store knows ---- */
@@ -106,6 +130,35 @@ static int usable(const source_rt *s, int64_t mono)
     return !s->retired && !s->paused && breaker_state_at((breaker *)&s->brk, mono) != BREAKER_OPEN;
 }
 
+/* A source that knows T's price but not its other market fields (Helius's
+ * price_info) would take nearly every refresh by its capacity while the
+ * market cap and volume of the others age out of the merge's bound: once the
+ * newest record of a source that has them all is half the bound old, only
+ * those are candidates. 1 when C was narrowed. */
+static int prefer_complete(const engine *e, const token_state *t, market_cand *c, int64_t now)
+{
+    field_mask all = 0;
+    for (size_t s = 0; s < e->n_src; s++)
+        if (c[s].knows)
+            all |= e->fields[s].market;
+    int64_t newest = -1, bound = 0;
+    for (size_t s = 0; s < e->n_src; s++)
+        if (c[s].knows && (e->fields[s].market & all) == all && t->fetched_at[s] > newest)
+            newest = t->fetched_at[s];
+    for (int f = 1; f < CFG_MERGE_FIELDS; f++)
+        if ((all & FIELD_BIT(f)) && e->plan.max_age_s[f] > 0 && (!bound || e->plan.max_age_s[f] < bound))
+            bound = e->plan.max_age_s[f];
+    if (newest < 0 || !bound || now - newest < bound / 2)
+        return 0;
+    int narrowed = 0;
+    for (size_t s = 0; s < e->n_src; s++)
+        if (c[s].knows && (e->fields[s].market & all) != all) {
+            c[s].knows = 0;
+            narrowed = 1;
+        }
+    return narrowed;
+}
+
 void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int64_t now)
 {
     size_t n = e->n_src;
@@ -144,7 +197,14 @@ void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int
                              .knows = knows_market(e, t, s),
                              .usable = usable(r, mono)};
     }
-    int pick = market_pick(c, n);
+    market_cand *all = xmalloc(n * sizeof *all);
+    memcpy(all, c, n * sizeof *all);
+    int pick = prefer_complete(e, t, c, now) ? market_pick(c, n) : -1;
+    if (pick < 0) {
+        memcpy(c, all, n * sizeof *c);
+        pick = market_pick(c, n);
+    }
+    free(all);
     if (pick < 0) {
         /* Every source that knows it is unusable now: queue it to the first
          * of them, whose runtime records it skipped (still owed), so it is

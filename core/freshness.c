@@ -7,7 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokencollector/sdk/extra.h"
 #include "util.h"
+
+static field_mask fields_of_class(unsigned freshness)
+{
+    field_mask m = 0;
+    for (int f = 1; f < CFG_MERGE_FIELDS; f++)
+        if (tc_field_default_freshness(f) == freshness)
+            m |= FIELD_BIT(f);
+    return m;
+}
+
+field_mask market_fields_default(void) { return fields_of_class(TC_FRESH_MARKET); }
+field_mask metadata_fields_default(void) { return fields_of_class(TC_FRESH_METADATA); }
 
 int field_mask_parse(const char *list, field_mask *out, char *why, size_t whylen)
 {
@@ -63,8 +76,8 @@ source_fields source_fields_of(const tc_source *desc, const cfg_source *cs)
     }
     if (declared_fields(desc, &f))
         return f;
-    f.market = MARKET_FIELDS_DEFAULT;
-    f.metadata = ALL_FIELDS & ~MARKET_FIELDS_DEFAULT;
+    f.market = market_fields_default();
+    f.metadata = metadata_fields_default();
     return f;
 }
 

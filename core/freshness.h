@@ -21,12 +21,10 @@
 typedef uint32_t field_mask;
 
 #define FIELD_BIT(f) ((field_mask)1u << (f))
-/* The core table: which standard fields are market data. */
-#define MARKET_FIELDS_DEFAULT                                                                                   \
-    (FIELD_BIT(TC_PRICE_USD) | FIELD_BIT(TC_MARKET_CAP) | FIELD_BIT(TC_FDV) | FIELD_BIT(TC_LIQUIDITY_USD) |     \
-     FIELD_BIT(TC_VOLUME_24H) | FIELD_BIT(TC_CHANGE_24H))
-/* Every field and both link sets. */
-#define ALL_FIELDS (((field_mask)1u << CFG_MERGE_FIELDS) - 2u)
+/* The core table (tc_field_default_freshness, sdk/extra.h): the standard
+ * fields that are market data, and those that are metadata. */
+field_mask market_fields_default(void);
+field_mask metadata_fields_default(void);
 
 /* What one source provides, by class. */
 typedef struct source_fields {

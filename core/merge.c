@@ -23,7 +23,7 @@ void merge_plan_build(merge_plan *plan, const config *cfg, const char *const *so
                 plan->order[f][plan->n_order[f]++] = s;
         plan->max_age_s[f] = config_market_max_age_s(cfg, f);
     }
-    plan->market = MARKET_FIELDS_DEFAULT;
+    plan->market = market_fields_default();
 }
 
 /* Market field F's source by the newest-within-the-bound rule, or -1. */

@@ -21,7 +21,7 @@ typedef struct merge_plan {
 } merge_plan;
 
 /* SOURCE_NAMES[0..n) are the configured source instances, in config order.
- * The market fields are the core table's (MARKET_FIELDS_DEFAULT), with the
+ * The market fields are the core table's (market_fields_default), with the
  * staleness bounds of CFG (config_market_max_age_s). */
 void merge_plan_build(merge_plan *plan, const config *cfg, const char *const *source_names, size_t n);
 

@@ -97,11 +97,15 @@ typedef struct sched_source_rate {
     double rate_per_s; /* requests per second its limiter allows (<= 0: unlimited) */
     size_t chunk;      /* addresses per request */
     int role;          /* sched_role */
+    double unknown;    /* SHARE: share of the tokens whose price it does not know (0..1);
+                          those must go to the other SHARE sources */
 } sched_source_rate;
 
 /* Tokens per second the limits allow: the min over the EVERY sources of
  * rate*chunk and, when any source is SHARE, the SUM over those of
- * rate*chunk (refreshes are spread over them); when GLOBAL_RATE_PER_S > 0
+ * rate*chunk (refreshes are spread over them), at most, for each SHARE
+ * source, the others' sum / its unknown share (the tokens it does not know
+ * can only go to them); when GLOBAL_RATE_PER_S > 0
  * (requests/s over all sources together), at most GLOBAL over the requests
  * one token costs (sum of 1/chunk over EVERY, and one SHARE request's share).
  * INFINITY when nothing limits. */

@@ -204,7 +204,17 @@ double sched_capacity(const sched_source_rate *src, size_t n, double global_rate
             cap = fmin(cap, src[i].rate_per_s * c);
     }
     if (any_share) {
-        cap = fmin(cap, share);
+        /* The tokens a source does not know go to the others. */
+        double bound = share;
+        for (size_t i = 0; i < n; i++) {
+            if (src[i].role != SCHED_SHARE || !(src[i].unknown > 0))
+                continue;
+            double c = src[i].chunk ? (double)src[i].chunk : 1.0;
+            double own = src[i].rate_per_s > 0 ? src[i].rate_per_s * c : INFINITY;
+            if (isfinite(share) && isfinite(own))
+                bound = fmin(bound, (share - own) / fmin(src[i].unknown, 1.0));
+        }
+        cap = fmin(cap, bound);
         if (isfinite(share) && share > 0)
             per_token_requests += share_rate / share; /* requests per token of the mix */
     }

@@ -108,16 +108,21 @@ static void newest_within_the_bound(void **state)
 static void capacity_is_the_sum_of_the_market_sources(void **state)
 {
     (void)state;
-    sched_source_rate every[3] = {{29.0 / 60, 100, SCHED_EVERY}, {290.0 / 60, 30, SCHED_EVERY}, {1.8, 1000, SCHED_EVERY}};
-    double old = sched_capacity(every, 3, 0);
-    assert_true(fabs(old - 29.0 / 60 * 100) < 1e-9); /* the tightest one */
-    sched_source_rate split[3] = {{29.0 / 60, 100, SCHED_SHARE}, {290.0 / 60, 30, SCHED_SHARE}, {1.8, 1000, SCHED_ASIDE}};
-    double sum = sched_capacity(split, 3, 0);
-    assert_true(fabs(sum - (29.0 / 60 * 100 + 290.0 / 60 * 30)) < 1e-9);
+    const double J = 29.0 / 60 * 100, D = 290.0 / 60 * 30, H = 1.8 * 1000;
+    sched_source_rate every[3] = {{29.0 / 60, 100, SCHED_EVERY, 0}, {290.0 / 60, 30, SCHED_EVERY, 0},
+                                  {1.8, 1000, SCHED_EVERY, 0}};
+    assert_true(fabs(sched_capacity(every, 3, 0) - J) < 1e-9); /* the tightest one */
+    sched_source_rate split[3] = {{29.0 / 60, 100, SCHED_SHARE, 0}, {290.0 / 60, 30, SCHED_SHARE, 0},
+                                  {1.8, 1000, SCHED_ASIDE, 0}};
+    assert_true(fabs(sched_capacity(split, 3, 0) - (J + D)) < 1e-9);
     split[2].role = SCHED_SHARE;
-    assert_true(fabs(sched_capacity(split, 3, 0) - (sum + 1800)) < 1e-9);
-    /* a global limiter of 3 requests/s bounds the mix too */
-    assert_true(sched_capacity(split, 3, 3) < sched_capacity(split, 3, 0));
+    assert_true(fabs(sched_capacity(split, 3, 0) - (J + D + H)) < 1e-9);
+    /* Helius prices 40% of the tokens: the other 60% need Jupiter and
+     * DexScreener, so the set moves at most at (J + D) / 0.6. */
+    split[2].unknown = 0.6;
+    assert_true(fabs(sched_capacity(split, 3, 0) - (J + D) / 0.6) < 1e-6);
+    /* a global limiter of 0.5 requests/s bounds the mix too */
+    assert_true(sched_capacity(split, 3, 0.5) < sched_capacity(split, 3, 0));
 }
 
 int main(void)

@@ -216,7 +216,7 @@ static void fields_from_declaration_config_or_core_table(void **state)
     d.abi_minor = 1;
     d.struct_size = offsetof(tc_source, fields);
     f = source_fields_of(&d, NULL);
-    assert_int_equal(f.market, MARKET_FIELDS_DEFAULT);
+    assert_int_equal(f.market, market_fields_default());
     assert_true(f.metadata & FIELD_BIT(TC_NAME));
     assert_false(f.metadata & FIELD_BIT(TC_PRICE_USD));
     /* the config says what a source provides, whatever the plugin declares */
