@@ -130,33 +130,19 @@ static int usable(const source_rt *s, int64_t mono)
     return !s->retired && !s->paused && breaker_state_at((breaker *)&s->brk, mono) != BREAKER_OPEN;
 }
 
-/* A source that knows T's price but not its other market fields (Helius's
- * price_info) would take nearly every refresh by its capacity while the
- * market cap and volume of the others age out of the merge's bound: once the
- * newest record of a source that has them all is half the bound old, only
- * those are candidates. 1 when C was narrowed. */
-static int prefer_complete(const engine *e, const token_state *t, market_cand *c, int64_t now)
+/* The smallest staleness bound of the market fields the sources that know
+ * T report (0: none). */
+static int64_t smallest_bound(const engine *e, const market_cand *c)
 {
     field_mask all = 0;
     for (size_t s = 0; s < e->n_src; s++)
         if (c[s].knows)
             all |= e->fields[s].market;
-    int64_t newest = -1, bound = 0;
-    for (size_t s = 0; s < e->n_src; s++)
-        if (c[s].knows && (e->fields[s].market & all) == all && t->fetched_at[s] > newest)
-            newest = t->fetched_at[s];
+    int64_t bound = 0;
     for (int f = 1; f < CFG_MERGE_FIELDS; f++)
         if ((all & FIELD_BIT(f)) && e->plan.max_age_s[f] > 0 && (!bound || e->plan.max_age_s[f] < bound))
             bound = e->plan.max_age_s[f];
-    if (newest < 0 || !bound || now - newest < bound / 2)
-        return 0;
-    int narrowed = 0;
-    for (size_t s = 0; s < e->n_src; s++)
-        if (c[s].knows && (e->fields[s].market & all) != all) {
-            c[s].knows = 0;
-            narrowed = 1;
-        }
-    return narrowed;
+    return bound;
 }
 
 void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int64_t now)
@@ -199,7 +185,11 @@ void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int
     }
     market_cand *all = xmalloc(n * sizeof *all);
     memcpy(all, c, n * sizeof *all);
-    int pick = prefer_complete(e, t, c, now) ? market_pick(c, n) : -1;
+    field_mask *market = xmalloc(n * sizeof *market);
+    for (size_t s = 0; s < n; s++)
+        market[s] = e->fields[s].market;
+    int pick = market_keep_complete(c, market, t->fetched_at, n, smallest_bound(e, c), now) ? market_pick(c, n) : -1;
+    free(market);
     if (pick < 0) {
         memcpy(c, all, n * sizeof *c);
         pick = market_pick(c, n);

@@ -98,6 +98,28 @@ int market_pick(const market_cand *c, size_t n)
     return best;
 }
 
+int market_keep_complete(market_cand *c, const field_mask *market, const int64_t *fetched_at, size_t n,
+                         int64_t bound, int64_t now)
+{
+    field_mask all = 0;
+    for (size_t s = 0; s < n; s++)
+        if (c[s].knows)
+            all |= market[s];
+    int64_t newest = -1;
+    for (size_t s = 0; s < n; s++)
+        if (c[s].knows && (market[s] & all) == all && fetched_at[s] > newest)
+            newest = fetched_at[s];
+    if (newest < 0 || bound <= 0 || now - newest < bound / 2)
+        return 0;
+    int narrowed = 0;
+    for (size_t s = 0; s < n; s++)
+        if (c[s].knows && (market[s] & all) != all) {
+            c[s].knows = 0;
+            narrowed = 1;
+        }
+    return narrowed;
+}
+
 int market_newest(const size_t *order, size_t n_order, const int *has, const int64_t *fetched_at, int64_t now,
                   int64_t max_age_s)
 {

@@ -57,6 +57,16 @@ typedef struct market_cand {
  * go to the lower index. -1 when no usable source knows it. */
 int market_pick(const market_cand *c, size_t n);
 
+/* A source that knows a token's price but not its other market fields (a
+ * price-only source) would take nearly every refresh by its capacity while
+ * the others' market cap and volume age out of the merge's bound. Once the
+ * newest record (FETCHED_AT[i], unix s) of a source reporting every market
+ * field the knowing ones report (MARKET[i]) is BOUND / 2 old at NOW, only
+ * those stay candidates: the others' knows is cleared. 1 when C was
+ * narrowed. BOUND 0: never. */
+int market_keep_complete(market_cand *c, const field_mask *market, const int64_t *fetched_at, size_t n,
+                         int64_t bound, int64_t now);
+
 /* The merge's rule for a market field among N sources' values: the newest
  * (FETCHED_AT[i], unix s) among those that have the field (HAS[i]) and are
  * at most MAX_AGE_S old at NOW (0: no bound); ties by ORDER (precedence,

@@ -85,6 +85,29 @@ static void open_breaker_is_skipped_and_its_share_moves(void **state)
     assert_int_equal(market_pick(c, 3), -1);
 }
 
+static void a_price_only_source_cannot_starve_the_other_market_fields(void **state)
+{
+    (void)state;
+    field_mask full = market_fields_default(), price = FIELD_BIT(TC_PRICE_USD);
+    field_mask market[3] = {full, full, price};
+    int64_t at[3] = {1000, 1200, 3000};
+    /* the complete sources' newest record is 1800 s old, half the 3600 s bound */
+    market_cand c[3] = {{48, 0, 1, 1}, {145, 0, 1, 1}, {1800, 0, 1, 1}};
+    assert_int_equal(market_pick(c, 3), 2); /* by capacity alone: the price-only source */
+    assert_int_equal(market_keep_complete(c, market, at, 3, 3600, 3000), 1);
+    assert_false(c[2].knows);
+    assert_int_equal(market_pick(c, 3), 1);
+    /* fresher than half the bound: nothing narrowed */
+    market_cand d[3] = {{48, 0, 1, 1}, {145, 0, 1, 1}, {1800, 0, 1, 1}};
+    assert_int_equal(market_keep_complete(d, market, at, 3, 3600, 2900), 0);
+    assert_true(d[2].knows);
+    /* no bound, or no complete source that knows it: nothing narrowed */
+    assert_int_equal(market_keep_complete(d, market, at, 3, 0, 1e6), 0);
+    market_cand e[3] = {{48, 0, 0, 1}, {145, 0, 0, 1}, {1800, 0, 1, 1}};
+    assert_int_equal(market_keep_complete(e, market, at, 3, 3600, 1e6), 0);
+    assert_true(e[2].knows);
+}
+
 static void newest_within_the_bound(void **state)
 {
     (void)state;
@@ -131,6 +154,7 @@ int main(void)
         cmocka_unit_test(split_follows_spare_capacity),
         cmocka_unit_test(a_source_that_does_not_know_never_gets_it),
         cmocka_unit_test(open_breaker_is_skipped_and_its_share_moves),
+        cmocka_unit_test(a_price_only_source_cannot_starve_the_other_market_fields),
         cmocka_unit_test(newest_within_the_bound),
         cmocka_unit_test(capacity_is_the_sum_of_the_market_sources),
     };
