@@ -7,6 +7,7 @@
  * source_rt_*. */
 #include "engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -165,7 +166,7 @@ void engine_free_batch(batch *b)
         free(t->values);
         free(t->errors);
         free(t->fetched_at);
-        free(t->has_price);
+        free(t->stored_price);
     }
     free(b->tokens);
     free(b);
@@ -246,7 +247,9 @@ static void init_token(batch *b, token_state *t, const claimed_token *claimed)
     t->outstanding_attempts = claimed->outstanding_attempts;
     t->price_before = claimed->price_usd;
     t->fetched_at = xcalloc(b->n_slots, sizeof *t->fetched_at);
-    t->has_price = xcalloc(b->n_slots, sizeof *t->has_price);
+    t->stored_price = xmalloc(b->n_slots * sizeof *t->stored_price);
+    for (size_t s = 0; s < b->n_slots; s++)
+        t->stored_price[s] = NAN;
 }
 
 /* In a --once pass a token owed by some sources goes only to those (the

@@ -154,6 +154,22 @@ static int64_t outstanding_retry_at(const engine *e, int attempts, int64_t now)
     return now + (delay > 0 ? delay : 1);
 }
 
+/* The price AFTER is compared with, to tell whether it moved: the previous
+ * price of the source that gave it now (sources differ a little, and the
+ * split asks a different one from one refresh to the next), else the
+ * token's stored merged price. */
+static double price_before(const engine *e, const token_state *t, const commit_view *v, size_t i, double after)
+{
+    for (size_t k = 0; !isnan(after) && k < v->na; k++) {
+        size_t slot = e->active[k];
+        const tc_values *x = &v->values[i * v->na + k];
+        if (slot < t->owner->n_slots && v->outcomes[i * v->na + k] == OUTCOME_FOUND && values_has(x, TC_PRICE_USD) &&
+            x->num[TC_PRICE_USD] == after && !isnan(t->stored_price[slot]))
+            return t->stored_price[slot];
+    }
+    return t->price_before;
+}
+
 /* What is committed for token I of the view: its merged record, every
  * active source's outcome, and when it is due again (the scheduler's
  * choice, or sooner while some source still owes it). */
@@ -180,8 +196,9 @@ static void fill_result(engine *e, token_state *t, const commit_view *v, size_t 
     }
     if (e->hooks.next_refresh) {
         double after = values_has(&res->merged, TC_PRICE_USD) ? res->merged.num[TC_PRICE_USD] : NAN;
-        res->next_refresh_at = e->hooks.next_refresh(e->hooks.ctx, t->addr, res->status, answered, t->price_before,
-                                                     after, &res->refresh_interval_s, &res->priority_score);
+        res->next_refresh_at = e->hooks.next_refresh(e->hooks.ctx, t->addr, res->status, answered,
+                                                     price_before(e, t, v, i, after), after,
+                                                     &res->refresh_interval_s, &res->priority_score);
     }
     if (owed) {
         res->outstanding_attempts = t->outstanding_attempts + 1;

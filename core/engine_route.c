@@ -50,10 +50,14 @@ double engine_source_unknown_share(const engine *e, size_t i)
 
 void engine_count_priced(engine *e, const source_outcome *outcomes, const tc_values *values)
 {
+    /* Only refreshes that asked every market source (first fetches,
+     * unknown tokens): the split asks a source only for the tokens it
+     * prices, which would make it look as if it priced them all. */
+    for (size_t k = 0; k < e->n_active; k++)
+        if (e->fields[e->active[k]].market && outcomes[k] != OUTCOME_FOUND && outcomes[k] != OUTCOME_MISSING)
+            return;
     for (size_t k = 0; k < e->n_active; k++) {
         size_t s = e->active[k];
-        if (outcomes[k] != OUTCOME_FOUND && outcomes[k] != OUTCOME_MISSING)
-            continue;
         e->answered[s]++;
         e->priced[s] += outcomes[k] == OUTCOME_FOUND && values_has(&values[k], TC_PRICE_USD);
     }
@@ -77,7 +81,7 @@ static size_t slot_named(const engine *e, const char *name)
     return SIZE_MAX;
 }
 
-static void on_fetch(void *ctx, const char *addr, const char *source, int64_t fetched_at, int has_price)
+static void on_fetch(void *ctx, const char *addr, const char *source, int64_t fetched_at, double price)
 {
     fetch_ctx *c = ctx;
     size_t i = str_index_find(&c->idx, addr);
@@ -92,7 +96,7 @@ static void on_fetch(void *ctx, const char *addr, const char *source, int64_t fe
     if (s == SIZE_MAX || s >= c->b->n_slots)
         return; /* a source no longer configured */
     t->fetched_at[s] = fetched_at > 0 ? fetched_at : 1;
-    t->has_price[s] = has_price != 0;
+    t->stored_price[s] = price;
 }
 
 void engine_load_fetches(engine *e, batch *b)
@@ -122,7 +126,7 @@ static int knows_market(const engine *e, const token_state *t, size_t s)
 {
     if (!t->fetched_at[s])
         return 0;
-    return t->has_price[s] || !(e->fields[s].market & FIELD_BIT(TC_PRICE_USD));
+    return !isnan(t->stored_price[s]) || !(e->fields[s].market & FIELD_BIT(TC_PRICE_USD));
 }
 
 static int usable(const source_rt *s, int64_t mono)

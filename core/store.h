@@ -62,10 +62,10 @@ typedef void (*store_source_cb)(void *ctx, const char *address, const char *sour
 
 /* What the store knows of one token's sources (store_backend.source_fetches):
  * called once per token_sources row with its SOURCE, FETCHED_AT (unix s) and
- * HAS_PRICE (its record holds a price_usd), and once per token with SOURCE
+ * PRICE (its record's price_usd; NAN: none), and once per token with SOURCE
  * NULL and FETCHED_AT its metadata_at (refresh_metadata: when every metadata
  * source was last asked; 0: never). */
-typedef void (*store_fetch_cb)(void *ctx, const char *address, const char *source, int64_t fetched_at, int has_price);
+typedef void (*store_fetch_cb)(void *ctx, const char *address, const char *source, int64_t fetched_at, double price);
 
 /* A changed token as the change feed shows it (store_backend.changes): its
  * place in the feed and its main fields. Strings point into the backend's

@@ -394,7 +394,7 @@ static int pg_source_fetches(void *be, const char *const *addrs, size_t n, store
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
         cb(ctx, PQgetvalue(r, i, 0), PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
-           strtoll(PQgetvalue(r, i, 2), NULL, 10), PQgetvalue(r, i, 3)[0] == 't');
+           strtoll(PQgetvalue(r, i, 2), NULL, 10), PQgetisnull(r, i, 3) ? NAN : strtod(PQgetvalue(r, i, 3), NULL));
     PQclear(r);
     return 0;
 }

@@ -240,11 +240,10 @@ const char *const store_pg_ps_sql[PS_N] = {
                    " ORDER BY t.change_seq LIMIT $2::bigint) c ON true"
                    " LEFT JOIN token_prices p ON p.address = c.address WHERE h.id = 1 ORDER BY c.change_seq",
     /* store_backend.source_fetches: $1 the addresses. Per token its
-     * metadata_at (source NULL), then each source's fetched_at and whether
-     * its record holds a price. */
-    [PS_SOURCE_FETCHES] = "SELECT address, NULL::text, coalesce((refresh_metadata->>'metadata_at')::bigint, 0), false"
-                          " FROM tokens WHERE address = ANY($1::text[]) UNION ALL"
-                          " SELECT address, source, extract(epoch FROM fetched_at)::bigint, data ? 'price_usd'"
+     * metadata_at (source NULL), then each source's fetched_at and price. */
+    [PS_SOURCE_FETCHES] = "SELECT address, NULL::text, coalesce((refresh_metadata->>'metadata_at')::bigint, 0),"
+                          " NULL::float8 FROM tokens WHERE address = ANY($1::text[]) UNION ALL"
+                          " SELECT address, source, extract(epoch FROM fetched_at)::bigint, (data->>'price_usd')::float8"
                           " FROM token_sources WHERE address = ANY($1::text[])",
     [PS_SET_CONTEST] = "UPDATE tokens SET in_contest = $2::boolean WHERE address = ANY($1::text[])",
 };

@@ -131,12 +131,10 @@ static const char *const stmt_sql[ST_N] = {
         " plugin_version = excluded.plugin_version WHERE excluded.fetched_at >= token_sources.fetched_at",
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
     [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
-    /* The token's metadata_at, then each source's fetched_at and whether
-     * its record holds a price (values_to_json writes "price_usd": at the
-     * top level only; a string's quotes are escaped). */
-    [ST_SOURCE_FETCHES] = "SELECT NULL, coalesce(json_extract(refresh_metadata, '$.metadata_at'), 0), 0"
+    /* The token's metadata_at, then each source's fetched_at and price. */
+    [ST_SOURCE_FETCHES] = "SELECT NULL, coalesce(json_extract(refresh_metadata, '$.metadata_at'), 0), NULL"
                           " FROM tokens WHERE address = ?1 UNION ALL"
-                          " SELECT source, fetched_at, instr(data, '\"price_usd\":') > 0 FROM token_sources"
+                          " SELECT source, fetched_at, json_extract(data, '$.price_usd') FROM token_sources"
                           " WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
     /* The change feed's counter (read and written once per commit, under
@@ -516,7 +514,7 @@ static int sqlite_source_fetches(void *be, const char *const *addrs, size_t n, s
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
             cb(ctx, addrs[i], (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-               sqlite3_column_int(st, 2));
+               sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2));
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         if (rc != SQLITE_DONE)
