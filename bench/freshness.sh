@@ -162,6 +162,8 @@ tier_row() {
 }
 echo "# Price freshness: refresh by what a source provides vs every source every time"
 echo
+echo "Date $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), $(nproc) cores; \`bash bench/freshness.sh\`."
+echo
 echo "Both daemons side by side in one run, each with its own fake upstream at the published free-tier windows,"
 echo "the shipped config ($CONF: limiters, chunk sizes, [scheduler]); $N tokens, $HOT in a contest, 30% of prices moving"
 echo "every 20 s. **Scaled ${S}x** in time (windows, latency, limiter rates, every [scheduler] duration); figures are"
