@@ -151,6 +151,7 @@ e2e: all
 	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
+	@bash tests/e2e/fresh.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
 	@bash tests/e2e/api.sh $(BUILD)
 	@bash tests/e2e/api_tokens.sh $(BUILD)

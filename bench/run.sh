@@ -15,6 +15,7 @@
 #   BENCH_PERF=auto|1|0  CPU split by stage with perf (auto: on unless BENCH_QUICK)
 #   BENCH_OUT=FILE     where to write the report (default bench/RESULTS.md)
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
+#   BENCH_FRESH=0      skip the price freshness benchmark (bench/freshness.sh; about 2.5 minutes)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
 #   BENCH_LATENCY=0    skip the latency benchmark (bench/latency.sh; about 2.5 minutes)
 set -euo pipefail
@@ -483,6 +484,22 @@ if [ "${BENCH_API:-1}" != 0 ] && [ -f "$AB" ]; then
         tail -5 "$WORK/api.err" >&2
     fi
 fi
+# ================================================================ price freshness (bench/freshness.sh)
+# The daemon, new design (one market source per refresh) against the old
+# (every source every time), side by side. BENCH_FRESH=0 skips it.
+FRESH_REPORT=""
+FB=$SRC/bench/freshness.sh
+[ -f "$FB" ] || FB=$ROOT/bench/freshness.sh
+if [ "${BENCH_FRESH:-1}" != 0 ] && [ -f "$FB" ]; then
+    echo "== price freshness (bench/freshness.sh, about 2.5 minutes)"
+    if (cd "$SRC" && bash "$FB" "$BUILD") >"$WORK/fresh.txt" 2>"$WORK/fresh.err"; then
+        FRESH_REPORT=$WORK/fresh.txt
+        cat "$FRESH_REPORT"
+    else
+        FRESH_REPORT="failed"
+        tail -5 "$WORK/fresh.err" >&2
+    fi
+fi
 T_END=$(date +%s)
 
 # ================================================================ report
@@ -686,6 +703,14 @@ elif [ "$API_REPORT" = failed ]; then
     echo "bench/api.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/api.err"; echo '```'
 else
     sed 's/^# API benchmark/API benchmark/; s/^## /### /' "$API_REPORT"
+fi
+echo
+if [ -z "$FRESH_REPORT" ]; then
+    echo "## Price freshness (bench/freshness.sh)"; echo; echo "Not run (BENCH_FRESH=0)."
+elif [ "$FRESH_REPORT" = failed ]; then
+    echo "## Price freshness (bench/freshness.sh)"; echo; echo "bench/freshness.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/fresh.err"; echo '```'
+else
+    sed 's/^# /## /' "$FRESH_REPORT"
 fi
 } >"$WORK/RESULTS.md"
 

@@ -265,6 +265,12 @@ static int set_table_key(parse_state *st, int line, cfg_section_kind kind, const
 
 static int set_merge_key(parse_state *st, int line, const char *key, const char *value)
 {
+    char why[256];
+    int r = config_merge_max_age(st->cfg, key, value, why, sizeof why);
+    if (r < 0)
+        return fail(st, line, "[merge] %s", why);
+    if (r > 0)
+        return 0;
     int f = field_from_name(key);
     if (f < 0) {
         strbuf b = {0};
@@ -502,6 +508,7 @@ void config_free(config *cfg)
     free(cfg->path);
     cfg_section_free(CFG_SEC_CORE, cfg);
     cfg_section_free(CFG_SEC_API, &cfg->api);
+    cfg_section_free(CFG_SEC_SCHEDULER, &cfg->sched);
     for (size_t i = 0; i < cfg->n_limiters; i++) {
         free(cfg->limiters[i].name);
         cfg_section_free(CFG_SEC_LIMITER, &cfg->limiters[i]);

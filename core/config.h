@@ -99,6 +99,10 @@ typedef struct config {
     cfg_source *sources;
     size_t n_sources;
     cfg_merge merge[CFG_MERGE_FIELDS];
+    /* [merge] FIELD_max_age: a market field's staleness bound in seconds
+     * (0: none), when max_age_set[f]; else [scheduler] market_max_age. */
+    int64_t merge_max_age_s[CFG_MERGE_FIELDS];
+    unsigned char merge_max_age_set[CFG_MERGE_FIELDS];
     scheduler_config sched; /* [scheduler]: the daemon */
     int sched_line;         /* last [scheduler] line, for errors between keys */
     long shutdown_grace_s;  /* [core]: on SIGTERM, how long in-flight work may finish */
@@ -142,6 +146,8 @@ int cfg_is_host_source_key(const char *key);
 /* Field names as used in [merge] and in stored JSON ("name", "price_usd", ...). */
 const char *field_name(int field);
 int field_from_name(const char *name);
+/* The staleness bound of market field F in seconds (0: none). */
+int64_t config_market_max_age_s(const config *cfg, int f);
 /* The [merge] default for FIELD: "helius, jupiter, dexscreener", ... */
 const char *config_merge_default(int field);
 

@@ -9,6 +9,7 @@
 #include "api_http.h"
 #include "config.h"
 #include "config_map.h"
+#include "freshness.h"
 #include "log.h"
 #include "util.h"
 
@@ -65,6 +66,21 @@ static int check_log_format(const char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int check_market_refresh(const char *v, char *why, size_t whylen)
+{
+    if (!strcmp(v, "one_source") || !strcmp(v, "all_sources"))
+        return 0;
+    snprintf(why, whylen, "market_refresh: expected one_source or all_sources, got \"%s\"", v);
+    return -1;
+}
+
+/* market_fields / metadata_fields: [merge] field names. */
+static int check_field_list(const char *v, char *why, size_t whylen)
+{
+    field_mask m;
+    return field_mask_parse(v, &m, why, whylen);
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define S NS_PER_S
@@ -104,6 +120,9 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_SCHEDULER, "prioritization",         CFG_BOOL,      "true",                 0, 0,             0,  SCHED(prioritization),           0,                         NULL,            "score tokens into hot/warm/cold tiers; off: one tier, FIFO by due time"},
     {CFG_SEC_SCHEDULER, "dynamic_intervals",      CFG_BOOL,      "true",                 0, 0,             0,  SCHED(dynamic_intervals),        0,                         NULL,            "a price change halves a token's interval, no change makes it 1.5x, within its tier"},
     {CFG_SEC_SCHEDULER, "adaptive_rate",          CFG_BOOL,      "true",                 0, 0,             0,  SCHED(adaptive_rate),            0,                         NULL,            "the overload plan uses the limiters' current (429-lowered) rates"},
+    {CFG_SEC_SCHEDULER, "market_refresh",         CFG_STRING,    NULL,                   0, 0,             0,  SCHED(market_refresh),           0,                         check_market_refresh, "`one_source` (unset): a token's price refresh asks one market source that knows it, chosen by spare capacity (capacity: the sum of the market sources'); `all_sources`: every source every time (the old design)"},
+    {CFG_SEC_SCHEDULER, "metadata_ttl",           CFG_DURATION,  "6h",                   1, 30 * 86400,    S,  SCHED(metadata_ttl_ns),          0,                         NULL,            "one_source: metadata (name, symbol, decimals, image, supply, links) is fetched again after this long, and when missing"},
+    {CFG_SEC_SCHEDULER, "market_max_age",         CFG_DURATION,  "1h",                   0, 30 * 86400,    S,  SCHED(market_max_age_ns),        CFG_OFF_ZERO,              NULL,            "the merge takes each market field's newest value among sources fetched within this long (`[merge] FIELD_max_age` per field); older values are dropped; 0/off: no bound"},
 
     {CFG_SEC_LIMITER,   "rate",                   CFG_RATE,      NULL,                   0, 0,             0,  LIM(rate_per_s),                 CFG_REQUIRED,              NULL,            "`N/s`, `N/min` or `N/h`"},
     {CFG_SEC_LIMITER,   "burst",                  CFG_NUMBER,    "1",                    1, 1e6,           0,  LIM(burst),                      0,                         NULL,            "requests that may go back to back; keep `rate x window + burst` under a sliding-window limit"},
@@ -126,6 +145,8 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_SOURCE,    "breaker_open_s",         CFG_INT,       "30",                   1, 86400,         0,  SRC(breaker_open_s),             0,                         NULL,            "circuit breaker: first open period, doubling while probes fail"},
     {CFG_SEC_SOURCE,    "breaker_open_max_s",     CFG_INT,       "300",                  1, 86400,         0,  SRC(breaker_open_max_s),         0,                         NULL,            "circuit breaker: longest open period"},
     {CFG_SEC_SOURCE,    "breaker_probes",         CFG_INT,       "2",                    1, 100,           0,  SRC(breaker_probes),             0,                         NULL,            "circuit breaker: successful probes that close it"},
+    {CFG_SEC_SOURCE,    "market_fields",          CFG_STRING,    NULL,                   0, 0,             0,  NONE,                            0,                         check_field_list, "the fields this source reports that are market data (`price_usd, volume_24h`); with `metadata_fields` it replaces the plugin's declaration"},
+    {CFG_SEC_SOURCE,    "metadata_fields",        CFG_STRING,    NULL,                   0, 0,             0,  NONE,                            0,                         check_field_list, "the fields this source reports that are metadata (`name, symbol, websites`), refreshed on `metadata_ttl`"},
 
     {CFG_SEC_API,       "listen",                 CFG_STRING,    NULL,                   0, 0,             0,  API(listen),                     RS,                        check_listen,    "`HOST:PORT` of the HTTP API (`127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080`; port 0: any free one, logged); empty: no server"},
     {CFG_SEC_API,       "threads",                CFG_INT,       "4",                    1, 256,           0,  API(threads),                    RS,                        NULL,            "worker threads, each with a store connection of its own (the collector's is never used)"},

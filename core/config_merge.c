@@ -1,10 +1,12 @@
 /* The [merge] section: per field, which sources' values win. Its keys are
  * the field names, so it has no rows in the config map; the defaults are
  * declared here once and printed by --config-help. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "config_private.h"
 #include "tokencollector/plugin.h"
 #include "tokencollector/sdk/extra.h"
 #include "util.h"
@@ -69,4 +71,39 @@ void config_merge_unknown(const char *key, strbuf *out)
     for (int f = 1; f < CFG_MERGE_FIELDS; f++)
         sb_printf(out, "%s%s", f == 1 ? " " : ", ", field_name(f));
     sb_appends(out, ")");
+}
+
+/* FIELD_max_age = DURATION: 1 when KEY is one (set), 0 when it is not, -1
+ * with WHY for a bad one. */
+int config_merge_max_age(config *cfg, const char *key, const char *value, char *why, size_t whylen)
+{
+    static const char suffix[] = "_max_age";
+    size_t n = strlen(key), ns = sizeof suffix - 1;
+    if (n <= ns || strcmp(key + n - ns, suffix) != 0)
+        return 0;
+    char field[64];
+    snprintf(field, sizeof field, "%.*s", (int)(n - ns), key);
+    int f = field_from_name(field);
+    if (f < TC_PRICE_USD || f > TC_CHANGE_24H) {
+        snprintf(why, whylen, "%s: only the market fields (price_usd, market_cap, fdv, liquidity_usd, volume_24h, "
+                 "change_24h) have a staleness bound", key);
+        return -1;
+    }
+    int64_t ns_v;
+    if (!strcmp(value, "off") || !strcmp(value, "0"))
+        ns_v = 0;
+    else if (parse_duration_ns(value, NS_PER_S, &ns_v) != 0 || ns_v < 0) {
+        snprintf(why, whylen, "%s: expected a duration (\"30m\", \"2h\", off), got \"%s\"", key, value);
+        return -1;
+    }
+    cfg->merge_max_age_s[f] = ns_v / NS_PER_S;
+    cfg->merge_max_age_set[f] = 1;
+    return 1;
+}
+
+int64_t config_market_max_age_s(const config *cfg, int f)
+{
+    if (f >= 0 && f < CFG_MERGE_FIELDS && cfg->merge_max_age_set[f])
+        return cfg->merge_max_age_s[f];
+    return cfg->sched.market_max_age_ns / NS_PER_S;
 }

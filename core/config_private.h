@@ -10,6 +10,9 @@
 void config_merge_clear(cfg_merge *m);
 void config_merge_set(cfg_merge *m, const char *v, int line);
 void config_merge_unknown(const char *key, strbuf *out);
+/* [merge] FIELD_max_age = DURATION: 1 when KEY is one (stored in CFG), 0
+ * when KEY is not one, -1 with WHY when it is wrong. */
+int config_merge_max_age(config *cfg, const char *key, const char *value, char *why, size_t whylen);
 
 /* ${VAR} and ${VAR:-default} in VALUE. NULL, with WHY, when a variable
  * without a default is unset or a ${ is not closed. */

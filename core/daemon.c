@@ -170,6 +170,8 @@ void daemon_refresh_rates(daemon_state *d)
     for (size_t i = 0; i < d->n_src; i++) {
         d->rates[i].rate_per_s = engine_source_rate(d->e, i, d->cfg->sched.adaptive_rate);
         d->rates[i].chunk = engine_source_chunk_size(d->e, i);
+        d->rates[i].role = engine_source_role(d->e, i);
+        d->rates[i].unknown = engine_source_unknown_share(d->e, i);
     }
 }
 

@@ -107,6 +107,7 @@ void engine_refresh_active(engine *e)
             e->active[e->n_active++] = i;
         }
     merge_plan_build(&e->plan, e->cfg, e->active_names, e->n_active);
+    engine_route_fields(e);
 }
 
 void engine_size_window(engine *e)
@@ -169,6 +170,8 @@ void engine_free_batch(batch *b)
         free(t->outcomes);
         free(t->values);
         free(t->errors);
+        free(t->fetched_at);
+        free(t->stored_price);
     }
     free(b->tokens);
     free(b);
@@ -203,6 +206,9 @@ void engine_free(engine *e)
     free(e->src_names);
     free(e->active);
     free(e->active_names);
+    free(e->fields);
+    free(e->answered);
+    free(e->priced);
     free(e);
 }
 
@@ -245,21 +251,34 @@ static void init_token(batch *b, token_state *t, const claimed_token *claimed)
     t->errors = xcalloc(b->n_slots, sizeof *t->errors);
     t->outstanding_attempts = claimed->outstanding_attempts;
     t->price_before = claimed->price_usd;
+    t->fetched_at = xcalloc(b->n_slots, sizeof *t->fetched_at);
+    t->stored_price = xmalloc(b->n_slots * sizeof *t->stored_price);
+    for (size_t s = 0; s < b->n_slots; s++)
+        t->stored_price[s] = NAN;
 }
 
 /* In a --once pass a token owed by some sources goes only to those (the
  * others keep their stored record); when none of them is configured any
- * more, it gets a full refresh. The daemon asks every source: the scheduler
- * submits a token because it is due for a refresh, and the owed sources are
- * among them. A source removed by a reload is owed nothing; one paused by
- * an operator stays owed (skipped). FRONT: queued before everything else. */
-static void route_token(engine *e, token_state *t, const char *owed, int front)
+ * more, it gets a full refresh. The daemon's old design (market_refresh =
+ * all_sources) asks every source: the scheduler submits a token because it
+ * is due for a refresh, and the owed sources are among them. The split
+ * design (one_source, engine_route_split) asks the metadata sources when
+ * the token's metadata is due and one market source that knows it; the
+ * others keep their stored record. A source removed by a reload is owed
+ * nothing; one paused by an operator stays owed (skipped). FRONT (refresh
+ * now): queued before everything else, to every source. ASK: scratch of
+ * n_src bytes. */
+static void route_token(engine *e, token_state *t, const char *owed, int front, unsigned char *ask)
 {
     int any_owed = 0;
     for (size_t k = 0; owed && !e->daemon && k < e->n_active; k++)
         any_owed |= is_owed(owed, e->active_names[k]);
+    int split = engine_splits_market(e) && !front; /* refresh now: every source */
+    if (split)
+        engine_route_split(e, t, ask, now_wall_s());
     for (size_t s = 0; s < e->n_src; s++) {
-        if (e->src[s]->retired || (any_owed && !is_owed(owed, e->src_names[s])))
+        int keep = split ? !ask[s] : any_owed && !is_owed(owed, e->src_names[s]);
+        if (e->src[s]->retired || keep)
             engine_settle(e->env.m, e->src[s], t, OUTCOME_KEPT, NULL);
         else if (e->src[s]->paused)
             engine_settle(e->env.m, e->src[s], t, OUTCOME_SKIPPED, "source paused by an operator");
@@ -283,10 +302,13 @@ static void open_batch(engine *e, const char *claim_id, const claimed_token *cla
     b->next = e->open_batches;
     e->open_batches = b;
     e->tokens_open += n;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         init_token(b, &b->tokens[i], &claimed[i]);
-        route_token(e, &b->tokens[i], claimed[i].outstanding, front);
-    }
+    engine_load_fetches(e, b);
+    unsigned char *ask = xmalloc(e->n_src ? e->n_src : 1);
+    for (size_t i = 0; i < n; i++)
+        route_token(e, &b->tokens[i], claimed[i].outstanding, front, ask);
+    free(ask);
 }
 
 static int admit_batch(engine *e, char *err, size_t errlen)

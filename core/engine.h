@@ -51,6 +51,13 @@ void engine_request_stop(engine *e);
 size_t engine_source_count(const engine *e);
 const char *engine_source_name(const engine *e, size_t i);
 const source_stats *engine_source_stats(const engine *e, size_t i);
+/* How source I takes part in each refresh (sched_role): SCHED_EVERY in the
+ * old design (market_refresh = all_sources), else SCHED_SHARE for a market
+ * source, SCHED_ASIDE for a metadata-only one. */
+int engine_source_role(const engine *e, size_t i);
+/* The share of the tokens whose price source I does not know, over the
+ * refreshes that asked every market source (0 until 100 of them). */
+double engine_source_unknown_share(const engine *e, size_t i);
 size_t engine_source_chunk_size(const engine *e, size_t i);
 uint64_t engine_tokens_committed(const engine *e);
 uint64_t engine_commit_failures(const engine *e);

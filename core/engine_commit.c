@@ -105,30 +105,37 @@ static void free_view(const batch *b, commit_view *v)
 }
 
 /* Sources not answered this pass (kept, failed, skipped) contribute their
- * stored record, so the merge sees every source's latest data. */
-static token_status merge_with_stored(const engine *e, const source_outcome *outcomes, const tc_values *values,
-                                      const tc_values *stored, tc_values *merged)
+ * stored record, so the merge sees every source's latest data, each with the
+ * time it was fetched (a fresh answer: NOW), for the market fields' newest
+ * rule. */
+static token_status merge_with_stored(const engine *e, const token_state *t, const source_outcome *outcomes,
+                                      const tc_values *values, const tc_values *stored, int64_t now, tc_values *merged)
 {
     size_t n = e->n_active;
     tc_values *eff = xcalloc(n ? n : 1, sizeof *eff);
     source_outcome *eff_o = xcalloc(n ? n : 1, sizeof *eff_o);
+    int64_t *fetched = xcalloc(n ? n : 1, sizeof *fetched);
     int found = 0, answered = 0;
     for (size_t s = 0; s < n; s++) {
         source_outcome o = outcomes[s];
+        size_t slot = e->active[s];
         if (o == OUTCOME_FOUND) {
             eff[s] = values[s];
             eff_o[s] = OUTCOME_FOUND;
+            fetched[s] = now;
         } else if (o != OUTCOME_MISSING && stored && stored[s].known) {
             eff[s] = stored[s];
             eff_o[s] = OUTCOME_FOUND;
+            fetched[s] = slot < t->owner->n_slots ? t->fetched_at[slot] : 0;
         } else
             eff_o[s] = OUTCOME_MISSING;
         found |= eff_o[s] == OUTCOME_FOUND;
         answered |= o == OUTCOME_MISSING || o == OUTCOME_KEPT;
     }
-    merge_token(&e->plan, eff, eff_o, n, merged);
+    merge_token_at(&e->plan, eff, eff_o, fetched, n, now, merged);
     free(eff); /* shallow copies: the values belong to the token and STORED */
     free(eff_o);
+    free(fetched);
     if (found)
         return STATUS_ENRICHED;
     /* failed only when no source answered at all */
@@ -147,6 +154,22 @@ static int64_t outstanding_retry_at(const engine *e, int attempts, int64_t now)
     return now + (delay > 0 ? delay : 1);
 }
 
+/* The price AFTER is compared with, to tell whether it moved: the previous
+ * price of the source that gave it now (sources differ a little, and the
+ * split asks a different one from one refresh to the next), else the
+ * token's stored merged price. */
+static double price_before(const engine *e, const token_state *t, const commit_view *v, size_t i, double after)
+{
+    for (size_t k = 0; !isnan(after) && k < v->na; k++) {
+        size_t slot = e->active[k];
+        const tc_values *x = &v->values[i * v->na + k];
+        if (slot < t->owner->n_slots && v->outcomes[i * v->na + k] == OUTCOME_FOUND && values_has(x, TC_PRICE_USD) &&
+            x->num[TC_PRICE_USD] == after && !isnan(t->stored_price[slot]))
+            return t->stored_price[slot];
+    }
+    return t->price_before;
+}
+
 /* What is committed for token I of the view: its merged record, every
  * active source's outcome, and when it is due again (the scheduler's
  * choice, or sooner while some source still owes it). */
@@ -155,8 +178,10 @@ static void fill_result(engine *e, token_state *t, const commit_view *v, size_t 
     size_t na = v->na;
     const source_outcome *outcomes = &v->outcomes[i * na];
     res->address = t->addr;
-    res->status = merge_with_stored(e, outcomes, &v->values[i * na], v->stored ? &v->stored[i * na] : NULL,
+    res->status = merge_with_stored(e, t, outcomes, &v->values[i * na], v->stored ? &v->stored[i * na] : NULL, now,
                                     &res->merged);
+    res->metadata_at = engine_metadata_at(e, t, outcomes, now);
+    engine_count_priced(e, outcomes, &v->values[i * na]);
     res->n_sources = na;
     res->source_names = e->active_names;
     res->outcomes = outcomes;
@@ -171,8 +196,9 @@ static void fill_result(engine *e, token_state *t, const commit_view *v, size_t 
     }
     if (e->hooks.next_refresh) {
         double after = values_has(&res->merged, TC_PRICE_USD) ? res->merged.num[TC_PRICE_USD] : NAN;
-        res->next_refresh_at = e->hooks.next_refresh(e->hooks.ctx, t->addr, res->status, answered, t->price_before,
-                                                     after, &res->refresh_interval_s, &res->priority_score);
+        res->next_refresh_at = e->hooks.next_refresh(e->hooks.ctx, t->addr, res->status, answered,
+                                                     price_before(e, t, v, i, after), after,
+                                                     &res->refresh_interval_s, &res->priority_score);
     }
     if (owed) {
         res->outstanding_attempts = t->outstanding_attempts + 1;

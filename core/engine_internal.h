@@ -24,6 +24,12 @@ struct token_state {
     char **errors;            /* [n_sources] */
     int outstanding_attempts; /* from the claim: earlier passes that left sources owed */
     double price_before;      /* stored price at claim (daemon mode), NAN: none */
+    /* What the store knew at claim (store_source_fetches), per source slot:
+     * when its record was fetched (unix s; 0: it has none) and its price
+     * (NAN: none); and when every metadata source was last asked. */
+    int64_t *fetched_at;      /* [n_sources] */
+    double *stored_price;     /* [n_sources] */
+    int64_t metadata_at;
 };
 
 /* Source S's final outcome for T (ERROR: why it failed or was skipped, or

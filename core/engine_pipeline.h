@@ -11,6 +11,7 @@
 #include "config.h"
 #include "engine.h"
 #include "engine_internal.h"
+#include "freshness.h"
 #include "limiter.h"
 #include "merge.h"
 #include "source_runtime.h"
@@ -44,6 +45,9 @@ struct engine {
     limiter **limiters; /* by name; a reload reconfigures them in place */
     size_t n_limiters;
     merge_plan plan;    /* over the active slots */
+    source_fields *fields; /* [n_src]: what each slot provides (freshness.h) */
+    uint64_t *answered, *priced; /* [n_src]: tokens each answered for, and those with a price */
+    size_t n_fields;             /* slots the three arrays above cover */
     size_t window_tokens;
     size_t batch_size;
     int window_auto;       /* max_concurrent_batches = 0: window_tokens is the floor of one that grows with rate x latency */
@@ -70,6 +74,25 @@ void engine_refresh_active(engine *e);
 /* Tokens in flight from batch_size, max_concurrent_batches and the largest
  * chunk_size of the active sources. */
 void engine_size_window(engine *e);
+
+/* ---- engine_route.c: refresh by what a source provides */
+/* Recomputes E->fields for every slot (after a source was added or reloaded). */
+void engine_route_fields(engine *e);
+/* Fills the tokens of B with what the store knows of their sources. */
+void engine_load_fetches(engine *e, batch *b);
+/* 1 when refreshes ask one market source (daemon, market_refresh = one_source). */
+int engine_splits_market(const engine *e);
+/* Which slots to ask for T's refresh in the split design: ASK[slot] = 1.
+ * Metadata sources when T's metadata is missing or older than metadata_ttl;
+ * else one market source that knows T, by spare capacity (every market
+ * source while none knows it yet). NOW: unix s. */
+void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int64_t now);
+/* Counts, for the scheduler's capacity, what each active source answered
+ * for one committed token (OUTCOMES, VALUES over the active slots). */
+void engine_count_priced(engine *e, const source_outcome *outcomes, const tc_values *values);
+/* T's metadata_at after its refresh with OUTCOMES (over the active slots):
+ * NOW when every metadata source answered, else what it was. */
+int64_t engine_metadata_at(const engine *e, const token_state *t, const source_outcome *outcomes, int64_t now);
 
 /* Frees B and its tokens' per-source data. */
 void engine_free_batch(batch *b);

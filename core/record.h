@@ -106,6 +106,8 @@ typedef struct token_result {
     int refresh_interval_s;          /* 0: keep the stored interval */
     int outstanding_attempts;        /* stored with the outstanding sources; 0 when none */
     double priority_score;           /* the scheduler's score; NAN: keep the stored one */
+    int64_t metadata_at;             /* refresh_metadata.metadata_at: when every metadata source
+                                        was last asked (unix s); 0: never */
 } token_result;
 
 #endif

@@ -86,15 +86,29 @@ int sched_price_changed(double before, double after, double rel_eps);
 
 /* ---- capacity and batch sizing ---- */
 
+/* How a source takes part in each token's refresh. */
+typedef enum sched_role {
+    SCHED_EVERY = 0, /* every refresh asks it (market_refresh = all_sources) */
+    SCHED_SHARE = 1, /* a market source: each refresh asks one of these (one_source) */
+    SCHED_ASIDE = 2  /* metadata only: asked on its long TTL, not counted */
+} sched_role;
+
 typedef struct sched_source_rate {
     double rate_per_s; /* requests per second its limiter allows (<= 0: unlimited) */
     size_t chunk;      /* addresses per request */
+    int role;          /* sched_role */
+    double unknown;    /* SHARE: share of the tokens whose price it does not know (0..1);
+                          those must go to the other SHARE sources */
 } sched_source_rate;
 
-/* Tokens per second the limits allow when every token goes to every source:
- * min over sources of rate*chunk, and, when GLOBAL_RATE_PER_S > 0 (requests/s
- * over all sources together), at most GLOBAL / sum(1/chunk). INFINITY when
- * nothing limits. */
+/* Tokens per second the limits allow: the min over the EVERY sources of
+ * rate*chunk and, when any source is SHARE, the SUM over those of
+ * rate*chunk (refreshes are spread over them), at most, for each SHARE
+ * source, the others' sum / its unknown share (the tokens it does not know
+ * can only go to them); when GLOBAL_RATE_PER_S > 0
+ * (requests/s over all sources together), at most GLOBAL over the requests
+ * one token costs (sum of 1/chunk over EVERY, and one SHARE request's share).
+ * INFINITY when nothing limits. */
 double sched_capacity(const sched_source_rate *src, size_t n, double global_rate_per_s);
 
 /* Batch optimizer: how many tokens to take when DUE are due now and SOON

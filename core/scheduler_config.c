@@ -14,6 +14,11 @@ void scheduler_config_default(scheduler_config *c)
     cfg_section_defaults(CFG_SEC_SCHEDULER, c);
 }
 
+int scheduler_config_all_sources(const scheduler_config *c)
+{
+    return c->market_refresh && !strcmp(c->market_refresh, "all_sources");
+}
+
 int scheduler_config_is_key(const char *key)
 {
     return cfg_key_find(CFG_SEC_SCHEDULER, key) != NULL;

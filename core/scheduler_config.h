@@ -28,7 +28,13 @@ typedef struct scheduler_config {
     int prioritization;
     int dynamic_intervals;
     int adaptive_rate;
+    char *market_refresh;        /* "one_source" (default) or "all_sources" (the old design) */
+    int64_t metadata_ttl_ns;     /* one_source: metadata fetched again after this */
+    int64_t market_max_age_ns;   /* merge: market values older than this are dropped; 0: no bound */
 } scheduler_config;
+
+/* 1 when C asks every source on every refresh (market_refresh = all_sources). */
+int scheduler_config_all_sources(const scheduler_config *c);
 
 void scheduler_config_default(scheduler_config *c);
 

@@ -187,31 +187,68 @@ int64_t sched_stretch_cap(const sched_params *p)
 
 double sched_capacity(const sched_source_rate *src, size_t n, double global_rate_per_s)
 {
-    double cap = INFINITY, per_token_requests = 0;
+    double cap = INFINITY, per_token_requests = 0, share = 0, share_rate = 0;
+    int any_share = 0;
     for (size_t i = 0; i < n; i++) {
         double c = src[i].chunk ? (double)src[i].chunk : 1.0;
+        if (src[i].role == SCHED_ASIDE)
+            continue;
+        if (src[i].role == SCHED_SHARE) {
+            any_share = 1;
+            share += src[i].rate_per_s > 0 ? src[i].rate_per_s * c : INFINITY;
+            share_rate += src[i].rate_per_s > 0 ? src[i].rate_per_s : 0;
+            continue;
+        }
         per_token_requests += 1.0 / c;
         if (src[i].rate_per_s > 0)
             cap = fmin(cap, src[i].rate_per_s * c);
+    }
+    if (any_share) {
+        /* The tokens a source does not know go to the others. */
+        double bound = share;
+        for (size_t i = 0; i < n; i++) {
+            if (src[i].role != SCHED_SHARE || !(src[i].unknown > 0))
+                continue;
+            double c = src[i].chunk ? (double)src[i].chunk : 1.0;
+            double own = src[i].rate_per_s > 0 ? src[i].rate_per_s * c : INFINITY;
+            if (isfinite(share) && isfinite(own))
+                bound = fmin(bound, (share - own) / fmin(src[i].unknown, 1.0));
+        }
+        cap = fmin(cap, bound);
+        if (isfinite(share) && share > 0)
+            per_token_requests += share_rate / share; /* requests per token of the mix */
     }
     if (global_rate_per_s > 0 && per_token_requests > 0)
         cap = fmin(cap, global_rate_per_s / per_token_requests);
     return cap;
 }
 
-/* Tokens/s that back-to-back batches of N tokens would get: each source
- * sends ceil(n/chunk) requests for them at its rate; the slowest sets it. */
+/* Tokens/s that back-to-back batches of N tokens would get: each EVERY
+ * source sends ceil(n/chunk) requests for them at its rate and the slowest
+ * sets it; the SHARE sources split them by capacity, so together they add up. */
 static double batch_throughput(size_t n, const sched_source_rate *src, size_t n_src)
 {
-    double best = INFINITY;
+    double best = INFINITY, share = 0;
+    int any_share = 0;
     for (size_t i = 0; i < n_src; i++) {
-        if (!(src[i].rate_per_s > 0))
+        if (src[i].role == SCHED_ASIDE)
             continue;
+        if (src[i].role == SCHED_SHARE)
+            any_share = 1;
+        if (!(src[i].rate_per_s > 0)) {
+            if (src[i].role == SCHED_SHARE)
+                share = INFINITY;
+            continue;
+        }
         size_t c = src[i].chunk ? src[i].chunk : 1;
         size_t requests = (n + c - 1) / c;
-        best = fmin(best, src[i].rate_per_s * (double)n / (double)requests);
+        double t = src[i].rate_per_s * (double)n / (double)requests;
+        if (src[i].role == SCHED_SHARE)
+            share += t;
+        else
+            best = fmin(best, t);
     }
-    return best;
+    return any_share ? fmin(best, share) : best;
 }
 
 size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_rate *src, size_t n_src)

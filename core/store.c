@@ -126,6 +126,8 @@ char *store_refresh_metadata(const token_result *t)
             cJSON_AddStringToObject(errs, t->source_names[i], t->errors[i]);
         }
     }
+    if (t->metadata_at > 0)
+        cJSON_AddNumberToObject(o, "metadata_at", (double)t->metadata_at);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -60,6 +60,13 @@ void claimed_tokens_free(claimed_token *t, size_t n);
 /* Called once per stored token_sources row. */
 typedef void (*store_source_cb)(void *ctx, const char *address, const char *source, const char *json);
 
+/* What the store knows of one token's sources (store_backend.source_fetches):
+ * called once per token_sources row with its SOURCE, FETCHED_AT (unix s) and
+ * PRICE (its record's price_usd; NAN: none), and once per token with SOURCE
+ * NULL and FETCHED_AT its metadata_at (refresh_metadata: when every metadata
+ * source was last asked; 0: never). */
+typedef void (*store_fetch_cb)(void *ctx, const char *address, const char *source, int64_t fetched_at, double price);
+
 /* A changed token as the change feed shows it (store_backend.changes): its
  * place in the feed and its main fields. Strings point into the backend's
  * row, valid during the callback. */
@@ -128,6 +135,11 @@ typedef struct store_backend {
      * order, in the commit's transaction. */
     int (*changes)(void *be, int64_t since, size_t limit, store_change_cb cb, void *ctx, int64_t *head, char *err,
                    size_t errlen);
+    /* ---- refresh by what a source provides (freshness.h) */
+    /* CB for each of ADDRS and each of their token_sources rows (see
+     * store_fetch_cb): which sources know a token and since when. */
+    int (*source_fetches)(void *be, const char *const *addrs, size_t n, store_fetch_cb cb, void *ctx, char *err,
+                          size_t errlen);
 } store_backend;
 
 typedef struct store {
@@ -178,6 +190,11 @@ static inline int store_load_sources(store *s, const char *const *addrs, size_t 
                                      char *err, size_t errlen)
 {
     return s->ops->load_sources(s->be, addrs, n, cb, ctx, err, errlen);
+}
+static inline int store_source_fetches(store *s, const char *const *addrs, size_t n, store_fetch_cb cb, void *ctx,
+                                       char *err, size_t errlen)
+{
+    return s->ops->source_fetches(s->be, addrs, n, cb, ctx, err, errlen);
 }
 static inline int store_commit(store *s, const token_result *t, size_t n, int64_t now, const char *claim_id,
                                size_t *fenced, char *err, size_t errlen)

@@ -359,21 +359,42 @@ static int pg_scan(void *be, int64_t since, store_token_cb cb, void *ctx, char *
     return rc;
 }
 
+/* Statement PS over the addresses ADDRS (its $1), as a result set. */
+static PGresult *addr_array_query(pg_store *s, int ps, const char *const *addrs, size_t n, const char *what, char *err,
+                                  size_t errlen)
+{
+    char *arr = store_pg_sorted_addr_array(addrs, n);
+    const char *vals[1] = {arr};
+    PGresult *r = store_pg_run_simple(s, ps, 1, vals, PGRES_TUPLES_OK, what, err, errlen);
+    free(arr);
+    return r;
+}
+
 static int pg_load_sources(void *be, const char *const *addrs, size_t n, store_source_cb cb, void *ctx, char *err,
                            size_t errlen)
 {
-    pg_store *s = be;
     if (n == 0)
         return 0;
-    char *arr = store_pg_sorted_addr_array(addrs, n);
-    const char *vals[1] = {arr};
-    PGresult *r =
-        store_pg_run_simple(s, PS_LOAD_SOURCES, 1, vals, PGRES_TUPLES_OK, "load token_sources", err, errlen);
-    free(arr);
+    PGresult *r = addr_array_query(be, PS_LOAD_SOURCES, addrs, n, "load token_sources", err, errlen);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
         cb(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+    PQclear(r);
+    return 0;
+}
+
+static int pg_source_fetches(void *be, const char *const *addrs, size_t n, store_fetch_cb cb, void *ctx, char *err,
+                             size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    PGresult *r = addr_array_query(be, PS_SOURCE_FETCHES, addrs, n, "load token_sources fetch times", err, errlen);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        cb(ctx, PQgetvalue(r, i, 0), PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1),
+           strtoll(PQgetvalue(r, i, 2), NULL, 10), PQgetisnull(r, i, 3) ? NAN : strtod(PQgetvalue(r, i, 3), NULL));
     PQclear(r);
     return 0;
 }
@@ -407,6 +428,7 @@ const store_backend store_pg_backend = {
     .set_contest = pg_set_contest,
     .claim = store_pg_claim,
     .load_sources = pg_load_sources,
+    .source_fetches = pg_source_fetches,
     .claim_addresses = store_pg_claim_addresses,
     .scan = pg_scan,
     .release = store_pg_release,

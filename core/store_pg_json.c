@@ -69,7 +69,11 @@ void store_pg_json_refresh_metadata(strbuf *b, const token_result *t)
         json_key(b, &first, t->source_names[i]);
         json_str(b, t->errors[i]);
     }
-    sb_append(b, any ? "}}" : "}", any ? 2 : 1);
+    if (any)
+        sb_append(b, "}", 1);
+    if (t->metadata_at > 0)
+        sb_printf(b, ",\"metadata_at\":%lld", (long long)t->metadata_at);
+    sb_append(b, "}", 1);
 }
 
 /* "websites" or "socials" of V, as values_to_json writes them. */

@@ -12,7 +12,7 @@ const char *const store_pg_ps_name[PS_N] = {"tc_claim_pending", "tc_claim_due", 
                                             "tc_commit_done",
                                             "tc_load_sources",
                                             "tc_scan",          "tc_count",        "tc_changes",
-                                            "tc_set_contest"};
+                                            "tc_set_contest",   "tc_source_fetches"};
 
 /* Claim: $1 owner, $2 claim id, $3 now (unix s), $4 lease (s), $5 max.
  * Tokens whose lease ran out are free to take, whoever held them. SKIP LOCKED:
@@ -239,6 +239,12 @@ const char *const store_pg_ps_sql[PS_N] = {
                    " FROM change_counter h LEFT JOIN LATERAL (SELECT * FROM tokens t WHERE t.change_seq > $1::bigint"
                    " ORDER BY t.change_seq LIMIT $2::bigint) c ON true"
                    " LEFT JOIN token_prices p ON p.address = c.address WHERE h.id = 1 ORDER BY c.change_seq",
+    /* store_backend.source_fetches: $1 the addresses. Per token its
+     * metadata_at (source NULL), then each source's fetched_at and price. */
+    [PS_SOURCE_FETCHES] = "SELECT address, NULL::text, coalesce((refresh_metadata->>'metadata_at')::bigint, 0),"
+                          " NULL::float8 FROM tokens WHERE address = ANY($1::text[]) UNION ALL"
+                          " SELECT address, source, extract(epoch FROM fetched_at)::bigint, (data->>'price_usd')::float8"
+                          " FROM token_sources WHERE address = ANY($1::text[])",
     [PS_SET_CONTEST] = "UPDATE tokens SET in_contest = $2::boolean WHERE address = ANY($1::text[])",
 };
 

@@ -10,7 +10,7 @@
 /* Every prepared statement; each connection prepares them all. */
 enum { PS_CLAIM_PENDING, PS_CLAIM_DUE, PS_CLAIM_ADDRESSES, PS_CLAIM_MINE, PS_RELEASE, PS_IMPORT, PS_COMMIT_PLAN,
        PS_COMMIT, PS_COMMIT_ROWS, PS_COMMIT_DONE, PS_LOAD_SOURCES, PS_SCAN, PS_COUNT, PS_CHANGES, PS_SET_CONTEST,
-       PS_N };
+       PS_SOURCE_FETCHES, PS_N };
 
 extern const char *const store_pg_ps_name[PS_N];
 extern const char *const store_pg_ps_sql[PS_N];

@@ -42,6 +42,7 @@ enum {
     ST_LINKS_SIG,
     ST_CHANGES,
     ST_SET_CONTEST,
+    ST_SOURCE_FETCHES,
     ST_N
 };
 
@@ -130,6 +131,11 @@ static const char *const stmt_sql[ST_N] = {
         " plugin_version = excluded.plugin_version WHERE excluded.fetched_at >= token_sources.fetched_at",
     [ST_DEL_SOURCE] = "DELETE FROM token_sources WHERE address = ?1 AND source = ?2",
     [ST_LOAD_SOURCES] = "SELECT source, data FROM token_sources WHERE address = ?1",
+    /* The token's metadata_at, then each source's fetched_at and price. */
+    [ST_SOURCE_FETCHES] = "SELECT NULL, coalesce(json_extract(refresh_metadata, '$.metadata_at'), 0), NULL"
+                          " FROM tokens WHERE address = ?1 UNION ALL"
+                          " SELECT source, fetched_at, json_extract(data, '$.price_usd') FROM token_sources"
+                          " WHERE address = ?1",
     [ST_COUNT_STATUS] = "SELECT status, count(*) FROM tokens GROUP BY status",
     /* The change feed's counter (read and written once per commit, under
      * the write lock) and a token's place in it. */
@@ -498,6 +504,25 @@ static int sqlite_load_sources(void *be, const char *const *addrs, size_t n, sto
     return 0;
 }
 
+static int sqlite_source_fetches(void *be, const char *const *addrs, size_t n, store_fetch_cb cb, void *ctx,
+                                 char *err, size_t errlen)
+{
+    sqlite_store *s = be;
+    sqlite3_stmt *st = s->st[ST_SOURCE_FETCHES];
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 1, addrs[i], -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            cb(ctx, addrs[i], (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+               sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2));
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE)
+            return db_error(s, err, errlen, "load token_sources fetch times");
+    }
+    return 0;
+}
+
 static int sqlite_release(void *be, const char *const *addrs, size_t n, const char *claim_id, char *err,
                           size_t errlen)
 {
@@ -823,6 +848,7 @@ const store_backend store_sqlite_backend = {
     .import = sqlite_import,
     .claim = sqlite_claim,
     .load_sources = sqlite_load_sources,
+    .source_fetches = sqlite_source_fetches,
     .claim_addresses = sqlite_claim_addresses,
     .scan = sqlite_scan,
     .set_contest = sqlite_set_contest,

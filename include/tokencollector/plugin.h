@@ -32,6 +32,13 @@
  * TC_HAS_MEMBER (sdk/compat.h) before calling an extra setter, since a 1.0
  * host's tc_emit ends after known; a 1.0 plugin never calls them.
  *
+ * ABI 1.2 appended tc_source.fields: what each field the plugin reports is
+ * (metadata or market data), so the host refreshes metadata on a long TTL
+ * and asks one market source per price refresh. A 1.0 / 1.1 plugin has no
+ * declaration: the host takes the core table (the six market fields are
+ * market data, the rest metadata) or the config's market_fields /
+ * metadata_fields.
+ *
  * Lifecycle and concurrency (the host runs every plugin on one thread):
  *  - create() may fail; the host then never calls destroy() for it.
  *    destroy(NULL) must be a no-op.
@@ -50,7 +57,7 @@ extern "C" {
 #endif
 
 #define TC_ABI_MAJOR 1
-#define TC_ABI_MINOR 1
+#define TC_ABI_MINOR 2
 
 /* Name of the exported entry symbol, for hosts that look it up with dlsym. */
 #define TC_SOURCE_ENTRY_SYMBOL "tc_source_entry"
@@ -208,6 +215,26 @@ typedef struct tc_setting_def {
                                   min > max: any value */
 } tc_setting_def;
 
+/* ---- What each field is (ABI 1.2) ------------------------------------------ */
+
+/* How often a field changes, which decides when the host asks for it. */
+typedef enum tc_freshness {
+    TC_FRESH_METADATA = 1, /* identity: refreshed on the long [scheduler] metadata_ttl
+                              and when missing (name, symbol, decimals, image, supply, links) */
+    TC_FRESH_MARKET = 2    /* market data: refreshed on the scheduler's tiers, by one
+                              market source that knows the token (price, volume, ...) */
+} tc_freshness;
+
+/* Pseudo field for tc_field_class: the token's link sets (websites, socials). */
+#define TC_FIELD_LINKS 0x100u
+
+/* One field the plugin reports and its class. An array of these ends with
+ * an entry whose field is 0. Two uint32_t, never grows. */
+typedef struct tc_field_class {
+    uint32_t field;     /* tc_field, or TC_FIELD_LINKS */
+    uint32_t freshness; /* tc_freshness */
+} tc_field_class;
+
 /* ---- The plugin descriptor ----------------------------------------------- */
 
 typedef struct tc_source {
@@ -249,6 +276,14 @@ typedef struct tc_source {
      * and prints it in --config-help. */
     const tc_setting_def *settings;
     uint32_t setting_size; /* sizeof(tc_setting_def) as the plugin was built */
+
+    /* ---- ABI 1.2 ---- */
+    /* The fields this plugin reports and what each is, ended by {0}; may be
+     * NULL (then the host's core table applies: the six market fields are
+     * market data, everything else metadata). A source that reports any
+     * market field is a market source. The config's market_fields /
+     * metadata_fields of its [source NAME] section override it. */
+    const tc_field_class *fields;
 } tc_source;
 
 /* The one exported symbol. Returns a pointer to static, constant data. */

@@ -265,6 +265,14 @@ static tc_status dex_parse_response(void *self, const char *const *addrs, size_t
     return TC_OK;
 }
 
+/* What each field is (ABI 1.2): the pair's token identity and links are
+ * metadata, its prices and volumes market data. */
+static const tc_field_class dex_fields[] = {
+    {TC_NAME, TC_FRESH_METADATA},       {TC_SYMBOL, TC_FRESH_METADATA},   {TC_IMAGE_URL, TC_FRESH_METADATA},
+    {TC_FIELD_LINKS, TC_FRESH_METADATA}, {TC_PRICE_USD, TC_FRESH_MARKET}, {TC_MARKET_CAP, TC_FRESH_MARKET},
+    {TC_FDV, TC_FRESH_MARKET},          {TC_LIQUIDITY_USD, TC_FRESH_MARKET}, {TC_VOLUME_24H, TC_FRESH_MARKET},
+    {TC_CHANGE_24H, TC_FRESH_MARKET},   {0, 0}};
+
 static const tc_source dexscreener_source = {
     .abi_major = TC_ABI_MAJOR,
     .abi_minor = TC_ABI_MINOR,
@@ -280,6 +288,7 @@ static const tc_source dexscreener_source = {
     .parse_response = dex_parse_response,
     .settings = dex_settings,
     .setting_size = sizeof(tc_setting_def),
+    .fields = dex_fields,
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &dexscreener_source; }

@@ -397,6 +397,13 @@ static tc_status hel_parse_response(void *self, const char *const *addrs, size_t
     return TC_OK;
 }
 
+/* What each field is (ABI 1.2): the asset's identity and supply are
+ * metadata; price_info (some tokens only) is market data. */
+static const tc_field_class hel_fields[] = {
+    {TC_NAME, TC_FRESH_METADATA},     {TC_SYMBOL, TC_FRESH_METADATA},    {TC_DESCRIPTION, TC_FRESH_METADATA},
+    {TC_IMAGE_URL, TC_FRESH_METADATA}, {TC_DECIMALS, TC_FRESH_METADATA}, {TC_SUPPLY, TC_FRESH_METADATA},
+    {TC_PRICE_USD, TC_FRESH_MARKET},  {0, 0}};
+
 static const tc_source helius_source = {
     .abi_major = TC_ABI_MAJOR,
     .abi_minor = TC_ABI_MINOR,
@@ -412,6 +419,7 @@ static const tc_source helius_source = {
     .parse_response = hel_parse_response,
     .settings = hel_settings,
     .setting_size = sizeof(tc_setting_def),
+    .fields = hel_fields,
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &helius_source; }

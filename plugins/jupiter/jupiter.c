@@ -214,6 +214,13 @@ static tc_status jup_parse_response(void *self, const char *const *addrs, size_t
     return TC_OK;
 }
 
+/* What each field is (ABI 1.2): identity is metadata, the rest market data. */
+static const tc_field_class jup_fields[] = {
+    {TC_NAME, TC_FRESH_METADATA},       {TC_SYMBOL, TC_FRESH_METADATA},     {TC_IMAGE_URL, TC_FRESH_METADATA},
+    {TC_DECIMALS, TC_FRESH_METADATA},   {TC_FIELD_LINKS, TC_FRESH_METADATA}, {TC_PRICE_USD, TC_FRESH_MARKET},
+    {TC_MARKET_CAP, TC_FRESH_MARKET},   {TC_FDV, TC_FRESH_MARKET},          {TC_LIQUIDITY_USD, TC_FRESH_MARKET},
+    {TC_VOLUME_24H, TC_FRESH_MARKET},   {TC_CHANGE_24H, TC_FRESH_MARKET},   {0, 0}};
+
 static const tc_source jupiter_source = {
     .abi_major = TC_ABI_MAJOR,
     .abi_minor = TC_ABI_MINOR,
@@ -229,6 +236,7 @@ static const tc_source jupiter_source = {
     .parse_response = jup_parse_response,
     .settings = jup_settings,
     .setting_size = sizeof(tc_setting_def),
+    .fields = jup_fields,
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &jupiter_source; }

@@ -108,6 +108,12 @@ static const tc_setting_def tpl_settings[] = {
     {NULL, 0, NULL, NULL, 0, 0},
 };
 
+/* ABI 1.2: what each field this plugin reports is. TC_FRESH_MARKET fields
+ * (prices, volumes) are refreshed on the scheduler's tiers by one market
+ * source that knows the token; TC_FRESH_METADATA ones (name, symbol,
+ * links...) on the long [scheduler] metadata_ttl. */
+static const tc_field_class tpl_fields[] = {{TC_PRICE_USD, TC_FRESH_MARKET}, {0, 0}};
+
 static const tc_source template_source = {
     .abi_major = TC_ABI_MAJOR, /* the host refuses another major */
     .abi_minor = TC_ABI_MINOR,
@@ -123,6 +129,7 @@ static const tc_source template_source = {
     .parse_response = tpl_parse_response,
     .settings = tpl_settings,  /* ABI 1.1 */
     .setting_size = sizeof(tc_setting_def),
+    .fields = tpl_fields, /* ABI 1.2 */
 };
 
 TC_EXPORT const tc_source *tc_source_entry(void) { return &template_source; }

@@ -18,7 +18,9 @@ DB="$WORK/reload.db"
 # The plugins the daemon runs are copies: the test installs builds over them.
 mkdir -p "$WORK/plugins"
 cp "$BUILD"/plugins/*.so "$WORK/plugins/"
-SCHED=$'[scheduler]\nmin_interval = 1s\nmax_interval = 3s\nmax_wait = 8s\nmetrics_interval = 1s\nbatch_delay_ms = 100\nmax_batch_size = 300\ndynamic_intervals = false'
+# market_refresh = all_sources: every refresh asks every source, so the
+# upstream's per-source address counts below account for each refresh.
+SCHED=$'[scheduler]\nmin_interval = 1s\nmax_interval = 3s\nmax_wait = 8s\nmetrics_interval = 1s\nbatch_delay_ms = 100\nmax_batch_size = 300\ndynamic_intervals = false\nmarket_refresh = all_sources'
 # conf VARIANT: the daemon's config file, rewritten in place before a SIGHUP.
 conf() {
     CORE_EXTRA="shutdown_grace_s = 5"$'\n'"$SCHED" write_config "$WORK/reload.ini" "$DB" "$@"

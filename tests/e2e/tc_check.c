@@ -237,8 +237,14 @@ static int cmd_verify(int argc, char **argv)
     sqlite3_stmt *tok, *price, *src, *links;
     sqlite3_prepare_v2(db,
                        "SELECT address, status, name, symbol, decimals, image_url, description, supply,"
-                       " enrichment_attempts, last_refresh_success IS NOT NULL FROM tokens ORDER BY address",
+                       " enrichment_attempts, last_refresh_success IS NOT NULL, coalesce(last_refresh_attempt, 0)"
+                       " FROM tokens ORDER BY address",
                        -1, &tok, NULL);
+    /* The market fields take the newest value (merge_token_at): when each
+     * source's record was fetched. */
+    sqlite3_stmt *fetched;
+    sqlite3_prepare_v2(db, "SELECT fetched_at FROM token_sources WHERE address = ?1 AND source = ?2", -1, &fetched,
+                       NULL);
     sqlite3_prepare_v2(db,
                        "SELECT price_usd, market_cap, fdv, liquidity_usd, volume_24h, change_24h FROM token_prices"
                        " WHERE address = ?1",
@@ -281,8 +287,16 @@ static int cmd_verify(int argc, char **argv)
                      max_passes);
         if (sqlite3_column_int(tok, 9) != 1)
             MISMATCH("%s: last_refresh_success not set\n", addr);
+        int64_t fetched_at[FAKE_NSOURCES] = {0};
+        for (size_t s = 0; s < n_src; s++) {
+            sqlite3_bind_text(fetched, 1, addr, -1, SQLITE_STATIC);
+            sqlite3_bind_text(fetched, 2, names[s], -1, SQLITE_STATIC);
+            if (sqlite3_step(fetched) == SQLITE_ROW)
+                fetched_at[s] = sqlite3_column_int64(fetched, 0);
+            sqlite3_reset(fetched);
+        }
         tc_values merged = {0};
-        merge_token(&plan, per, outcomes, n_src, &merged);
+        merge_token_at(&plan, per, outcomes, fetched_at, n_src, sqlite3_column_int64(tok, 10), &merged);
         expect_text(addr, "name", col_text(tok, 2), &merged, TC_NAME);
         expect_text(addr, "symbol", col_text(tok, 3), &merged, TC_SYMBOL);
         expect_text(addr, "image_url", col_text(tok, 5), &merged, TC_IMAGE_URL);
@@ -350,6 +364,7 @@ static int cmd_verify(int argc, char **argv)
     }
     sqlite3_finalize(tok);
     sqlite3_finalize(price);
+    sqlite3_finalize(fetched);
     sqlite3_finalize(src);
     sqlite3_finalize(links);
     sqlite3_close(db);

@@ -385,9 +385,9 @@ static void done_and_upsert_semantics(void **state)
 
 /* ---- batch optimizer ---- */
 
-static const sched_source_rate JUPITER = {27.0 / 60, 100};
-static const sched_source_rate DEXSCREENER = {290.0 / 60, 30};
-static const sched_source_rate HELIUS = {1.8, 1000};
+static const sched_source_rate JUPITER = {27.0 / 60, 100, SCHED_EVERY, 0};
+static const sched_source_rate DEXSCREENER = {290.0 / 60, 30, SCHED_EVERY, 0};
+static const sched_source_rate HELIUS = {1.8, 1000, SCHED_EVERY, 0};
 
 static void capacity(void **state)
 {
@@ -398,7 +398,7 @@ static void capacity(void **state)
     /* A global 1 request/s: each token costs 1/100 + 1/30 + 1/1000 requests. */
     assert_float_equal(sched_capacity(all, 3, 1.0), 1.0 / (0.01 + 1.0 / 30 + 0.001), 1e-9);
     assert_true(isinf(sched_capacity(NULL, 0, 0)));
-    sched_source_rate unlimited = {0, 50};
+    sched_source_rate unlimited = {0, 50, SCHED_EVERY, 0};
     assert_true(isinf(sched_capacity(&unlimited, 1, 0)));
 }
 
@@ -421,7 +421,7 @@ static void plan_fills_requests(void **state)
     assert_int_equal(sched_plan_batch(50, 100, 300, all, 3), 100);
     /* With a Jupiter key (600/min = 1000 tokens/s) DexScreener is the
      * bottleneck: fill its requests of 30; the smallest n wins ties. */
-    sched_source_rate keyed[] = {{10, 100}, DEXSCREENER, HELIUS};
+    sched_source_rate keyed[] = {{10, 100, SCHED_EVERY, 0}, DEXSCREENER, HELIUS};
     assert_int_equal(sched_plan_batch(50, 100, 300, keyed, 2), 60);
     assert_int_equal(sched_plan_batch(61, 100, 300, keyed, 2), 90);
     /* Add Helius: 1.8 requests/s of mostly empty 1000-id requests carry
@@ -429,7 +429,7 @@ static void plan_fills_requests(void **state)
      * n where neither holds it back is 90. */
     assert_int_equal(sched_plan_batch(50, 100, 300, keyed, 3), 90);
     /* Nothing limited: nothing is refreshed early. */
-    sched_source_rate free_src = {0, 100};
+    sched_source_rate free_src = {0, 100, SCHED_EVERY, 0};
     assert_int_equal(sched_plan_batch(95, 5, 1000, &free_src, 1), 95);
 }
 
@@ -613,7 +613,7 @@ static void hot_refreshed_4x_cold(void **state)
         const size_t counts[SCHED_TIERS] = {20, 40, 200};
         sim x;
         /* Plenty of capacity: 10 requests/s of 10. */
-        sim_init(&x, &p, counts, (sched_source_rate){10, 10});
+        sim_init(&x, &p, counts, (sched_source_rate){10, 10, SCHED_EVERY, 0});
         x.mode = modes[m];
         x.horizon_ns = S(1) / 10;
         x.measure_from = S(3600);
@@ -639,7 +639,7 @@ static void simulated_convergence(void **state)
     const size_t counts[SCHED_TIERS] = {10, 0, 10};
     for (int changing = 0; changing <= 1; changing++) {
         sim x;
-        sim_init(&x, &p, counts, (sched_source_rate){10, 10});
+        sim_init(&x, &p, counts, (sched_source_rate){10, 10, SCHED_EVERY, 0});
         x.mode = changing ? PRICE_ALWAYS : PRICE_NEVER;
         x.measure_from = S(2 * 3600);
         sim_run(&x, S(3 * 3600));
@@ -674,7 +674,7 @@ static void run_overload(sim *x, const size_t counts[SCHED_TIERS], int rebalance
     p.dynamic_intervals = dynamic;
     double demand = (double)counts[0] / 15 + (double)counts[1] / 60 + (double)counts[2] / 300;
     size_t chunk = 5;
-    sim_init(x, &p, counts, (sched_source_rate){demand / 3 / (double)chunk, chunk});
+    sim_init(x, &p, counts, (sched_source_rate){demand / 3 / (double)chunk, chunk, SCHED_EVERY, 0});
     x->rebalance = rebalance;
     x->mode = PRICE_HALF;
     x->horizon_ns = (int64_t)(1e9 / x->src.rate_per_s); /* one request's spacing */

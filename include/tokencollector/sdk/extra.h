@@ -23,6 +23,17 @@ static inline const char *tc_field_name(int i) {
     return i > 0 && (size_t)i < sizeof names / sizeof names[0] ? names[i] : NULL;
 }
 
+/* The core table of what each standard field is (ABI 1.2, tc_freshness):
+ * TC_FRESH_MARKET for price_usd .. change_24h, TC_FRESH_METADATA for the
+ * identity fields and the link sets (numbered as for tc_field_name), 0 for
+ * anything else. The host applies it to a plugin that declares nothing
+ * (tc_source.fields NULL, or built for ABI 1.0 / 1.1); a plugin may start
+ * its own tc_field_class list from it. */
+static inline unsigned tc_field_default_freshness(int i) {
+    if (i >= TC_PRICE_USD && i <= TC_CHANGE_24H) return TC_FRESH_MARKET;
+    return tc_field_name(i) ? TC_FRESH_METADATA : 0;
+}
+
 /* 1 when KEY may name an extra: [a-z][a-z0-9_]{0,47} (at most
  * TC_EXTRA_KEY_MAX bytes) and not a tc_field_name. */
 static inline int tc_extra_key_ok(const char *key) {
