@@ -43,6 +43,7 @@ struct engine {
     size_t n_active;
     limiter **limiters; /* by name; a reload reconfigures them in place */
     size_t n_limiters;
+    struct cluster *cluster; /* the limiter thread of the scope = cluster limiters, or NULL */
     merge_plan plan;    /* over the active slots */
     size_t window_tokens;
     size_t batch_size;
