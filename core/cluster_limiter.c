@@ -324,12 +324,16 @@ static void apply(job *j, const cluster_pg_answer *a, int64_t recv, int64_t rtt)
         l->st.granted += (uint64_t)a->granted;
         cg_grant g = cg_grant_from_tat(a->granted, a->tat_s, l->shared_rate, l->burst);
         cg_pool_add(&l->pool, &g, recv);
-    } else if (j->kind == JOB_RESERVE && a->pause_s <= 0) {
-        /* The schedule is full CLUSTER_AHEAD ahead: ask again when the
-         * first permit could fit. */
-        double room = a->tat_s - (l->burst - 1) / l->shared_rate - (double)l->ahead_ns / 1e9;
-        int64_t t = recv + (room > 0.001 ? (int64_t)(room * 1e9) : NS_PER_MS);
-        l->next_ask_ns = t;
+    }
+    if (j->kind == JOB_RESERVE && a->pause_s <= 0 && a->granted < j->want) {
+        /* The schedule is full CLUSTER_AHEAD ahead (the other collectors
+         * hold it): ask again when it has room for half a reservation, not
+         * as soon as one permit fits, or the collectors would take turns
+         * one permit per statement. */
+        int room_for = j->want / 2 > 1 ? j->want / 2 : 1;
+        double at = a->tat_s - (l->burst - 1) / l->shared_rate - (double)l->ahead_ns / 1e9 +
+                    (room_for - 1) / l->shared_rate;
+        l->next_ask_ns = recv + (at > 0.001 ? (int64_t)(at * 1e9) : NS_PER_MS);
     }
     if (l->first_taken >= 0 && a->taken >= l->first_taken)
         l->st.cluster_granted = (uint64_t)(a->taken - l->first_taken);
