@@ -16,6 +16,7 @@
 #   BENCH_OUT=FILE     where to write the report (default bench/RESULTS.md)
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
+#   BENCH_CLUSTER=0    skip the cluster limiter benchmark (bench/cluster.sh; about 2 minutes, 40 s quick)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -470,6 +471,21 @@ if [ "${BENCH_API:-1}" != 0 ] && [ -f "$AB" ]; then
         tail -5 "$WORK/api.err" >&2
     fi
 fi
+# ================================================================ cluster limiters (bench/cluster.sh)
+# scope = cluster against scope = local at two rates; BENCH_CLUSTER=0 skips it.
+CLUSTER_REPORT=""
+CB=$SRC/bench/cluster.sh
+[ -f "$CB" ] || CB=$ROOT/bench/cluster.sh
+if [ "${BENCH_CLUSTER:-1}" != 0 ] && [ "$BENCH_PG" != 0 ] && [ -f "$CB" ]; then
+    echo "== cluster limiter benchmark (bench/cluster.sh)"
+    if BENCH_QUICK=$QUICK bash "$CB" "$BUILD" >"$WORK/cluster.txt" 2>"$WORK/cluster.err"; then
+        CLUSTER_REPORT=$WORK/cluster.txt
+        cat "$CLUSTER_REPORT"
+    else
+        CLUSTER_REPORT="failed"
+        tail -5 "$WORK/cluster.err" >&2
+    fi
+fi
 T_END=$(date +%s)
 
 # ================================================================ report
@@ -671,6 +687,16 @@ elif [ "$API_REPORT" = failed ]; then
     echo "bench/api.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/api.err"; echo '```'
 else
     sed 's/^# API benchmark/API benchmark/; s/^## /### /' "$API_REPORT"
+fi
+echo
+echo "## Cluster limiter benchmark (bench/cluster.sh)"
+echo
+if [ -z "$CLUSTER_REPORT" ]; then
+    echo "Not run (BENCH_CLUSTER=0 or BENCH_PG=0)."
+elif [ "$CLUSTER_REPORT" = failed ]; then
+    echo "bench/cluster.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/cluster.err"; echo '```'
+else
+    sed '1,2d' "$CLUSTER_REPORT"
 fi
 } >"$WORK/RESULTS.md"
 

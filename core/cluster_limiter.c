@@ -40,6 +40,7 @@ struct cluster_limiter {
     double shared_rate;       /* from the last answer */
     int64_t paused_until_ns;  /* local: a 429 here, or the database's pause */
     int64_t next_ask_ns;      /* the schedule is full or paused until then */
+    int64_t room1_ns;         /* ... has room for one permit from then */
     int64_t pending_pause_ns; /* a pause to write (0: none) */
     int pending_halve;
     int64_t starved_since_ns; /* a request found no permit since then */
@@ -286,8 +287,9 @@ static job next_job(cluster *c, int64_t now, int64_t *wake)
             l->pending_halve = 0;
             return j;
         }
-        if (l->paused_until_ns > now || l->next_ask_ns > now) {
-            int64_t t = l->paused_until_ns > l->next_ask_ns ? l->paused_until_ns : l->next_ask_ns;
+        int64_t ask_at = l->pool.len ? l->next_ask_ns : l->room1_ns;
+        if (l->paused_until_ns > now || ask_at > now) {
+            int64_t t = l->paused_until_ns > ask_at ? l->paused_until_ns : ask_at;
             if (now - l->sizer.last_demand_ns <= l->sizer.idle_ns && t < *wake)
                 *wake = t;
             continue;
@@ -331,9 +333,11 @@ static void apply(job *j, const cluster_pg_answer *a, int64_t recv, int64_t rtt)
          * as soon as one permit fits, or the collectors would take turns
          * one permit per statement. */
         int room_for = j->want / 2 > 1 ? j->want / 2 : 1;
-        double at = a->tat_s - (l->burst - 1) / l->shared_rate - (double)l->ahead_ns / 1e9 +
-                    (room_for - 1) / l->shared_rate;
+        double at1 = a->tat_s - (l->burst - 1) / l->shared_rate - (double)l->ahead_ns / 1e9;
+        double at = at1 + (room_for - 1) / l->shared_rate;
         l->next_ask_ns = recv + (at > 0.001 ? (int64_t)(at * 1e9) : NS_PER_MS);
+        /* Once the pool is empty, one permit's room is enough. */
+        l->room1_ns = recv + (at1 > 0.001 ? (int64_t)(at1 * 1e9) : NS_PER_MS);
     }
     if (l->first_taken >= 0 && a->taken >= l->first_taken)
         l->st.cluster_granted = (uint64_t)(a->taken - l->first_taken);
@@ -403,7 +407,7 @@ static void *thread_main(void *arg)
             }
             LOG_WARN("cluster", "%s", err);
             if (cluster_pg_connected(c->pg)) /* a statement error on a live connection: do not spin */
-                j.l->next_ask_ns = recv + RECONNECT_MAX_NS;
+                j.l->next_ask_ns = j.l->room1_ns = recv + RECONNECT_MAX_NS;
             else
                 c->reconnect_at_ns = recv + c->reconnect_step_ns;
             continue;
