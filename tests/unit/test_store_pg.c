@@ -919,7 +919,7 @@ static void migrate_from_version_1(void **state)
     g_db = connect_or_die(g_uri);
     assert_q("kept 0 true false", "SELECT name || ' ' || outstanding_attempts || ' ' || (outstanding_sources IS NULL)"
                                " || ' ' || in_contest FROM tokens WHERE address = 'OLD1'");
-    assert_q("1,2,3,4,5,6,7", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4,5,6,7,8", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -943,7 +943,7 @@ static void migrate_from_version_1(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("1,2,3,4,5,6,7", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4,5,6,7,8", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     assert_q("3", "SELECT count(*) FROM information_schema.columns WHERE table_schema = 't_v1b'"
                   " AND table_name = 'tokens' AND column_name IN ('outstanding_sources', 'outstanding_attempts',"
                   " 'in_contest')");
