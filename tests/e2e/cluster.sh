@@ -18,36 +18,21 @@
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-HARNESS="$HERE/../pg/pg_harness.sh"
-PGCOPY="$BUILD/tools/tc_pgcopy"
-PG_URI=""
+. "$HERE/pg_lib.sh"
 T0=$(date +%s)
-
-COLLECTORS=()
-cl_cleanup() {
-    for pid in "${COLLECTORS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-    [ -n "$PG_URI" ] && sh "$HARNESS" stop "$PG_URI" >/dev/null 2>&1
-    cleanup
-}
-trap cl_cleanup EXIT
-
-echo "# cluster e2e: work directory $WORK"
-for bin in "$TC" "$CHECK" "$PGCOPY" "$FAKE"; do
-    [ -x "$bin" ] || { echo "not ok - $bin is missing (make all)"; exit 1; }
-done
-PG_URI=$(sh "$HARNESS" start 2>"$WORK/harness.err")
-rc=$?
-if [ $rc -ne 0 ]; then
-    cat "$WORK/harness.err" >&2
-    echo "not ok - the PostgreSQL test server did not start (rc $rc; install postgresql: sh tests/install-deps.sh)"
-    failed=1
-    exit 1
-fi
-q() { psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+pg_start "cluster e2e"
 now() { date +%s.%N; }
-# rate FROM_COUNT TO_COUNT FROM_TIME TO_TIME: requests/s, integer
-rate() { awk -v a="$1" -v b="$2" -v s="$3" -v e="$4" 'BEGIN { printf "%d", (b - a) / (e - s) }'; }
 reqs() { stats .jupiter.requests; }
+# measure SECONDS: the upstream's requests over that long: SENT, FROM and TO
+# (times), GOT (requests/s, integer).
+measure() {
+    local r0 r1
+    r0=$(reqs) FROM=$(now)
+    sleep "$1"
+    r1=$(reqs) TO=$(now)
+    SENT=$((r1 - r0))
+    GOT=$(awk -v n="$SENT" -v s="$FROM" -v e="$TO" 'BEGIN { printf "%d", n / (e - s) }')
+}
 # expect_ge DESCRIPTION ACTUAL MINIMUM
 expect_ge() { if [ "$2" -ge "$3" ]; then ok "$1 ($2 >= $3)"; else not_ok "$1: $2 < $3"; fi; }
 
@@ -99,12 +84,9 @@ start A
 start B
 start C
 sleep 1
-r0=$(reqs) t0=$(now)
-sleep 3
-r1=$(reqs) t1=$(now)
-got=$(rate "$r0" "$r1" "$t0" "$t1")
-expect_ge "three collectors together: requests/s (>= 90% of $RATE)" "$got" $MIN_RATE
-expect_le "... and no more than the rate (+2%)" "$got" $((RATE * 102 / 100))
+measure 3
+expect_ge "three collectors together: requests/s (>= 90% of $RATE)" "$GOT" $MIN_RATE
+expect_le "... and no more than the rate (+2%)" "$GOT" $((RATE * 102 / 100))
 expect "zero 429s" "$(stats .jupiter.status_429)" 0
 
 echo "# 2. one killed with SIGKILL: the other two take its share"
@@ -112,21 +94,15 @@ kill -9 "$PID_A"
 wait "$PID_A" 2>/dev/null
 expect "collector A died of SIGKILL (137)" $? 137
 sleep 2
-r0=$(reqs) t0=$(now)
-sleep 3
-r1=$(reqs) t1=$(now)
-expect_ge "two collectors, 2-5 s after the kill: requests/s (>= 90% of $RATE)" "$(rate "$r0" "$r1" "$t0" "$t1")" \
-    $MIN_RATE
+measure 3
+expect_ge "two collectors, 2-5 s after the kill: requests/s (>= 90% of $RATE)" "$GOT" $MIN_RATE
 
 echo "# 3. a fourth collector started mid-run"
 start D
 sleep 1
-r0=$(reqs) t0=$(now)
-sleep 2
-r1=$(reqs) t1=$(now)
-got=$(rate "$r0" "$r1" "$t0" "$t1")
-expect_ge "three collectors again: requests/s" "$got" $MIN_RATE
-expect_le "... no more than the rate (+2%)" "$got" $((RATE * 102 / 100))
+measure 2
+expect_ge "three collectors again: requests/s" "$GOT" $MIN_RATE
+expect_le "... no more than the rate (+2%)" "$GOT" $((RATE * 102 / 100))
 expect "still zero 429s" "$(stats .jupiter.status_429)" 0
 
 echo "# 4. one 429 (Retry-After: 2) pauses every collector"
@@ -140,18 +116,14 @@ expect "the upstream answered one 429" "$(stats .jupiter.status_429)" 1
 # Each collector learns of the pause at its next reservation; what it held
 # (at most cluster_ahead = 250 ms of permits) is all it may still send.
 sleep 0.4
-r0=$(reqs) t0=$(now)
-sleep 0.9
-r1=$(reqs) t1=$(now)
-in_pause=$(awk -v a="$t0" -v b="$t1" -v t="$t429" 'BEGIN { printf "%.2f-%.2f", a - t, b - t }')
-expect "nothing sent by any collector $in_pause s after the 429" "$((r1 - r0))" 0
-late=$(awk -v a="$t0" -v b="$t1" -v t="$t429" 'BEGIN { print (a - t < 0.8 && b - t < 1.95) ? "yes" : "no" }')
+measure 0.9
+in_pause=$(awk -v a="$FROM" -v b="$TO" -v t="$t429" 'BEGIN { printf "%.2f-%.2f", a - t, b - t }')
+expect "nothing sent by any collector $in_pause s after the 429" "$SENT" 0
+late=$(awk -v a="$FROM" -v b="$TO" -v t="$t429" 'BEGIN { print (a - t < 0.8 && b - t < 1.95) ? "yes" : "no" }')
 expect "... a window inside the pause (the test's own timing)" "$late" yes
 sleep 1
-r0=$(reqs) t0=$(now)
-sleep 1
-r1=$(reqs) t1=$(now)
-expect_ge "after the pause: requests/s" "$(rate "$r0" "$r1" "$t0" "$t1")" $MIN_RATE
+measure 1
+expect_ge "after the pause: requests/s" "$GOT" $MIN_RATE
 
 echo "# 5. the database restarted mid-run (down 2 s)"
 done_before=$(q "$U" "SELECT count(*) FROM tokens WHERE status <> 'pending'")
@@ -163,11 +135,9 @@ for _ in $(seq 200); do
 done
 tdown=$(now)
 sleep 0.5
-r0=$(reqs) t0=$(now)
-sleep 1.2
-r1=$(reqs) t1=$(now)
-expect "nothing sent while the database is down ($(awk -v a="$t0" -v b="$t1" -v t="$tdown" 'BEGIN { printf "%.1f-%.1f", a - t, b - t }') s after it went)" \
-    "$((r1 - r0))" 0
+measure 1.2
+expect "nothing sent while the database is down ($(awk -v a="$FROM" -v b="$TO" -v t="$tdown" 'BEGIN { printf "%.1f-%.1f", a - t, b - t }') s after it went)" \
+    "$SENT" 0
 wait $RESTART
 expect "the database is back" "$(q "$U" "SELECT 1")" 1
 if [ "$done_before" -lt $N ]; then ok "the restart came mid-run ($done_before of $N written)"; else not_ok "the run ended before the restart"; fi
