@@ -14,29 +14,33 @@ cg_grant cg_grant_from_tat(int n, double tat_s, double rate, double burst)
     return g;
 }
 
-void cg_pool_add(cg_pool *p, const cg_grant *g, int64_t local_now)
+void cg_pool_add(cg_pool *p, const cg_grant *g, int64_t sent, int64_t recv, int64_t late_ns)
 {
     for (int k = 0; k < g->n; k++) {
         double at = g->base_s + k * g->interval_s - g->tolerance_s;
-        /* Rounded up to the microsecond (the database's resolution): never
-         * before the database's moment. */
-        int64_t t = local_now + (at > 0 ? (int64_t)ceil(at * 1e6 - 1e-3) * 1000 : 0);
-        if (p->len == CG_POOL_MAX)
-            return;
+        /* Rounded up to the microsecond (the database's resolution). */
+        int64_t off = at > 0 ? (int64_t)ceil(at * 1e6 - 1e-3) * 1000 : 0;
+        int64_t t = recv + off, dl = sent + off + late_ns;
         /* Grants arrive in order for one collector; a later grant's permits
          * never go before what the pool holds. */
         int64_t last = cg_pool_horizon(p);
         if (p->len && t < last)
             t = last;
-        p->t[(p->head + p->len) % CG_POOL_MAX] = t;
+        if (t > dl || p->len == CG_POOL_MAX) {
+            p->expired++;
+            continue;
+        }
+        int i = (p->head + p->len) % CG_POOL_MAX;
+        p->t[i] = t;
+        p->dl[i] = dl;
         p->len++;
         p->added++;
     }
 }
 
-void cg_pool_expire(cg_pool *p, int64_t now, int64_t grace_ns)
+void cg_pool_expire(cg_pool *p, int64_t now)
 {
-    while (p->len && p->t[p->head] + grace_ns < now) {
+    while (p->len && p->dl[p->head] < now) {
         p->head = (p->head + 1) % CG_POOL_MAX;
         p->len--;
         p->expired++;

@@ -29,22 +29,27 @@ cg_grant cg_grant_from_tat(int n, double tat_s, double rate, double burst);
 
 #define CG_POOL_MAX 256
 
-/* The permits this collector holds, as local monotonic times, ascending. */
+/* The permits this collector holds, as local monotonic times, ascending:
+ * each usable from t and until dl (its deadline). */
 typedef struct cg_pool {
-    int64_t t[CG_POOL_MAX];
+    int64_t t[CG_POOL_MAX], dl[CG_POOL_MAX];
     int head, len;
     uint64_t added, used, expired;
 } cg_pool;
 
-/* Adds G's permits; LOCAL_NOW is when the answer arrived. The statement's
- * now() was earlier than that, so each permit lands at or after its time in
- * the database's schedule: latency and clock skew only delay a request,
- * they never move one earlier. Permits beyond the pool's room are dropped
- * (unused: the cluster loses them, no collector exceeds the limit). */
-void cg_pool_add(cg_pool *p, const cg_grant *g, int64_t local_now);
-/* Drops the permits whose moment passed more than GRACE_NS ago (a request
- * sent that late could land in a window the others already fill). */
-void cg_pool_expire(cg_pool *p, int64_t now, int64_t grace_ns);
+/* Adds G's permits. SENT and RECV: when the statement was sent and its
+ * answer arrived; the statement's now() lies between them. A permit goes
+ * from RECV + its offset, so at or after its moment in the database's
+ * schedule: latency and clock skew only delay a request, they never move one
+ * earlier. It must go by SENT + its offset + LATE_NS, so no request goes
+ * more than LATE_NS after its moment, however slow the answer or the loop:
+ * later, it could crowd a window the other collectors' permits fill. A
+ * permit that cannot meet both (a round trip longer than LATE_NS) is
+ * dropped, as are those beyond the pool's room: unused, the cluster loses
+ * them, no collector exceeds the limit. */
+void cg_pool_add(cg_pool *p, const cg_grant *g, int64_t sent, int64_t recv, int64_t late_ns);
+/* Drops the permits whose deadline passed. */
+void cg_pool_expire(cg_pool *p, int64_t now);
 /* Nanoseconds until the next permit (0: now); -1: the pool is empty. */
 int64_t cg_pool_wait(const cg_pool *p, int64_t now);
 /* Uses the next permit; 0 when one was due at NOW, -1 otherwise. */

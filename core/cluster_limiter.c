@@ -62,12 +62,15 @@ struct cluster {
     size_t n;
 };
 
-static int64_t grace_ns(const cluster_limiter *l)
+/* How late a request may go after its moment in the database's schedule
+ * (cg_pool_add): one interval plus the burst's tolerance for the loop, and a
+ * fifth of cluster_ahead for the reservation's round trip. So the requests
+ * in any window W number at most rate x (W + this) + burst: keep that under
+ * the API's limit (docs/postgresql.md). */
+static int64_t late_ns(const cluster_limiter *l)
 {
-    /* A permit may go up to one interval (plus the burst's tolerance) late:
-     * later, it would crowd a window the other collectors' permits fill. */
     double rate = l->shared_rate > 0 ? l->shared_rate : l->rate;
-    return (int64_t)(1e9 / rate + (l->burst - 1) * 1e9 / rate);
+    return (int64_t)(1e9 / rate + (l->burst - 1) * 1e9 / rate) + l->ahead_ns / CLUSTER_RTT_SHARE;
 }
 
 static void set_max(cluster_limiter *l)
@@ -167,7 +170,7 @@ int64_t cluster_limiter_wait_ns(cluster_limiter *l, int64_t now)
 {
     cluster *c = l->c;
     pthread_mutex_lock(&c->mu);
-    cg_pool_expire(&l->pool, now, grace_ns(l));
+    cg_pool_expire(&l->pool, now);
     cg_sizer_demand(&l->sizer, now);
     int64_t wait = l->paused_until_ns > now ? l->paused_until_ns - now : 0;
     int64_t pw = cg_pool_wait(&l->pool, now);
@@ -294,7 +297,7 @@ static job next_job(cluster *c, int64_t now, int64_t *wake)
                 *wake = t;
             continue;
         }
-        cg_pool_expire(&l->pool, now, grace_ns(l));
+        cg_pool_expire(&l->pool, now);
         int want = cg_sizer_ask(&l->sizer, &l->pool, now);
         if (want > 0 && j.kind == JOB_NONE)
             j = (job){JOB_RESERVE, l, lim, want, 0, 0};
@@ -303,11 +306,11 @@ static job next_job(cluster *c, int64_t now, int64_t *wake)
 }
 
 /* Under the mutex: the answer of J applied to its limiter. RECV: when it came. */
-static void apply(job *j, const cluster_pg_answer *a, int64_t recv, int64_t rtt)
+static void apply(job *j, const cluster_pg_answer *a, int64_t sent, int64_t recv)
 {
     cluster_limiter *l = j->l;
     l->st.reservations++;
-    cs_hist_add(&l->st.rtt, rtt);
+    cs_hist_add(&l->st.rtt, recv - sent);
     if (j->kind == JOB_PAUSE)
         l->st.pauses++;
     l->shared_rate = a->rate > 0 ? a->rate : l->rate;
@@ -325,7 +328,7 @@ static void apply(job *j, const cluster_pg_answer *a, int64_t recv, int64_t rtt)
             l->first_taken = a->taken - a->granted;
         l->st.granted += (uint64_t)a->granted;
         cg_grant g = cg_grant_from_tat(a->granted, a->tat_s, l->shared_rate, l->burst);
-        cg_pool_add(&l->pool, &g, recv);
+        cg_pool_add(&l->pool, &g, sent, recv, late_ns(l));
     }
     if (j->kind == JOB_RESERVE && a->pause_s <= 0 && a->granted < j->want) {
         /* The schedule is full CLUSTER_AHEAD ahead (the other collectors
@@ -412,7 +415,7 @@ static void *thread_main(void *arg)
                 c->reconnect_at_ns = recv + c->reconnect_step_ns;
             continue;
         }
-        apply(&j, &a, recv, recv - t0);
+        apply(&j, &a, t0, recv);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;

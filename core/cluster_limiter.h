@@ -47,6 +47,10 @@ double cluster_limiter_rate(cluster_limiter *l);
 size_t cluster_stats_collect(cluster *c, cluster_stats *out, size_t max);
 size_t cluster_count(const cluster *c);
 
+/* A request goes at most 1 / rate + (burst - 1) / rate + cluster_ahead /
+ * CLUSTER_RTT_SHARE after its moment (cluster_limiter.c, late_ns). */
+#define CLUSTER_RTT_SHARE 5
+
 /* The wait a loop polls at while no permit is held (a reservation is on its way). */
 #define CLUSTER_POLL_NS (1000000LL)
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cluster_gcra.h"
+#include "cluster_limiter.h"
 #include "cluster_stats.h"
 #include "util.h"
 
@@ -26,7 +27,7 @@ static void grant_of_an_idle_limiter_is_the_burst(void **state)
     assert_int_equal(g.n, 4);
     assert_true(fabs(g.base_s) < 1e-9);
     cg_pool p = {0};
-    cg_pool_add(&p, &g, 1000 * MS);
+    cg_pool_add(&p, &g, 1000 * MS, 1000 * MS, 1000 * MS);
     assert_int_equal(p.len, 4);
     assert_int_equal(cg_pool_wait(&p, 1000 * MS), 0);
     for (int i = 0; i < 3; i++)
@@ -48,7 +49,7 @@ static void permits_never_go_before_their_moment(void **state)
         cg_grant g = cg_grant_from_tat(n, base + n / rate, rate, burst);
         int64_t recv = (int64_t)(rand() % 100000) * MS;
         cg_pool p = {0};
-        cg_pool_add(&p, &g, recv);
+        cg_pool_add(&p, &g, recv, recv, 10 * NS_PER_S);
         assert_int_equal(p.len, n);
         for (int i = 0; i < n; i++) {
             double at = base + i / rate - (burst - 1) / rate;
@@ -65,8 +66,8 @@ static void unused_permits_expire_after_the_grace(void **state)
     (void)state;
     cg_pool p = {0};
     cg_grant g = cg_grant_from_tat(5, 0.5, 10, 1); /* permits at 0, 100, ..., 400 ms */
-    cg_pool_add(&p, &g, 0);
-    cg_pool_expire(&p, 250 * MS, 100 * MS); /* 0 and 100 are over 100 ms late */
+    cg_pool_add(&p, &g, 0, 0, 100 * MS);
+    cg_pool_expire(&p, 250 * MS); /* 0 and 100 are over 100 ms late */
     assert_int_equal(p.len, 3);
     assert_int_equal(p.expired, 2);
     assert_int_equal(cg_pool_take(&p, 250 * MS), 0); /* 200: 50 ms late, still good */
@@ -75,6 +76,18 @@ static void unused_permits_expire_after_the_grace(void **state)
     assert_int_equal(p.len, 0);
     assert_int_equal(p.expired, 4);
     assert_int_equal(p.used, 1);
+    /* An answer slower than the lateness allowed: none of its permits could
+     * go in time (each would be 150 ms after its moment, 100 allowed). */
+    cg_pool q = {0};
+    cg_pool_add(&q, &g, 0, 150 * MS, 100 * MS);
+    assert_int_equal(q.len, 0);
+    assert_int_equal(q.expired, 5);
+    /* 60 ms: each permit from 60 ms after its moment to 100 ms after. */
+    cg_pool_add(&q, &g, 0, 60 * MS, 100 * MS);
+    assert_int_equal(q.len, 5);
+    assert_int_equal(cg_pool_wait(&q, 0), 60 * MS);
+    cg_pool_expire(&q, 201 * MS); /* the first two: deadlines 100 and 200 ms */
+    assert_int_equal(q.len, 3);
 }
 
 static void sizer_grows_shrinks_and_idles(void **state)
@@ -90,7 +103,7 @@ static void sizer_grows_shrinks_and_idles(void **state)
     int want = 1;
     for (int i = 0; i < 5; i++) {
         cg_grant g = cg_grant_from_tat(want, 0, 1000, 1);
-        cg_pool_add(&p, &g, 0);
+        cg_pool_add(&p, &g, 0, 0, NS_PER_S);
         while (p.len)
             assert_int_equal(cg_pool_take(&p, 0), 0);
         want = cg_sizer_ask(&z, &p, 0);
@@ -98,10 +111,10 @@ static void sizer_grows_shrinks_and_idles(void **state)
     }
     /* The pool holds more than half a reservation: no statement. */
     cg_grant g = cg_grant_from_tat(16, 0.016, 1000, 1);
-    cg_pool_add(&p, &g, 0);
+    cg_pool_add(&p, &g, 0, 0, 0);
     assert_int_equal(cg_sizer_ask(&z, &p, 0), 0);
     /* Permits expired: the next reservation is half as large. */
-    cg_pool_expire(&p, 1000 * MS, 0);
+    cg_pool_expire(&p, 1000 * MS);
     cg_sizer_demand(&z, 1000 * MS);
     assert_int_equal(cg_sizer_ask(&z, &p, 1000 * MS), 8);
     /* Idle past idle_ns: nothing, whatever the pool. */
@@ -128,7 +141,7 @@ static int db_reserve(db_model *d, double now, int want, double *tat_rel)
 }
 
 /* Three collectors, clocks skewed by up to +-5 s from the database's,
- * round trips of 0.2-3 ms, sending as soon as a permit allows, with random
+ * round trips of 0.2-3 ms (one in 300 takes 80 ms, over the lateness allowed: its permits are dropped), sending as soon as a permit allows, with random
  * stalls: every request goes at or after its permit's moment (in the
  * database's time) and at most the grace after it; so the requests in any
  * window W number at most rate x (W + grace) + burst. */
@@ -136,7 +149,8 @@ static void three_skewed_collectors_stay_within_the_limit(void **state)
 {
     (void)state;
     const double rate = 200, burst = 2, window = 0.5, ahead = 0.25;
-    const int64_t grace = (int64_t)(1e9 / rate + (burst - 1) * 1e9 / rate);
+    /* cluster_limiter.c's late_ns */
+    const int64_t grace = (int64_t)(1e9 / rate + (burst - 1) * 1e9 / rate + ahead * 1e9 / CLUSTER_RTT_SHARE);
     db_model db = {0, rate, burst, ahead};
     int64_t skew[3] = {-5000 * MS, 1234 * MS, 4999 * MS};
     static cg_pool pool[3];
@@ -150,29 +164,34 @@ static void three_skewed_collectors_stay_within_the_limit(void **state)
     /* The reservation a collector's limiter thread waits for, meanwhile
      * its loop sends with what the pool holds. */
     cg_grant pending[3];
-    int64_t answer_at[3] = {-1, -1, -1};
+    int64_t answer_at[3] = {-1, -1, -1}, sent_at[3] = {INT64_MIN / 2, INT64_MIN / 2, INT64_MIN / 2};
     /* Steps of 0.1 ms over 10 s of database time. */
     for (int64_t t = 0; t < 10000 * MS && nsent < 20000; t += MS / 10) {
         for (int c = 0; c < 3; c++) {
             int64_t local = t + skew[c];
             if (answer_at[c] >= 0 && local >= answer_at[c]) {
-                cg_pool_add(&pool[c], &pending[c], answer_at[c]);
+                cg_pool_add(&pool[c], &pending[c], sent_at[c], answer_at[c], grace);
                 answer_at[c] = -1;
             }
-            cg_pool_expire(&pool[c], local, grace);
+            cg_pool_expire(&pool[c], local);
             if (local < busy_until[c]) /* the loop stalled */
                 continue;
             cg_sizer_demand(&z[c], local);
-            int want = answer_at[c] < 0 ? cg_sizer_ask(&z[c], &pool[c], local) : 0;
+            /* One statement at a time, at most one per 5 ms (the limiter
+             * thread waits for room in the schedule between them). */
+            int want = answer_at[c] < 0 && local - sent_at[c] >= 5 * MS ? cg_sizer_ask(&z[c], &pool[c], local) : 0;
             if (want > 0) {
                 double tat_rel;
                 int64_t rtt = (int64_t)(200000 + rand() % 2800000);
+                if (rand() % 300 == 0) /* now and then a slow answer: 80 ms */
+                    rtt = 80 * MS;
                 /* The statement runs at some moment of the round trip; the
                  * answer arrives at its end. */
                 double db_now = (double)(t + rand() % (rtt + 1)) / 1e9;
                 int got = db_reserve(&db, db_now, want, &tat_rel);
                 pending[c] = cg_grant_from_tat(got, tat_rel, rate, burst);
                 answer_at[c] = local + rtt;
+                sent_at[c] = local;
             }
             if (cg_pool_wait(&pool[c], local) == 0 && cg_pool_take(&pool[c], local) == 0) {
                 sent[nsent++] = (double)t / 1e9;
