@@ -5,8 +5,8 @@
 #   - cluster: three collectors, each configured with the full rate, scope = cluster
 # against the fake upstream enforcing the matching sliding window (10% above
 # the rate: 500 ms windows), N = rate x BENCH_CLUSTER_S tokens, one request per
-# token; cluster_ahead = 100 ms keeps the sliding-window rule of
-# docs/postgresql.md: rate x (0.5 s + 1/rate + 20 ms) + 1 <= limit.
+# token; the default cluster_ahead (250 ms) keeps the sliding-window rule of
+# docs/postgresql.md: rate x (0.5 s + 1/rate + 25 ms) + 1 <= limit.
 # Figures: requests/s against the rate, 429s, the busiest window against the
 # upstream's limit, database statements per API request (the limiter row's
 # updates counted by PostgreSQL itself, pg_stat_user_tables.n_tup_upd, over
@@ -48,7 +48,7 @@ one_run() {
     for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
     port=$(cat "$WORK/$name.port")
     uri="$PG_URI&options=-csearch_path%3D$name"
-    printf '[core]\nstore = %s\nplugin_dir = %s/plugins\nbatch_size = 50\nmax_concurrent_batches = 4\n[limiter jupiter]\nrate = %s/s\nburst = 1\nscope = %s\ncluster_ahead = 100\n[source jupiter]\nplugin = jupiter.so\nlimiter = jupiter\nchunk_size = 1\nconcurrency = 8\nbase_url = http://127.0.0.1:%s\n' \
+    printf '[core]\nstore = %s\nplugin_dir = %s/plugins\nbatch_size = 50\nmax_concurrent_batches = 4\n[limiter jupiter]\nrate = %s/s\nburst = 1\nscope = %s\n[source jupiter]\nplugin = jupiter.so\nlimiter = jupiter\nchunk_size = 1\nconcurrency = 8\nbase_url = http://127.0.0.1:%s\n' \
         "$uri" "$BUILD" "$rate" "$scope" "$port" >"$WORK/$name.ini"
     "$CHECK" gen "$n" 29 >"$WORK/$name.txt"
     "$TC" -c "$WORK/$name.ini" import "$WORK/$name.txt" >/dev/null 2>&1

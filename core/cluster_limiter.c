@@ -64,7 +64,7 @@ struct cluster {
 
 /* How late a request may go after its moment in the database's schedule
  * (cg_pool_add): one interval plus the burst's tolerance for the loop, and a
- * fifth of cluster_ahead for the reservation's round trip. So the requests
+ * tenth of cluster_ahead for the reservation's round trip. So the requests
  * in any window W number at most rate x (W + this) + burst: keep that under
  * the API's limit (docs/postgresql.md). */
 static int64_t late_ns(const cluster_limiter *l)
@@ -175,7 +175,8 @@ int64_t cluster_limiter_wait_ns(cluster_limiter *l, int64_t now)
     int64_t wait = l->paused_until_ns > now ? l->paused_until_ns - now : 0;
     int64_t pw = cg_pool_wait(&l->pool, now);
     if (pw < 0) {
-        if (!l->starved_since_ns)
+        /* Waiting out a 429's pause is not the limiter's added wait. */
+        if (!l->starved_since_ns && l->paused_until_ns <= now)
             l->starved_since_ns = now;
         /* A reservation is on its way; while the database is away, nothing
          * will come before the next reconnect. */
@@ -217,6 +218,7 @@ void cluster_limiter_pause(cluster_limiter *l, int64_t now, int64_t pause_ns)
         l->pending_pause_ns = pause_ns ? pause_ns : 1;
     /* What the pool holds lies in the upstream's full window. */
     cg_pool_clear(&l->pool);
+    l->starved_since_ns = 0;
     kick(c);
     pthread_mutex_unlock(&c->mu);
 }
@@ -237,11 +239,6 @@ double cluster_limiter_rate(cluster_limiter *l)
     double r = l->shared_rate > 0 ? l->shared_rate : l->rate;
     pthread_mutex_unlock(&l->c->mu);
     return r;
-}
-
-size_t cluster_count(const cluster *c)
-{
-    return c ? c->n : 0;
 }
 
 size_t cluster_stats_collect(cluster *c, cluster_stats *out, size_t max)
@@ -322,6 +319,7 @@ static void apply(job *j, const cluster_pg_answer *a, int64_t sent, int64_t recv
         /* Another collector's 429: what this one holds is as stale. */
         if (j->kind == JOB_RESERVE)
             cg_pool_clear(&l->pool);
+        l->starved_since_ns = 0;
     }
     if (a->granted > 0) {
         if (l->first_taken < 0)

@@ -45,11 +45,10 @@ double cluster_limiter_rate(cluster_limiter *l);
 
 /* The figures of each limiter of C (up to MAX); how many. */
 size_t cluster_stats_collect(cluster *c, cluster_stats *out, size_t max);
-size_t cluster_count(const cluster *c);
 
 /* A request goes at most 1 / rate + (burst - 1) / rate + cluster_ahead /
  * CLUSTER_RTT_SHARE after its moment (cluster_limiter.c, late_ns). */
-#define CLUSTER_RTT_SHARE 5
+#define CLUSTER_RTT_SHARE 10
 
 /* The wait a loop polls at while no permit is held (a reservation is on its way). */
 #define CLUSTER_POLL_NS (1000000LL)
