@@ -166,9 +166,19 @@ static void kick(cluster *c)
     pthread_cond_signal(&c->cv);
 }
 
+/* The loop passes the time its turn began; a turn can take milliseconds
+ * (answers parsed, batches committed), and a permit's deadline is checked
+ * against when the request really goes. */
+static int64_t fresh(int64_t now)
+{
+    int64_t t = now_mono_ns();
+    return t > now ? t : now;
+}
+
 int64_t cluster_limiter_wait_ns(cluster_limiter *l, int64_t now)
 {
     cluster *c = l->c;
+    now = fresh(now);
     pthread_mutex_lock(&c->mu);
     cg_pool_expire(&l->pool, now);
     cg_sizer_demand(&l->sizer, now);
@@ -195,7 +205,9 @@ int64_t cluster_limiter_wait_ns(cluster_limiter *l, int64_t now)
 void cluster_limiter_take(cluster_limiter *l, int64_t now)
 {
     cluster *c = l->c;
+    now = fresh(now);
     pthread_mutex_lock(&c->mu);
+    /* No expiry here: the permit was good when wait said 0, microseconds ago. */
     if (cg_pool_take(&l->pool, now) == 0) {
         l->st.used++;
         cs_hist_add(&l->st.added, l->starved_since_ns ? now - l->starved_since_ns : 0);
