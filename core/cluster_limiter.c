@@ -43,7 +43,8 @@ struct cluster_limiter {
     int64_t room1_ns;         /* ... has room for one permit from then */
     int64_t pending_pause_ns; /* a pause to write (0: none) */
     int pending_halve;
-    int64_t starved_since_ns; /* a request found no permit since then */
+    int64_t starved_since_ns; /* a request waits for the database (no permit held, room in the schedule) since then */
+    int64_t db_wait_ns;       /* how long, for the next request that goes */
     long long first_taken;    /* the row's total before this collector's first grant (-1: none yet) */
     cluster_stats st;
     cluster_limiter *next;
@@ -185,8 +186,10 @@ int64_t cluster_limiter_wait_ns(cluster_limiter *l, int64_t now)
     int64_t wait = l->paused_until_ns > now ? l->paused_until_ns - now : 0;
     int64_t pw = cg_pool_wait(&l->pool, now);
     if (pw < 0) {
-        /* Waiting out a 429's pause is not the limiter's added wait. */
-        if (!l->starved_since_ns && l->paused_until_ns <= now)
+        /* The added wait is the database's round trip: not a 429's pause,
+         * nor the schedule full of the other collectors' permits (that is
+         * the limit itself, which a local limiter imposes too). */
+        if (!l->starved_since_ns && l->paused_until_ns <= now && l->room1_ns <= now)
             l->starved_since_ns = now;
         /* A reservation is on its way; while the database is away, nothing
          * will come before the next reconnect. */
@@ -210,8 +213,8 @@ void cluster_limiter_take(cluster_limiter *l, int64_t now)
     /* No expiry here: the permit was good when wait said 0, microseconds ago. */
     if (cg_pool_take(&l->pool, now) == 0) {
         l->st.used++;
-        cs_hist_add(&l->st.added, l->starved_since_ns ? now - l->starved_since_ns : 0);
-        l->starved_since_ns = 0;
+        cs_hist_add(&l->st.added, l->db_wait_ns);
+        l->db_wait_ns = 0;
     }
     if (l->pool.len <= l->sizer.want / 2)
         kick(c);
@@ -230,7 +233,7 @@ void cluster_limiter_pause(cluster_limiter *l, int64_t now, int64_t pause_ns)
         l->pending_pause_ns = pause_ns ? pause_ns : 1;
     /* What the pool holds lies in the upstream's full window. */
     cg_pool_clear(&l->pool);
-    l->starved_since_ns = 0;
+    l->starved_since_ns = l->db_wait_ns = 0;
     kick(c);
     pthread_mutex_unlock(&c->mu);
 }
@@ -318,6 +321,10 @@ static job next_job(cluster *c, int64_t now, int64_t *wake)
 static void apply(job *j, const cluster_pg_answer *a, int64_t sent, int64_t recv)
 {
     cluster_limiter *l = j->l;
+    if (l->starved_since_ns) { /* the answer a request waited for */
+        l->db_wait_ns += recv - l->starved_since_ns;
+        l->starved_since_ns = 0;
+    }
     l->st.reservations++;
     cs_hist_add(&l->st.rtt, recv - sent);
     if (j->kind == JOB_PAUSE)
@@ -331,7 +338,7 @@ static void apply(job *j, const cluster_pg_answer *a, int64_t sent, int64_t recv
         /* Another collector's 429: what this one holds is as stale. */
         if (j->kind == JOB_RESERVE)
             cg_pool_clear(&l->pool);
-        l->starved_since_ns = 0;
+        l->starved_since_ns = l->db_wait_ns = 0;
     }
     if (a->granted > 0) {
         if (l->first_taken < 0)

@@ -36,7 +36,7 @@ typedef struct cluster_stats {
     uint64_t pauses;           /* 429 / Retry-After pauses this collector wrote */
     int reservation_size;      /* the sizer's current size */
     cs_hist rtt;               /* a statement's round trip */
-    cs_hist added;             /* per request: the wait for a permit while none was held */
+    cs_hist added;             /* per request: the wait for the database (no permit held, room in the schedule) */
 } cluster_stats;
 
 /* This collector's share of the limiter's permits: granted / cluster_granted (0..1). */

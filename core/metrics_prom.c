@@ -383,7 +383,7 @@ static void cluster_limiters(out *o, const ops_snapshot *s)
     cluster_histogram(o, "cluster_limiter_round_trip_seconds", "a reservation statement's round trip", s->cluster,
                       s->n_cluster, 1);
     cluster_histogram(o, "cluster_limiter_added_wait_seconds",
-                      "per request: the wait for a permit while this collector held none", s->cluster, s->n_cluster,
+                      "per request: the wait for the database while this collector held no permit and the schedule had room", s->cluster, s->n_cluster,
                       0);
 }
 
