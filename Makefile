@@ -149,6 +149,7 @@ unit: $(UNIT_BIN) $(PLUGIN_SO) $(TPLUG_SO)
 e2e: all
 	@bash tests/e2e/run.sh $(BUILD)
 	@bash tests/e2e/pg.sh $(BUILD)
+	@bash tests/e2e/cluster.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/fresh.sh $(BUILD)

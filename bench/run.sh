@@ -18,6 +18,7 @@
 #   BENCH_FRESH=0      skip the price freshness benchmark (bench/freshness.sh; about 2.5 minutes)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
 #   BENCH_LATENCY=0    skip the latency benchmark (bench/latency.sh; about 2.5 minutes)
+#   BENCH_CLUSTER=0    skip the cluster limiter benchmark (bench/cluster.sh; about 2 minutes, 40 s quick)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -500,6 +501,21 @@ if [ "${BENCH_FRESH:-1}" != 0 ] && [ -f "$FB" ]; then
         tail -5 "$WORK/fresh.err" >&2
     fi
 fi
+# ================================================================ cluster limiters (bench/cluster.sh)
+# scope = cluster against scope = local at two rates; BENCH_CLUSTER=0 skips it.
+CLUSTER_REPORT=""
+CB=$SRC/bench/cluster.sh
+[ -f "$CB" ] || CB=$ROOT/bench/cluster.sh
+if [ "${BENCH_CLUSTER:-1}" != 0 ] && [ "$BENCH_PG" != 0 ] && [ -f "$CB" ]; then
+    echo "== cluster limiter benchmark (bench/cluster.sh)"
+    if BENCH_QUICK=$QUICK bash "$CB" "$BUILD" >"$WORK/cluster.txt" 2>"$WORK/cluster.err"; then
+        CLUSTER_REPORT=$WORK/cluster.txt
+        cat "$CLUSTER_REPORT"
+    else
+        CLUSTER_REPORT="failed"
+        tail -5 "$WORK/cluster.err" >&2
+    fi
+fi
 T_END=$(date +%s)
 
 # ================================================================ report
@@ -711,6 +727,15 @@ elif [ "$FRESH_REPORT" = failed ]; then
     echo "## Price freshness (bench/freshness.sh)"; echo; echo "bench/freshness.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/fresh.err"; echo '```'
 else
     sed 's/^# /## /' "$FRESH_REPORT"
+fi
+echo "## Cluster limiter benchmark (bench/cluster.sh)"
+echo
+if [ -z "$CLUSTER_REPORT" ]; then
+    echo "Not run (BENCH_CLUSTER=0 or BENCH_PG=0)."
+elif [ "$CLUSTER_REPORT" = failed ]; then
+    echo "bench/cluster.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/cluster.err"; echo '```'
+else
+    sed '1,2d' "$CLUSTER_REPORT"
 fi
 } >"$WORK/RESULTS.md"
 

@@ -78,6 +78,11 @@ static cfg_limiter *find_limiter_mut(config *cfg, const char *name)
     return NULL;
 }
 
+int cfg_limiter_cluster(const cfg_limiter *l)
+{
+    return l->scope && !strcmp(l->scope, "cluster");
+}
+
 const cfg_limiter *config_find_limiter(const config *cfg, const char *name)
 {
     return find_limiter_mut((config *)cfg, name);
@@ -299,6 +304,8 @@ static int apply(parse_state *st, const char *section, const char *key, const ch
     case CFG_SEC_MERGE:
         return set_merge_key(st, line, key, value);
     case CFG_SEC_LIMITER:
+        if (line && !strcmp(key, "scope") && find_limiter_mut(cfg, name))
+            find_limiter_mut(cfg, name)->scope_line = line;
         return set_table_key(st, line, CFG_SEC_LIMITER, section, find_limiter_mut(cfg, name), key, value);
     case CFG_SEC_SOURCE: {
         cfg_source *s = find_source(cfg, name);
@@ -400,6 +407,12 @@ static int validate(parse_state *st)
         cfg_limiter *l = &cfg->limiters[i];
         if (l->rate_per_s <= 0)
             return fail(st, l->line, "[limiter %s] needs rate = N/s or N/min", l->name);
+        /* The shared state lives in PostgreSQL (cluster_pg.c): one SQLite
+         * file has one collector, nothing to share. */
+        if (cfg_limiter_cluster(l) && cfg->store && !strncmp(cfg->store, "sqlite:", 7))
+            return fail(st, l->scope_line ? l->scope_line : l->line,
+                        "[limiter %s] scope = cluster needs a PostgreSQL store (store = %s): the shared limit lives "
+                        "in the database", l->name, cfg->store);
     }
     for (int f = 1; f < CFG_MERGE_FIELDS; f++)
         for (size_t i = 0; i < cfg->merge[f].n; i++)

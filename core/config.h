@@ -26,7 +26,13 @@ typedef struct cfg_limiter {
     double rate_per_s;
     double burst;
     int adaptive;
+    char *scope;              /* "local" or "cluster" (check_scope) */
+    int scope_line;           /* the scope key's line (0: default or environment) */
+    int64_t cluster_ahead_ns; /* scope = cluster: the furthest ahead a collector reserves */
 } cfg_limiter;
+
+/* 1 when L's limit is shared by every collector (scope = cluster). */
+int cfg_limiter_cluster(const cfg_limiter *l);
 
 typedef struct cfg_source {
     char *name;

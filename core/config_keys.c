@@ -21,6 +21,14 @@ static int check_store(const char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int check_scope(const char *v, char *why, size_t whylen)
+{
+    if (!strcmp(v, "local") || !strcmp(v, "cluster"))
+        return 0;
+    snprintf(why, whylen, "scope: expected local or cluster, got \"%s\"", v);
+    return -1;
+}
+
 static int check_http_url(const char *v, char *why, size_t whylen)
 {
     if (!*v || !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
@@ -127,6 +135,8 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_LIMITER,   "rate",                   CFG_RATE,      NULL,                   0, 0,             0,  LIM(rate_per_s),                 CFG_REQUIRED,              NULL,            "`N/s`, `N/min` or `N/h`"},
     {CFG_SEC_LIMITER,   "burst",                  CFG_NUMBER,    "1",                    1, 1e6,           0,  LIM(burst),                      0,                         NULL,            "requests that may go back to back; keep `rate x window + burst` under a sliding-window limit"},
     {CFG_SEC_LIMITER,   "adaptive",               CFG_BOOL,      "false",                0, 0,             0,  LIM(adaptive),                   0,                         NULL,            "AIMD: halve the rate on a 429, add 5% of it back per 10 s without one, never above `rate`"},
+    {CFG_SEC_LIMITER,   "scope",                  CFG_STRING,    "local",                0, 0,             0,  LIM(scope),                      CFG_RESTART,               check_scope,     "`local`: this collector's own limit; `cluster`: one limit shared by every collector on the PostgreSQL store (docs/postgresql.md)"},
+    {CFG_SEC_LIMITER,   "cluster_ahead",          CFG_DURATION,  "250",                  0.01, 10,         MS, LIM(cluster_ahead_ns),           0,                         NULL,            "scope = cluster: how far ahead a collector may reserve permits; bounds what a dying collector takes with it"},
 
     {CFG_SEC_SOURCE,    "plugin",                 CFG_STRING,    NULL,                   0, 0,             0,  SRC(plugin),                     CFG_REQUIRED,              check_not_empty, "the plugin's `.so` file, looked up in `plugin_dir`"},
     {CFG_SEC_SOURCE,    "enabled",                CFG_BOOL,      "true",                 0, 0,             0,  SRC(enabled),                    0,                         NULL,            "false: the section is checked but nothing is sent"},

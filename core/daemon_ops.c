@@ -214,6 +214,8 @@ static void publish(daemon_state *d, int64_t now)
     s.started_s = d->wall0;
     metrics_copy(&s.m, d->m);
     fill_sources(d, &s);
+    s.cluster = xcalloc(16, sizeof *s.cluster);
+    s.n_cluster = engine_cluster_stats(d->e, s.cluster, 16);
     sample_rates(d, &s, now);
     fill_scheduler(d, &s);
     s.committed = engine_tokens_committed(d->e);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster_limiter.h"
 #include "engine_pipeline.h"
 #include "http.h"
 #include "limiter.h"
@@ -39,6 +40,11 @@ limiter *engine_add_limiter(engine *e, const cfg_limiter *cl, int64_t now)
     limiter *l = xcalloc(1, sizeof *l);
     limiter_init(l, cl->name, cl->rate_per_s, cl->burst, now);
     limiter_set_adaptive(l, cl->adaptive, now);
+    if (cfg_limiter_cluster(cl)) { /* config.c refused it with any store but PostgreSQL */
+        if (!e->cluster)
+            e->cluster = cluster_new(e->cfg->store);
+        l->cluster = cluster_add(e->cluster, cl->name, cl->rate_per_s, cl->burst, cl->adaptive, cl->cluster_ahead_ns);
+    }
     e->limiters = xrealloc(e->limiters, (e->n_limiters + 1) * sizeof *e->limiters);
     e->limiters[e->n_limiters++] = l;
     return l;
@@ -194,6 +200,7 @@ void engine_free(engine *e)
         free(e->src[i]);
         free(e->src_names[i]);
     }
+    cluster_free(e->cluster); /* its limiters go with it */
     for (size_t i = 0; i < e->n_limiters; i++) {
         limiter_free(e->limiters[i]);
         free(e->limiters[i]);
@@ -648,4 +655,11 @@ void engine_print_summary(engine *e, FILE *out, double wall_s)
             "skipped", "kept", "r_denied", "rate_now");
     for (size_t i = 0; i < e->n_src; i++)
         source_rt_print_resilience(e->src[i], out);
+    cluster_stats cs[16];
+    cluster_stats_print(cs, engine_cluster_stats(e, cs, sizeof cs / sizeof cs[0]), out);
+}
+
+size_t engine_cluster_stats(engine *e, cluster_stats *out, size_t max)
+{
+    return cluster_stats_collect(e->cluster, out, max);
 }

@@ -164,5 +164,8 @@ void engine_reload_discard(engine_reload *r);
 
 /* Writes the end-of-run summary. */
 void engine_print_summary(engine *e, FILE *out, double wall_s);
+/* The figures of the scope = cluster limiters (up to MAX); how many. */
+struct cluster_stats;
+size_t engine_cluster_stats(engine *e, struct cluster_stats *out, size_t max);
 
 #endif

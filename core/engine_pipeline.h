@@ -44,6 +44,7 @@ struct engine {
     size_t n_active;
     limiter **limiters; /* by name; a reload reconfigures them in place */
     size_t n_limiters;
+    struct cluster *cluster; /* the limiter thread of the scope = cluster limiters, or NULL */
     merge_plan plan;    /* over the active slots */
     source_fields *fields; /* [n_src]: what each slot provides (freshness.h) */
     uint64_t *answered, *priced; /* [n_src]: tokens each answered for, and those with a price */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_limiter.h"
 #include "engine_pipeline.h"
 #include "log.h"
 #include "metrics.h"
@@ -115,10 +116,14 @@ static void apply_limiters(engine *e, const config *next, int64_t now)
         if (!l) {
             engine_add_limiter(e, cl, now);
             LOG_INFO("reload", "limiter %s added: %.4g requests/s, burst %.4g", cl->name, cl->rate_per_s, cl->burst);
-        } else if (l->max_rate != cl->rate_per_s || l->burst != cl->burst || l->adaptive != cl->adaptive) {
-            LOG_INFO("reload", "limiter %s: %.4g -> %.4g requests/s, burst %.4g -> %.4g (in place)", cl->name,
-                     l->max_rate, cl->rate_per_s, l->burst, cl->burst);
+        } else if (l->max_rate != cl->rate_per_s || l->burst != cl->burst || l->adaptive != cl->adaptive ||
+                   l->cluster) {
+            if (l->max_rate != cl->rate_per_s || l->burst != cl->burst)
+                LOG_INFO("reload", "limiter %s: %.4g -> %.4g requests/s, burst %.4g -> %.4g (in place)", cl->name,
+                         l->max_rate, cl->rate_per_s, l->burst, cl->burst);
             limiter_reconfigure(l, cl->rate_per_s, cl->burst, cl->adaptive, now);
+            if (l->cluster) /* scope itself needs a restart (CFG_RESTART) */
+                cluster_limiter_reconfigure(l->cluster, cl->rate_per_s, cl->burst, cl->adaptive, cl->cluster_ahead_ns);
         }
     }
 }

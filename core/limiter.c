@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_limiter.h"
 #include "util.h"
 
 static int64_t interval_ns(const limiter *l) { return (int64_t)(1e9 / l->rate); }
@@ -26,6 +27,8 @@ void limiter_free(limiter *l)
 
 int64_t limiter_wait_ns(const limiter *l, int64_t now_ns)
 {
+    if (l->cluster)
+        return cluster_limiter_wait_ns(l->cluster, now_ns);
     int64_t wait = 0;
     if (l->paused_until_ns > now_ns)
         wait = l->paused_until_ns - now_ns;
@@ -40,6 +43,12 @@ double limiter_rate(const limiter *l, int current) { return current ? l->rate : 
 
 void limiter_take(limiter *l, int64_t now_ns)
 {
+    if (l->cluster) {
+        cluster_limiter_take(l->cluster, now_ns);
+        l->rate = cluster_limiter_rate(l->cluster);
+        l->grants++;
+        return;
+    }
     int64_t t = l->tat_ns > now_ns ? l->tat_ns : now_ns;
     l->tat_ns = t + interval_ns(l);
     l->grants++;
@@ -49,6 +58,11 @@ void limiter_pause(limiter *l, int64_t now_ns, int64_t pause_ns)
 {
     if (pause_ns < 0)
         pause_ns = 0;
+    if (l->cluster) {
+        cluster_limiter_pause(l->cluster, now_ns, pause_ns);
+        l->pauses++;
+        return;
+    }
     int64_t until = now_ns + pause_ns;
     if (until > l->paused_until_ns)
         l->paused_until_ns = until;
@@ -93,6 +107,10 @@ void limiter_reconfigure(limiter *l, double rate_per_s, double burst, int adapti
 void limiter_throttled(limiter *l, int64_t now_ns)
 {
     l->clean_since_ns = now_ns;
+    if (l->cluster) { /* halved in the database, for every collector */
+        cluster_limiter_throttled(l->cluster);
+        return;
+    }
     if (!l->adaptive)
         return;
     set_rate(l, l->rate / 2, now_ns);
@@ -101,6 +119,8 @@ void limiter_throttled(limiter *l, int64_t now_ns)
 
 void limiter_answered(limiter *l, int64_t now_ns)
 {
+    if (l->cluster) /* the database adds the rate back (cluster_pg.c) */
+        return;
     if (!l->adaptive || l->rate >= l->max_rate)
         return;
     if (now_ns - l->clean_since_ns >= LIMITER_ADAPT_WINDOW_NS) {

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+struct cluster_limiter;
+
 typedef struct limiter {
     char *name;
     double rate;        /* requests per second (current; adaptive mode lowers it) */
@@ -21,6 +23,10 @@ typedef struct limiter {
     uint64_t grants;
     uint64_t pauses;
     uint64_t decreases, increases;
+    /* scope = cluster: the limit is shared by every collector through the
+     * database (cluster_limiter.h). The calls below then go to it; the
+     * local schedule above is unused, `rate` mirrors the shared rate. */
+    struct cluster_limiter *cluster;
 } limiter;
 
 #define LIMITER_ADAPT_WINDOW_NS (10 * 1000000000LL)

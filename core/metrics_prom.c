@@ -317,10 +317,89 @@ static void store_and_process(out *o, const ops_snapshot *s)
     sample(o, "start_time_seconds", (double)s->started_s, NULL);
 }
 
+/* ---- cluster-wide limiters (cluster_stats.h) --------------------------------------- */
+
+typedef double (*cluster_value)(const cluster_stats *c);
+static double c_granted(const cluster_stats *c) { return (double)c->granted; }
+static double c_cluster(const cluster_stats *c) { return (double)c->cluster_granted; }
+static double c_share(const cluster_stats *c) { return cluster_stats_share(c); }
+static double c_used(const cluster_stats *c) { return (double)c->used; }
+static double c_expired(const cluster_stats *c) { return (double)c->expired; }
+static double c_reservations(const cluster_stats *c) { return (double)c->reservations; }
+static double c_failures(const cluster_stats *c) { return (double)c->failures; }
+static double c_pauses(const cluster_stats *c) { return (double)c->pauses; }
+static double c_connected(const cluster_stats *c) { return c->connected; }
+static double c_rate(const cluster_stats *c) { return c->rate; }
+static double c_size(const cluster_stats *c) { return c->reservation_size; }
+
+static const struct {
+    const char *name, *type, *help;
+    cluster_value get;
+} cluster_families[] = {
+    {"cluster_limiter_permits_granted_total", "counter", "permits the database granted this collector", c_granted},
+    {"cluster_limiter_permits_cluster_total", "counter",
+     "permits it granted every collector together since this one's first", c_cluster},
+    {"cluster_limiter_share_ratio", "gauge", "this collector's share of the limiter: granted / cluster", c_share},
+    {"cluster_limiter_permits_used_total", "counter", "granted permits this collector sent a request with", c_used},
+    {"cluster_limiter_permits_expired_total", "counter", "granted permits dropped unused (late, or a 429)",
+     c_expired},
+    {"cluster_limiter_round_trips_total", "counter", "statements that answered (reservations and pauses)",
+     c_reservations},
+    {"cluster_limiter_failures_total", "counter", "statements or connections that failed", c_failures},
+    {"cluster_limiter_pauses_total", "counter", "429 / Retry-After pauses this collector wrote", c_pauses},
+    {"cluster_limiter_connected", "gauge", "1 while the limiter's database connection is up", c_connected},
+    {"cluster_limiter_rate_requests_per_second", "gauge", "the shared rate in force (adaptive: after 429s)", c_rate},
+    {"cluster_limiter_reservation_size", "gauge", "permits the next reservation asks for", c_size},
+};
+
+/* A cluster_stats histogram at every power of two (its buckets hold four each). */
+static void cluster_histogram(out *o, const char *name, const char *help, const cluster_stats *c, size_t n, int rtt)
+{
+    char bucket[96], sum[96], count[96], le[32];
+    family(o, name, "histogram", help);
+    snprintf(bucket, sizeof bucket, "%s_bucket", name);
+    snprintf(sum, sizeof sum, "%s_sum", name);
+    snprintf(count, sizeof count, "%s_count", name);
+    for (size_t i = 0; i < n; i++) {
+        const cs_hist *h = rtt ? &c[i].rtt : &c[i].added;
+        uint64_t cum = 0;
+        for (int b = 0; b <= CS_BUCKETS; b++) {
+            cum += h->b[b];
+            if (b < CS_BUCKETS && b % 4)
+                continue;
+            if (b < CS_BUCKETS)
+                snprintf(le, sizeof le, "%g", cs_hist_bound_s(b));
+            else
+                snprintf(le, sizeof le, "+Inf");
+            sample(o, bucket, (double)cum, L("limiter", c[i].name, "le", le));
+        }
+        sample(o, sum, h->sum_s, L("limiter", c[i].name));
+        sample(o, count, (double)h->count, L("limiter", c[i].name));
+    }
+}
+
+static void cluster_limiters(out *o, const ops_snapshot *s)
+{
+    if (!s->n_cluster)
+        return;
+    for (size_t f = 0; f < sizeof cluster_families / sizeof cluster_families[0]; f++) {
+        family(o, cluster_families[f].name, cluster_families[f].type, cluster_families[f].help);
+        for (size_t i = 0; i < s->n_cluster; i++)
+            sample(o, cluster_families[f].name, cluster_families[f].get(&s->cluster[i]),
+                   L("limiter", s->cluster[i].name));
+    }
+    cluster_histogram(o, "cluster_limiter_round_trip_seconds", "a reservation statement's round trip", s->cluster,
+                      s->n_cluster, 1);
+    cluster_histogram(o, "cluster_limiter_added_wait_seconds",
+                      "per request: the wait for the database while this collector held no permit and the schedule had room", s->cluster, s->n_cluster,
+                      0);
+}
+
 char *metrics_prom_render(const ops_snapshot *s, size_t *len)
 {
     out o = {{0}};
     sources(&o, s);
+    cluster_limiters(&o, s);
     scheduler(&o, s);
     store_and_process(&o, s);
     *len = o.b.len;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster_stats.h"
 #include "engine.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -73,6 +74,8 @@ typedef struct ops_snapshot {
     double tokens_per_s; /* committed, over the last few seconds */
     int64_t eta_s;       /* first pass: until every token was answered once; -1 unknown, 0 done */
     char config_path[256];
+    cluster_stats *cluster; /* the scope = cluster limiters (cluster_stats.h) */
+    size_t n_cluster;
 } ops_snapshot;
 
 void ops_snapshot_clear(ops_snapshot *s);

@@ -29,6 +29,7 @@ void ops_snapshot_clear(ops_snapshot *s)
 {
     metrics_free(s->m);
     free(s->src);
+    free(s->cluster);
     memset(s, 0, sizeof *s);
 }
 
@@ -43,6 +44,11 @@ void ops_snapshot_copy(ops_snapshot *dst, const ops_snapshot *src)
     if (src->n_src) {
         dst->src = xmalloc(src->n_src * sizeof *dst->src);
         memcpy(dst->src, src->src, src->n_src * sizeof *dst->src);
+    }
+    dst->cluster = NULL;
+    if (src->n_cluster) {
+        dst->cluster = xmalloc(src->n_cluster * sizeof *dst->cluster);
+        memcpy(dst->cluster, src->cluster, src->n_cluster * sizeof *dst->cluster);
     }
 }
 

@@ -149,6 +149,26 @@ static const pg_migration pg_migrations[] = {
      "INSERT INTO change_counter VALUES (1, (SELECT count(*) FROM tokens WHERE status <> 'pending'))"
      " ON CONFLICT (id) DO UPDATE SET seq = GREATEST(change_counter.seq, EXCLUDED.seq);"
      "CREATE INDEX IF NOT EXISTS tokens_change_seq ON tokens (change_seq);"},
+    /* TODO(merge): this is migration 9 (8 is wip-hard's); it sits at index 8
+     * until that one lands, then its number becomes 9. Self-contained: it
+     * depends on no other migration. */
+    {8, "cluster limiters",
+     /* One row per [limiter NAME] with scope = cluster (cluster_pg.c): the
+      * GCRA's theoretical arrival time, the pause after a 429, the shared
+      * adaptive rate and when it last changed, the last grant (the
+      * statement's answer) and counters. Updated in place by one statement
+      * per reservation: pages half full keep every update HOT. */
+     "CREATE TABLE IF NOT EXISTS cluster_limiters ("
+     " name text PRIMARY KEY,"
+     " tat timestamptz NOT NULL DEFAULT now(),"
+     " pause_until timestamptz NOT NULL DEFAULT '1970-01-01 00:00:00+00',"
+     " rate float8 NOT NULL CHECK (rate > 0),"
+     " clean_since timestamptz NOT NULL DEFAULT now(),"
+     " last_grant integer NOT NULL DEFAULT 0,"
+     " taken bigint NOT NULL DEFAULT 0,"
+     " pauses bigint NOT NULL DEFAULT 0,"
+     " updated_at timestamptz NOT NULL DEFAULT now()"
+     ") WITH (fillfactor = 50);"},
 };
 
 #define PG_SCHEMA_VERSION ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -13,41 +13,12 @@
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-HARNESS="$HERE/../pg/pg_harness.sh"
-PGCOPY="$BUILD/tools/tc_pgcopy"
-PG_URI=""
+. "$HERE/pg_lib.sh"
 T0=$(date +%s)
-
-COLLECTORS=() # collectors running in the background, stopped if a test breaks off
-pg_cleanup() {
-    for pid in "${COLLECTORS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-    [ -n "$PG_URI" ] && sh "$HARNESS" stop "$PG_URI" >/dev/null 2>&1
-    cleanup
-}
-trap pg_cleanup EXIT
-
-echo "# pg e2e: work directory $WORK"
-for bin in "$TC" "$CHECK" "$PGCOPY" "$FAKE"; do
-    [ -x "$bin" ] || { echo "not ok - $bin is missing (make all)"; exit 1; }
-done
-PG_URI=$(sh "$HARNESS" start 2>"$WORK/harness.err")
-rc=$?
-if [ $rc -ne 0 ]; then
-    cat "$WORK/harness.err" >&2
-    if [ $rc -eq 77 ]; then
-        echo "not ok - no PostgreSQL server binaries: install postgresql (sh tests/install-deps.sh); these tests are never skipped"
-    else
-        echo "not ok - the PostgreSQL test server did not start"
-    fi
-    failed=1
-    exit 1
-fi
-echo "# postgresql: $PG_URI"
+pg_start "pg e2e"
 
 # schema_uri NAME: the server's URI with its own schema (created by the store).
 schema_uri() { echo "$PG_URI&options=-csearch_path%3D$1"; }
-# q URI SQL: one value.
-q() { psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 # pg_verify URI NAME [SOURCES]: copy into NAME.db, then tc_check verify it.
 pg_verify() {
     "$PGCOPY" "$1" "$WORK/$2.db" >"$WORK/$2.copy" 2>&1 &&

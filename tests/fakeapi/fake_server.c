@@ -424,6 +424,7 @@ static cJSON *faults_json(server *srv)
         cJSON_AddNumberToObject(o, "retry_after", f->retry_after_s);
         cJSON_AddNumberToObject(o, "hang_ms", f->hang_ms);
         cJSON_AddNumberToObject(o, "down", f->down);
+        cJSON_AddNumberToObject(o, "next429", f->next429);
     }
     pthread_mutex_unlock(&srv->lock);
     return root;

@@ -198,7 +198,9 @@ admission admit(server *srv, fake_source source, int valid, const char *const *a
     if (f->down) {
         a.verdict = VERDICT_DOWN;
         st->faults_injected++;
-    } else if (f->rate429 > 0 && prng_unit(&srv->fault_rng) < f->rate429) {
+    } else if (f->next429 > 0 || (f->rate429 > 0 && prng_unit(&srv->fault_rng) < f->rate429)) {
+        if (f->next429 > 0)
+            st->faults.next429--;
         a.verdict = VERDICT_FORCED_429;
         a.retry_after_s = f->retry_after_s;
         st->faults_injected++;
@@ -299,6 +301,8 @@ int fault_update_arg(fault_update *u, const char *key, const char *value)
         bad = parse_rate(v, &u->values.malformed_rate), u->set_malformed = 1;
     } else if (strcmp(key, "rate429") == 0) {
         bad = parse_rate(v, &u->values.rate429), u->set_rate429 = 1;
+    } else if (strcmp(key, "next429") == 0) {
+        bad = fake_parse_uint(v, 1000000, &u->values.next429), u->set_next429 = 1;
     } else if (strcmp(key, "retry_after") == 0) {
         bad = fake_parse_uint(v, 86400, &u->values.retry_after_s), u->set_retry_after = 1;
     } else if (strcmp(key, "hang_ms") == 0) {
@@ -332,6 +336,7 @@ static void apply_faults(source_faults *f, const fault_update *u)
     if (u->set_retry_after) f->retry_after_s = u->values.retry_after_s;
     if (u->set_hang) f->hang_ms = u->values.hang_ms;
     if (u->set_down) f->down = u->values.down;
+    if (u->set_next429) f->next429 = u->values.next429;
 }
 
 

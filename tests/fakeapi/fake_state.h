@@ -32,6 +32,7 @@ typedef struct source_faults {
     double error_rate, timeout_rate, truncate_rate, malformed_rate, rate429;
     unsigned retry_after_s, hang_ms;
     int down;
+    unsigned next429;  /* the next N requests get a 429 (then it counts down to 0) */
 } source_faults;
 
 typedef struct source_state {
@@ -93,7 +94,7 @@ typedef struct fault_update {
     int has_source, all_sources, clear, error;
     fake_source source;
     int set_error, set_timeout, set_truncate, set_malformed, set_rate429;
-    int set_retry_after, set_hang, set_down;
+    int set_retry_after, set_hang, set_down, set_next429;
     source_faults values;
     char message[160];
 } fault_update;

@@ -116,6 +116,10 @@ static void errors_name_file_and_line(void **state)
     expect_error("[core]\nstore = mysql://x\n" MINIMAL, 2, "store");
     expect_error("[source a]\nplugin = a.so\nenabled = false\n", 0, "every source is disabled");
     expect_error("[core]\n", 0, "no [source NAME] section");
+    /* scope = cluster lives in PostgreSQL: with SQLite (the default store) the scope line. */
+    expect_error("[limiter l]\nrate = 5/s\nscope = cluster\n" MINIMAL, 3, "scope = cluster needs a PostgreSQL store");
+    expect_error("[limiter l]\nrate = 5/s\nscope = global\n" MINIMAL, 3, "scope: expected local or cluster");
+    expect_error("[limiter l]\nrate = 5/s\ncluster_ahead = 0\n" MINIMAL, 3, "cluster_ahead");
 }
 
 static void rate_units(void **state)

@@ -583,11 +583,11 @@ static void migration_twice_is_noop(void **state)
     schema_uri("t_migrate", NULL);
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 0 to 7"));
+    assert_non_null(strstr(msg, "from version 0 to 8"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 7"));
+    assert_non_null(strstr(msg, "already at version 8"));
     g_db = connect_or_die(g_uri);
-    assert_q("7", "SELECT count(*) FROM schema_migrations");
+    assert_q("8", "SELECT count(*) FROM schema_migrations");
     assert_q("{fillfactor=50}", "SELECT reloptions::text FROM pg_class WHERE oid = 't_migrate.token_sources'::regclass");
     assert_q("{fillfactor=50}", "SELECT reloptions::text FROM pg_class WHERE oid = 't_migrate.token_prices'::regclass");
     PQfinish(g_db);
@@ -614,7 +614,7 @@ static void migration_twice_is_noop(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("7", "SELECT count(*) FROM schema_migrations");
+    assert_q("8", "SELECT count(*) FROM schema_migrations");
     assert_q("tokens", "SELECT to_regclass('t_migrate2.tokens')::text");
     PQfinish(g_db);
     g_db = NULL;
@@ -909,17 +909,17 @@ static void migrate_from_version_1(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    assert_int_equal(PG_SCHEMA_VERSION, 7);
+    assert_int_equal(PG_SCHEMA_VERSION, 8);
     v1_schema("t_v1");
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 1 to 7"));
+    assert_non_null(strstr(msg, "from version 1 to 8"));
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "already at version 7"));
+    assert_non_null(strstr(msg, "already at version 8"));
     g_db = connect_or_die(g_uri);
     assert_q("kept 0 true false", "SELECT name || ' ' || outstanding_attempts || ' ' || (outstanding_sources IS NULL)"
                                " || ' ' || in_contest FROM tokens WHERE address = 'OLD1'");
-    assert_q("1,2,3,4,5,6,7", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4,5,6,7,8", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     PQfinish(g_db);
     g_db = NULL;
 
@@ -943,7 +943,7 @@ static void migrate_from_version_1(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     g_db = connect_or_die(g_uri);
-    assert_q("1,2,3,4,5,6,7", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
+    assert_q("1,2,3,4,5,6,7,8", "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations");
     assert_q("3", "SELECT count(*) FROM information_schema.columns WHERE table_schema = 't_v1b'"
                   " AND table_name = 'tokens' AND column_name IN ('outstanding_sources', 'outstanding_attempts',"
                   " 'in_contest')");

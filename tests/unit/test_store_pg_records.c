@@ -155,7 +155,7 @@ static void migrate_from_version_4(void **state)
 {
     (void)state;
     SKIP_IF_NO_PG();
-    assert_int_equal(PG_SCHEMA_VERSION, 7);
+    assert_int_equal(PG_SCHEMA_VERSION, 8);
     schema_uri("t_v4", NULL);
     PGconn *c = connect_or_die(g_uri);
     exec_ok(c, "BEGIN");
@@ -176,7 +176,7 @@ static void migrate_from_version_4(void **state)
     PQfinish(c);
     char msg[1024], err[1024];
     assert_int_equal(store_migrate(g_uri, msg, sizeof msg, err, sizeof err), 0);
-    assert_non_null(strstr(msg, "from version 4 to 7"));
+    assert_non_null(strstr(msg, "from version 4 to 8"));
     store *st = store_open(g_uri, err, sizeof err);
     assert_non_null(st);
     g_db = connect_or_die(g_uri);
