@@ -13,6 +13,7 @@
 
 #include "config_private.h"
 #include "ini_reader.h"
+#include "secrets.h"
 #include "log.h"
 #include "tokencollector/plugin.h"
 #include "util.h"
@@ -452,6 +453,7 @@ int config_load_ex(const char *path, config *cfg, unsigned flags, char *err, siz
         config_free(cfg);
         return -1;
     }
+    secrets_add_config(cfg); /* scrubbed from every output from now on */
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "secrets.h"
 #include "util.h"
 
 /* ---- construction -------------------------------------------------------- */
@@ -358,8 +359,10 @@ void engine_settle(metrics *m, source_rt *s, token_state *t, source_outcome o, c
     if (t->outcomes[s->index] != OUTCOME_PENDING)
         return;
     t->outcomes[s->index] = o;
-    if (error)
+    if (error) {
         t->errors[s->index] = xstrdup(error);
+        secrets_scrub(t->errors[s->index]); /* stored: no key travels to the store */
+    }
     if (m && (o == OUTCOME_FOUND || o == OUTCOME_MISSING))
         metrics_count(m, s->index, MC_TOKENS, 1);
     if (o == OUTCOME_FOUND)
@@ -482,7 +485,15 @@ int engine_run_once(engine *e, FILE *progress)
     engine_release_open(e);
     if (progress)
         print_progress(e, progress, started, 1);
-    return (e->commit_failures || store_failed) ? -1 : 0;
+    if (e->commit_failures || store_failed)
+        return -1;
+    /* Every token of the pass failed (no source answered, or the owed ones
+     * never did): a pass that did nothing useful is not a success. */
+    if (e->committed && e->committed_failed == e->committed) {
+        LOG_ERROR("engine", "every one of the %llu tokens of this pass failed", (unsigned long long)e->committed);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- daemon mode -------------------------------------------------------------- */

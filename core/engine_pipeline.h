@@ -52,6 +52,7 @@ struct engine {
     char owner[128];       /* "host:pid", recorded with each claim */
     uint64_t claims;       /* claim ids are owner:claims:random */
     uint64_t committed, commit_failures, fenced, total_pending;
+    uint64_t committed_failed; /* committed with status failed (--once: all failed = exit 1) */
     int daemon;
     int hold;              /* every source paused: nothing sent, nothing shed */
     engine_hooks hooks;

@@ -14,6 +14,21 @@
 /* After this many bad lines, only the count is reported. */
 #define MAX_REPORTED_BAD 20
 
+/* The first 60 bytes of S for a terminal: control characters, DEL and bytes
+ * above 0x7e as \xHH, so a rejected line cannot drive the terminal. */
+static void escape_for_terminal(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; s[i] && i < 60 && n + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+            n += (size_t)snprintf(out + n, outlen - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
 static int by_address(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -61,6 +76,12 @@ int import_addresses(const config *cfg, const char *path)
     ssize_t len;
     while (!failed && (len = getline(&line, &cap, in)) != -1) {
         lineno++;
+        if ((size_t)len != strlen(line)) { /* a NUL would cut the address silently */
+            if (bad < MAX_REPORTED_BAD)
+                fprintf(stderr, "%s:%lu: a NUL byte in the line: rejected\n", label, lineno);
+            bad++;
+            continue;
+        }
         char *p = line;
         while (isspace((unsigned char)*p))
             p++;
@@ -70,9 +91,12 @@ int import_addresses(const config *cfg, const char *path)
         if (!*p || *p == '#')
             continue;
         if (!is_solana_address(p)) {
-            if (bad < MAX_REPORTED_BAD)
-                fprintf(stderr, "%s:%lu: not a Solana address (base58, 32-44 characters): \"%.60s\"\n", label,
-                        lineno, p);
+            if (bad < MAX_REPORTED_BAD) {
+                char shown[300];
+                escape_for_terminal(p, shown, sizeof shown);
+                fprintf(stderr, "%s:%lu: not a Solana address (base58 of 32 bytes, 32-44 characters): \"%s\"\n",
+                        label, lineno, shown);
+            }
             bad++;
             continue;
         }
