@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "source_chunk.h"
+#include "text_clean.h"
 #include "util.h"
 
 /* A chunk answered 429 this many times in a row is given up for this pass. */
@@ -143,6 +144,13 @@ static void on_parse_fatal(chunk *c, const char *why)
 /* Runs the plugin's parser over R; what it emits lands in the chunk's tokens. */
 static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome)
 {
+    /* One \u0000 or lone surrogate must not cost the whole chunk (a strict
+     * parser refuses the body): rewritten to \ufffd in the transfer's own
+     * buffer (http.c), which nothing reads after this callback. */
+    size_t escapes = r->body ? text_fix_json_escapes((char *)r->body, r->body_len) : 0;
+    if (escapes)
+        LOG_INFO(c->src->inst->name, "%zu \\u0000 or lone surrogate escapes in the answer replaced by U+FFFD",
+                 escapes);
     tc_response resp = {.struct_size = sizeof resp,
                         .status = r->status,
                         .body = r->body,
@@ -160,6 +168,10 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
     if (x.over_bounds)
         LOG_DEBUG(c->src->inst->name, "%llu extras rejected (over %d per token or a string over %d bytes)",
                   (unsigned long long)x.over_bounds, TC_EXTRA_MAX, TC_EXTRA_STR_MAX);
+    if (x.cleaned)
+        LOG_WARN(c->src->inst->name, "%llu values cleaned (control characters, invalid UTF-8, over their limit; "
+                 "%llu left empty and dropped), the first: %s", (unsigned long long)x.cleaned,
+                 (unsigned long long)x.dropped, x.first_cleaned);
     outcome->message[sizeof outcome->message - 1] = '\0';
     return st;
 }
