@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "plugin_guard.h"
 #include "plugin_settings.h"
 #include "util.h"
 
@@ -94,7 +95,9 @@ static void *open_build(const char *path, int another_loaded, char *dlerr, size_
     if (another_loaded && !copy)
         return NULL;
     /* RTLD_LOCAL keeps plugins from seeing each other's symbols. */
+    plugin_guard_enter(path, NULL, "its constructor (dlopen)");
     void *h = dlopen(copy ? copy : path, RTLD_NOW | RTLD_LOCAL);
+    plugin_guard_leave();
     if (!h)
         snprintf(dlerr, dlerrlen, "%s", dlerror());
     if (copy)
@@ -327,7 +330,10 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
                            .request_header = host_request_header,
                            .request_body = host_request_body};
     char perr[256] = "";
-    if (vt->create(&inst->host, (const tc_settings *)inst->cfg, &inst->self, perr, sizeof perr) != 0) {
+    plugin_guard_enter(vt->name, inst->name, "create");
+    int created = vt->create(&inst->host, (const tc_settings *)inst->cfg, &inst->self, perr, sizeof perr);
+    plugin_guard_leave();
+    if (created != 0) {
         errf(err, errlen, cfg_path, src, NULL, "plugin %s refused its settings: %s", vt->name,
              perr[0] ? perr : "(no reason given)");
         module_put(mod);
@@ -352,7 +358,9 @@ void source_unref(source_instance *inst)
 {
     if (!inst || --inst->refs > 0)
         return;
+    plugin_guard_enter(inst->vt->name, inst->name, "destroy");
     inst->vt->destroy(inst->self);
+    plugin_guard_leave();
     module_put(inst->module);
     cfg_source_free(inst->cfg);
     free(inst->name);

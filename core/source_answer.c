@@ -12,6 +12,7 @@
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin_guard.h"
 #include "source_chunk.h"
 #include "text_clean.h"
 #include "util.h"
@@ -160,7 +161,9 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
     tc_emit out;
     /* The chunk's own instance: during a hot swap it may not be the source's current one. */
     emit_open(&x, c->tokens, c->n, c->src->index, c->inst->vt->version, &out);
+    plugin_guard_enter(c->inst->vt->name, c->inst->name, "parse_response");
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, outcome);
+    plugin_guard_leave();
     emit_close(&x);
     if (x.rejected)
         LOG_DEBUG(c->src->inst->name, "%llu values rejected (unknown address, wrong field type or bad extra key)",

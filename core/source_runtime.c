@@ -13,6 +13,7 @@
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin_guard.h"
 #include "source_chunk.h"
 #include "util.h"
 
@@ -293,7 +294,10 @@ static void send_chunk(source_env *env, source_rt *s, chunk *c, int64_t now)
         c->ready_since_ns = s->waiting_since_ns;
     s->waiting_since_ns = 0;
     request_reset(&c->req);
-    if (c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req) != 0 || !c->req.url) {
+    plugin_guard_enter(c->inst->vt->name, c->inst->name, "build_request");
+    int built = c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req);
+    plugin_guard_leave();
+    if (built != 0 || !c->req.url) {
         breaker_cancel(&s->brk);
         chunk_fail(c, "the plugin could not build a request");
         return;
