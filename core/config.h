@@ -88,6 +88,7 @@ typedef struct config {
     long max_concurrent_batches; /* 0: auto (enough to fill every chunk) */
     long connect_timeout_ms;
     long lease_seconds;   /* how long claimed tokens stay ours */
+    char *collector_id;   /* NULL: derived (engine_collector_id) */
     int log_level;        /* tc_log_level */
     char *log_format;     /* "text" or "json" */
     double global_rate;   /* requests/s over every source together; 0: none */

@@ -134,9 +134,7 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
     e->cfg = cfg;
     e->st = st;
     e->env.rng = (uint64_t)now_mono_ns() | 1;
-    char host[64] = "localhost";
-    gethostname(host, sizeof host - 1);
-    snprintf(e->owner, sizeof e->owner, "%s:%ld", host, (long)getpid());
+    engine_collector_id(cfg, e->owner, sizeof e->owner);
     e->env.http = http_engine_new(cfg->connect_timeout_ms);
     if (!e->env.http) {
         snprintf(err, errlen, "cannot initialise libcurl");
@@ -150,6 +148,7 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
     }
     engine_refresh_active(e);
     engine_size_window(e);
+    engine_recover_claims(e);
     return e;
 }
 
@@ -222,7 +221,7 @@ static int is_owed(const char *owed, const char *name)
 /* A claim of ours, with a fresh CLAIM_ID, at the configured lease. */
 static claim_request new_claim(engine *e, char claim_id[160])
 {
-    snprintf(claim_id, 160, "%s:%llu:%08llx", e->owner, (unsigned long long)++e->claims,
+    snprintf(claim_id, 160, "%s:%ld:%llu:%08llx", e->owner, (long)getpid(), (unsigned long long)++e->claims,
              (unsigned long long)(xorshift64_star(&e->env.rng) & 0xffffffffu));
     return (claim_request){.owner = e->owner,
                            .claim_id = claim_id,

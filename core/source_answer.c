@@ -6,6 +6,7 @@
  * the chunk's fate. Must not send anything (source_runtime.c does) nor touch
  * batches: tokens leave through engine_settle() only. */
 #include <stdio.h>
+#include <string.h>
 
 #include "backoff.h"
 #include "emit.h"
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plugin_guard.h"
+#include "secrets.h"
 #include "source_chunk.h"
 #include "text_clean.h"
 #include "util.h"
@@ -97,8 +99,13 @@ static void on_transient_status(chunk *c, const http_result *r)
     c->throttled = 0; /* a run of 429s ends with any other answer */
     c->src->stats.fail_5xx++;
     breaker_note(c->src, 0);
-    char body[128], why[400];
-    excerpt(body, sizeof body, r->body, r->body_len);
+    /* A secret the body echoes is replaced before the excerpt could cut it
+     * in half (a half key would pass the scrub). */
+    char head[1024], body[128], why[400];
+    size_t n = r->body_len < sizeof head ? r->body_len : sizeof head;
+    memcpy(head, r->body ? r->body : "", r->body ? n : 0);
+    n = secrets_scrub_len(head, r->body ? n : 0);
+    excerpt(body, sizeof body, head, n);
     snprintf(why, sizeof why, "HTTP %ld: %s", r->status, body);
     chunk_transient_failure(c, why, 0);
 }
