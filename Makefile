@@ -150,6 +150,7 @@ e2e: all
 	@bash tests/e2e/run.sh $(BUILD)
 	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
+	@bash tests/e2e/hardening.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
 	@bash tests/e2e/api.sh $(BUILD)
