@@ -5,6 +5,7 @@
 #   make docs       regenerate the configuration tables in the READMEs
 #   make asan-check unit tests and the reload e2e under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
+#   make fuzz       libFuzzer harnesses (fuzz/); make fuzz-ci runs them bounded (CI)
 #   make install    the host, its plugins, the plugin SDK and test kit, man pages,
 #                   config and systemd unit (PREFIX, DESTDIR, bindir, ...: dist/install.mk)
 #   make uninstall  removes what make install put there
@@ -186,8 +187,9 @@ bench-store: deps
 	@bash bench/store_write.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 include dist/install.mk
+include fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

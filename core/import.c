@@ -29,6 +29,29 @@ static void escape_for_terminal(const char *s, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+const char *import_check_line(char *line, size_t len, char *why, size_t whylen)
+{
+    if (len != strlen(line)) { /* a NUL would cut the address silently */
+        snprintf(why, whylen, "a NUL byte in the line: rejected");
+        return NULL;
+    }
+    char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    char *end = p + strlen(p);
+    while (end > p && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    if (!*p || *p == '#')
+        return IMPORT_SKIP;
+    if (!is_solana_address(p)) {
+        char shown[300];
+        escape_for_terminal(p, shown, sizeof shown);
+        snprintf(why, whylen, "not a Solana address (base58 of 32 bytes, 32-44 characters): \"%s\"", shown);
+        return NULL;
+    }
+    return p;
+}
+
 static int by_address(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -76,27 +99,13 @@ int import_addresses(const config *cfg, const char *path)
     ssize_t len;
     while (!failed && (len = getline(&line, &cap, in)) != -1) {
         lineno++;
-        if ((size_t)len != strlen(line)) { /* a NUL would cut the address silently */
+        char why[400];
+        const char *p = import_check_line(line, (size_t)len, why, sizeof why);
+        if (p == IMPORT_SKIP)
+            continue;
+        if (!p) {
             if (bad < MAX_REPORTED_BAD)
-                fprintf(stderr, "%s:%lu: a NUL byte in the line: rejected\n", label, lineno);
-            bad++;
-            continue;
-        }
-        char *p = line;
-        while (isspace((unsigned char)*p))
-            p++;
-        char *end = p + strlen(p);
-        while (end > p && isspace((unsigned char)end[-1]))
-            *--end = '\0';
-        if (!*p || *p == '#')
-            continue;
-        if (!is_solana_address(p)) {
-            if (bad < MAX_REPORTED_BAD) {
-                char shown[300];
-                escape_for_terminal(p, shown, sizeof shown);
-                fprintf(stderr, "%s:%lu: not a Solana address (base58 of 32 bytes, 32-44 characters): \"%s\"\n",
-                        label, lineno, shown);
-            }
+                fprintf(stderr, "%s:%lu: %s\n", label, lineno, why);
             bad++;
             continue;
         }
