@@ -98,6 +98,7 @@ cfg_source *cfg_source_copy(const cfg_source *src)
     s->name = xstrdup(src->name);
     s->plugin = dup_or_null(src->plugin);
     s->limiter = dup_or_null(src->limiter);
+    s->isolation = dup_or_null(src->isolation);
     s->keys = xcalloc(src->n_keys ? src->n_keys : 1, sizeof *s->keys);
     for (size_t k = 0; k < src->n_keys; k++)
         s->keys[k] = (cfg_kv){xstrdup(src->keys[k].key), xstrdup(src->keys[k].value), src->keys[k].line,

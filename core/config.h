@@ -33,6 +33,8 @@ typedef struct cfg_source {
     int line;
     char *plugin;
     int enabled;
+    char *isolation;   /* "in-process" or "process" (isolation_host.c) */
+    long isolation_timeout_ms;
     long chunk_size;   /* 0: the plugin's max_chunk */
     long throttle_ms;
     char *limiter;     /* NULL: none */

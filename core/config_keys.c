@@ -20,6 +20,14 @@ static int check_store(const char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int check_isolation(const char *v, char *why, size_t whylen)
+{
+    if (!strcmp(v, "in-process") || !strcmp(v, "process"))
+        return 0;
+    snprintf(why, whylen, "isolation: expected in-process or process, got \"%s\"", v);
+    return -1;
+}
+
 static int check_http_url(const char *v, char *why, size_t whylen)
 {
     if (!*v || !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
@@ -111,6 +119,8 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_LIMITER,   "adaptive",               CFG_BOOL,      "false",                0, 0,             0,  LIM(adaptive),                   0,                         NULL,            "AIMD: halve the rate on a 429, add 5% of it back per 10 s without one, never above `rate`"},
 
     {CFG_SEC_SOURCE,    "plugin",                 CFG_STRING,    NULL,                   0, 0,             0,  SRC(plugin),                     CFG_REQUIRED,              check_not_empty, "the plugin's `.so` file, looked up in `plugin_dir`"},
+    {CFG_SEC_SOURCE,    "isolation",              CFG_STRING,    "in-process",           0, 0,             0,  SRC(isolation),                  0,                         check_isolation, "`process`: the plugin runs in a child process (its constructor too); a crash or hang there is logged, the child restarted with backoff and the chunk retried"},
+    {CFG_SEC_SOURCE,    "isolation_timeout_ms",   CFG_INT,       "5000",                 100, 600000,      0,  SRC(isolation_timeout_ms),       0,                         NULL,            "with `isolation = process`: a call (build or parse) that takes longer is a hang: the child is killed and restarted"},
     {CFG_SEC_SOURCE,    "enabled",                CFG_BOOL,      "true",                 0, 0,             0,  SRC(enabled),                    0,                         NULL,            "false: the section is checked but nothing is sent"},
     {CFG_SEC_SOURCE,    "chunk_size",             CFG_INT,       NULL,                   1, 100000,        0,  SRC(chunk_size),                 0,                         NULL,            "addresses per request (default: the plugin's maximum; above it is an error)"},
     {CFG_SEC_SOURCE,    "limiter",                CFG_STRING,    NULL,                   0, 0,             0,  SRC(limiter),                    0,                         NULL,            "a `[limiter NAME]` this source draws from (several sources may share one)"},

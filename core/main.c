@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "import.h"
+#include "isolation.h"
 #include "log.h"
 #include "plugin_guard.h"
 #include "registry.h"
@@ -295,6 +296,9 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},             {"config-help", no_argument, NULL, 'H'},
         {"markdown", no_argument, NULL, 'm'},         {"plugin", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
+    /* The helper mode of isolation = process (isolation_child.c). */
+    if (argc == 4 && !strcmp(argv[1], "--plugin-child"))
+        return isolation_child_main(argv[2], argv[3]);
     int opt;
     while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (opt) {

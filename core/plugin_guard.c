@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 static _Thread_local const char *cur_plugin, *cur_source, *cur_call;
+static const char *note = "the collector stops; its claims are taken back at its next start "
+                          "(isolation = process keeps a crashing plugin in a child)";
+
+void plugin_guard_set_note(const char *text) { note = text; }
 
 void plugin_guard_enter(const char *plugin, const char *source, const char *call)
 {
@@ -53,8 +57,8 @@ static void on_fatal(int sig)
         }
         put(line, &n, sizeof line, " during ");
         put(line, &n, sizeof line, cur_call ? cur_call : "a call");
-        put(line, &n, sizeof line, ": the collector stops; its claims are taken back at its next start "
-                                   "(isolation = process keeps a crashing plugin in a child)");
+        put(line, &n, sizeof line, ": ");
+        put(line, &n, sizeof line, note);
     } else
         put(line, &n, sizeof line, " outside any plugin call: the collector stops");
     line[n++] = '\n';

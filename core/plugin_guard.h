@@ -11,6 +11,10 @@
  * binary calls it; tests and sanitizers keep their own handlers. */
 void plugin_guard_install(void);
 
+/* What the line says happens next (a static string); the default is the
+ * collector's own death, a plugin's process (isolation_child.c) says so. */
+void plugin_guard_set_note(const char *text);
+
 /* The plugin (its name or file), the source and the call now running on
  * this thread. The strings must outlive the call. Nesting is not needed. */
 void plugin_guard_enter(const char *plugin, const char *source, const char *call);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isolation.h"
 #include "log.h"
 #include "plugin_guard.h"
 #include "plugin_settings.h"
@@ -285,6 +286,8 @@ int registry_describe(const char *path, FILE *out, int markdown, char *err, size
 source_instance *registry_open(const char *cfg_path, const char *plugin_dir, const cfg_source *src,
                                char *err, size_t errlen)
 {
+    if (src->isolation && !strcmp(src->isolation, "process"))
+        return isolation_open(cfg_path, src, err, errlen); /* nothing of the plugin is loaded here */
     char *path = registry_resolve_path(plugin_dir, src->plugin);
     char dlerr[512];
     plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
@@ -361,7 +364,8 @@ void source_unref(source_instance *inst)
     plugin_guard_enter(inst->vt->name, inst->name, "destroy");
     inst->vt->destroy(inst->self);
     plugin_guard_leave();
-    module_put(inst->module);
+    if (inst->module) /* none for an isolated plugin (isolation_host.c) */
+        module_put(inst->module);
     cfg_source_free(inst->cfg);
     free(inst->name);
     free(inst->path);

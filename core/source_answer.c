@@ -110,6 +110,14 @@ static void on_transient_status(chunk *c, const http_result *r)
     chunk_transient_failure(c, why, 0);
 }
 
+/* An isolated plugin's process crashed, hung or is restarting before the
+ * request was built: like a transport failure, retried and counted. */
+void chunk_plugin_failed(chunk *c, const char *why)
+{
+    breaker_note(c->src, 0);
+    chunk_transient_failure(c, why, 0);
+}
+
 /* ---- the plugin's verdict ----------------------------------------------------- */
 
 static void on_parsed_ok(chunk *c, int64_t now)

@@ -11,6 +11,7 @@
 
 #include "backoff.h"
 #include "engine_internal.h"
+#include "isolation.h"
 #include "log.h"
 #include "metrics.h"
 #include "plugin_guard.h"
@@ -297,6 +298,10 @@ static void send_chunk(source_env *env, source_rt *s, chunk *c, int64_t now)
     plugin_guard_enter(c->inst->vt->name, c->inst->name, "build_request");
     int built = c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req);
     plugin_guard_leave();
+    if (built != 0 && isolation_call_failed(c->inst)) {
+        chunk_plugin_failed(c, "the plugin's process failed while building the request");
+        return;
+    }
     if (built != 0 || !c->req.url) {
         breaker_cancel(&s->brk);
         chunk_fail(c, "the plugin could not build a request");

@@ -157,6 +157,34 @@ sed -i 's/^crash = parse$//' "$WORK/crash.ini"
 expect "4. after the crash, the next run takes back and finishes every token" \
     "$(sql "SELECT count(*) FROM tokens WHERE status = 'pending' OR claim_id IS NOT NULL")" 0
 
+# isolation = process: a crash or hang in the plugin's process is logged and
+# survived; the chunk is retried in a restarted process.
+sed -i 's/^plugin = crasher.so$/plugin = crasher.so\nisolation = process\nisolation_timeout_ms = 500/' "$WORK/crash.ini"
+for mode in once hang; do
+    sql "UPDATE tokens SET status = 'pending', next_refresh_at = 0"
+    printf 'crash = %s\ncrash_marker = %s\n' "$mode" "$WORK/marker" >>"$WORK/crash.ini"
+    "$TC" -c "$WORK/crash.ini" --once --no-progress >"$WORK/iso-$mode.out" 2>"$WORK/iso-$mode.err"
+    rc=$?
+    sed -i '/^crash = /d; /^crash_marker = /d' "$WORK/crash.ini"
+    if [ $mode = once ]; then
+        expect "4. isolated, a crash in parse_response: the run goes on (exit 0)" $rc 0
+        expect "4. isolated: the crash logged with the plugin's name and signal" \
+            "$(grep -c "plugin crasher's process died of signal 11 (Segmentation fault) during parse_response; restarted in" \
+                "$WORK/iso-$mode.err")" 1
+        expect "4. isolated: the chunk retried in the restarted process: every token enriched" \
+            "$(sql "SELECT count(*) FROM tokens WHERE status = 'enriched'")" 120
+    else
+        expect "4. isolated, a hang: killed after isolation_timeout_ms, the run ends normally" \
+            "$([ $rc -le 1 ] && echo yes || echo "exit $rc")" yes
+        expect "4. isolated: the hang logged" "$(grep -c "plugin crasher's process hung during" "$WORK/iso-$mode.err" | \
+            awk '{print ($1 > 0) ? "yes" : "no"}')" yes
+        expect "4. isolated: no token left claimed" "$(sql "SELECT count(*) FROM tokens WHERE claim_id IS NOT NULL")" 0
+    fi
+done
+TC_TEST_CRASH_CONSTRUCTOR=1 "$TC" -c "$WORK/crash.ini" --once --no-progress >/dev/null 2>"$WORK/iso-ctor.err"
+expect "4. isolated, a constructor that crashes: an error naming the plugin, not a crash" \
+    "$(grep -c "crasher.*while loading" "$WORK/iso-ctor.err")" 1
+
 # ---- 5. hostile upstream strings --------------------------------------------------------
 reset_fake
 fault "source=all&hostile=1"

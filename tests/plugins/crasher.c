@@ -1,9 +1,12 @@
 /* Test plugin: a source that crashes where it is told to. Setting `crash` =
- * build (in build_request) or parse (in parse_response, after a real
- * request to the fake's /prices); the environment variable
+ * build (in build_request), parse (in parse_response, after a real request
+ * to the fake's /prices), hang (parse_response never returns) or once (the
+ * first parse_response crashes, after creating the file `crash_marker`;
+ * later ones, in a restarted process, find it and answer); the variable
  * TC_TEST_CRASH_CONSTRUCTOR=1 makes its constructor crash at dlopen, before
  * any of the host's checks. It stands for a buggy third-party .so. */
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,8 @@
 typedef struct crasher {
     const tc_host *host;
     char base[256];
-    int where; /* 0: never, 1: build, 2: parse */
+    int where; /* 0: never, 1: build, 2: parse, 3: hang, 4: once */
+    char marker[512];
 } crasher;
 
 __attribute__((constructor)) static void crash_at_load(void)
@@ -23,7 +27,7 @@ __attribute__((constructor)) static void crash_at_load(void)
         raise(SIGSEGV);
 }
 
-static const char *const keys[] = {"crash", NULL};
+static const char *const keys[] = {"crash", "crash_marker", NULL};
 
 static int create(const tc_host *host, const tc_settings *settings, void **self, char *err, size_t errlen)
 {
@@ -32,9 +36,12 @@ static int create(const tc_host *host, const tc_settings *settings, void **self,
         return -1;
     c->host = host;
     const char *w = host->setting(settings, "crash"), *b = host->setting(settings, "base_url");
-    c->where = !w ? 0 : !strcmp(w, "build") ? 1 : !strcmp(w, "parse") ? 2 : -1;
-    if (c->where < 0) {
-        snprintf(err, errlen, "crash: expected build or parse");
+    c->where = !w ? 0 : !strcmp(w, "build") ? 1 : !strcmp(w, "parse") ? 2 : !strcmp(w, "hang") ? 3
+             : !strcmp(w, "once") ? 4 : -1;
+    const char *m = host->setting(settings, "crash_marker");
+    snprintf(c->marker, sizeof c->marker, "%s", m ? m : "");
+    if (c->where < 0 || (c->where == 4 && !c->marker[0])) {
+        snprintf(err, errlen, "crash: expected build, parse, hang or once (with crash_marker)");
         free(c);
         return -1;
     }
@@ -62,6 +69,19 @@ static tc_status parse(void *self, const char *const *addrs, size_t n, const tc_
     (void)addrs, (void)n, (void)res, (void)outcome;
     if (c->where == 2)
         raise(SIGSEGV);
+    if (c->where == 3)
+        for (;;)
+            pause();
+    if (c->where == 4) {
+        FILE *f = fopen(c->marker, "r");
+        if (!f) {
+            f = fopen(c->marker, "w");
+            if (f)
+                fclose(f);
+            raise(SIGSEGV);
+        }
+        fclose(f);
+    }
     for (size_t i = 0; i < n; i++)
         out->known(out->ctx, addrs[i]);
     return TC_OK;
