@@ -16,6 +16,7 @@
 #   BENCH_OUT=FILE     where to write the report (default bench/RESULTS.md)
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
+#   BENCH_ISOLATION=0  skip the CPU cost of isolation = process (bench/isolation.sh; about 15 s)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -470,6 +471,13 @@ if [ "${BENCH_API:-1}" != 0 ] && [ -f "$AB" ]; then
         tail -5 "$WORK/api.err" >&2
     fi
 fi
+# ================================================================ isolation cost (bench/isolation.sh)
+ISO_REPORT=""
+if [ "${BENCH_ISOLATION:-1}" != 0 ] && [ -f "$ROOT/bench/isolation.sh" ]; then
+    echo "== isolation = process, CPU per token (bench/isolation.sh)"
+    if bash "$ROOT/bench/isolation.sh" "$BUILD" >"$WORK/isolation.txt" 2>&1; then ISO_REPORT=$WORK/isolation.txt; else ISO_REPORT=failed; fi
+    cat "$WORK/isolation.txt"
+fi
 T_END=$(date +%s)
 
 # ================================================================ report
@@ -671,6 +679,12 @@ elif [ "$API_REPORT" = failed ]; then
     echo "bench/api.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/api.err"; echo '```'
 else
     sed 's/^# API benchmark/API benchmark/; s/^## /### /' "$API_REPORT"
+fi
+if [ -n "$ISO_REPORT" ]; then
+    echo
+    echo "## Isolation = process (bench/isolation.sh)"
+    echo
+    echo '```'; cat "$WORK/isolation.txt"; echo '```'
 fi
 } >"$WORK/RESULTS.md"
 
