@@ -10,7 +10,7 @@
 struct config;
 
 /* Secrets shorter than this are not registered: scrubbing 1-3 characters
- * would mangle every line (docs/configuration.md, "Secrets"). */
+ * would mangle every line (README.md, "Resilience"). */
 #define SECRET_MIN_LEN 4
 
 /* 1 when a config key's name says it holds a credential (api_key, *_key,

@@ -1,7 +1,7 @@
 /* Upstream text made safe to store, the same way for every backend: valid
  * UTF-8 (each invalid sequence becomes U+FFFD), no control characters (C0,
  * DEL, C1; a description keeps \n and \t), at most a field's byte limit
- * (cut on a character boundary). Pure. Limits: docs/configuration.md,
+ * (cut on a character boundary). Pure. Limits: README.md, "Resilience",
  * "Upstream text". */
 #ifndef TC_TEXT_CLEAN_H
 #define TC_TEXT_CLEAN_H

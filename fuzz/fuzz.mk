@@ -1,4 +1,4 @@
-# libFuzzer harnesses (fuzz/, clang from Debian; docs/fuzzing.md):
+# libFuzzer harnesses (fuzz/, clang from Debian; CONTRIBUTING.md, section 6):
 #   make fuzz      builds them in build-fuzz/ (the core, the plugins and the
 #                  test kit instrumented for the fuzzer, ASan + UBSan)
 #   make fuzz-ci   runs each for FUZZ_SECONDS on its seed corpus (fuzz/corpus/),
