@@ -29,29 +29,12 @@ ${4:-}
 [limiter all]
 rate = 100/s
 burst = 20
-[source jupiter]
-plugin = jupiter.so
-limiter = all
-chunk_size = ${2:-10}
-base_url = $URL
-concurrency = 4
-${3:-}
-[source dexscreener]
-plugin = dexscreener.so
-limiter = all
-chunk_size = ${2:-10}
-base_url = $URL
-concurrency = 4
-${3:-}
-[source helius]
-plugin = helius.so
-limiter = all
-chunk_size = ${2:-10}
-base_url = $URL
-api_key = $SECRET
-concurrency = 4
-${3:-}
 EOF
+    local src
+    for src in jupiter dexscreener helius; do
+        printf '[source %s]\nplugin = %s.so\nlimiter = all\nchunk_size = %s\nbase_url = %s\nconcurrency = 4\n%s\n%s\n' \
+            "$src" "$src" "${2:-10}" "$URL" "$([ $src = helius ] && echo "api_key = $SECRET")" "${3:-}" >>"$WORK/$1.ini"
+    done
     rm -f "$DB"*
 }
 SECRET=hard-e2e-SECRET-9f3a7c
