@@ -11,10 +11,11 @@
 
 #include "registry.h"
 
-/* The instance of SRC in a child process (started now, so a plugin that
- * cannot load is an error at once, naming it). NULL with ERR as
- * registry_open's. */
-source_instance *isolation_open(const char *cfg_path, const cfg_source *src, char *err, size_t errlen);
+/* The instance of SRC (its .so resolved to PATH, for display) in a child
+ * process, started now so that a plugin that cannot load is an error at
+ * once, naming it. NULL with ERR as registry_open's. */
+source_instance *isolation_open(const char *cfg_path, const char *path, const cfg_source *src, char *err,
+                                size_t errlen);
 
 /* 1 when INST runs in a child and its last call failed because the child
  * crashed, hung or is restarting: the chunk is retried, not failed. */

@@ -332,7 +332,8 @@ int isolation_call_failed(const source_instance *inst)
     return inst->vt && inst->vt->destroy == proxy_destroy && ((const iso_channel *)inst->self)->last_failed;
 }
 
-source_instance *isolation_open(const char *cfg_path, const cfg_source *src, char *err, size_t errlen)
+source_instance *isolation_open(const char *cfg_path, const char *path, const cfg_source *src, char *err,
+                                size_t errlen)
 {
     signal(SIGPIPE, SIG_IGN); /* a dead child is seen as EPIPE, not a signal to us */
     iso_channel *ch = xcalloc(1, sizeof *ch);
@@ -350,7 +351,7 @@ source_instance *isolation_open(const char *cfg_path, const cfg_source *src, cha
     inst->refs = 1;
     inst->cfg = cfg_source_copy(src);
     inst->name = xstrdup(src->name);
-    inst->path = xstrdup(src->plugin);
+    inst->path = xstrdup(path);
     inst->vt = &ch->vt;
     inst->self = ch;
     inst->chunk_size = src->chunk_size > 0 && (size_t)src->chunk_size <= ch->vt.max_chunk ? (size_t)src->chunk_size

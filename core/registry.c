@@ -287,7 +287,12 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
                                char *err, size_t errlen)
 {
     if (src->isolation && !strcmp(src->isolation, "process"))
-        return isolation_open(cfg_path, src, err, errlen); /* nothing of the plugin is loaded here */
+    {
+        char *path = registry_resolve_path(plugin_dir, src->plugin);
+        source_instance *inst = isolation_open(cfg_path, path, src, err, errlen); /* nothing of it loaded here */
+        free(path);
+        return inst;
+    }
     char *path = registry_resolve_path(plugin_dir, src->plugin);
     char dlerr[512];
     plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
@@ -352,7 +357,9 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
 int registry_build_changed(const source_instance *inst)
 {
     file_id now;
-    return file_id_of(inst->path, &now) == 0 && !same_file(&now, &inst->module->id);
+    /* An isolated plugin is not loaded here: its process loads the file as
+     * it is when it (re)starts. */
+    return inst->module && file_id_of(inst->path, &now) == 0 && !same_file(&now, &inst->module->id);
 }
 
 void source_ref(source_instance *inst) { inst->refs++; }
