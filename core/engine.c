@@ -581,6 +581,11 @@ void engine_print_summary(engine *e, FILE *out, double wall_s)
         fprintf(out, "tokens by status: enriched %llu, no_data %llu, failed %llu, pending %llu\n",
                 (unsigned long long)counts[STATUS_ENRICHED], (unsigned long long)counts[STATUS_NO_DATA],
                 (unsigned long long)counts[STATUS_FAILED], (unsigned long long)counts[STATUS_PENDING]);
+    const claim_recovery *rc = &e->recovery;
+    if (rc->taken_back || rc->foreign)
+        fprintf(out, "claims: %zu taken back from a previous run of %s; %zu held by other collectors (the last "
+                "ends in %lld s)\n", rc->taken_back, e->owner, rc->foreign,
+                (long long)(rc->foreign ? rc->foreign_last_until - now_wall_s() : 0));
     fprintf(out, "%-14s %7s %9s %7s %7s %7s %7s %7s %8s %8s %8s %10s\n", "source", "chunk", "requests", "429s",
             "retries", "transp", "5xx", "4xx", "found", "missing", "failed", "limiter_s");
     uint64_t total_req = 0, total_429 = 0;

@@ -112,6 +112,7 @@ fault "source=all&slow_ms=0"
 expect "3. the re-run processed the stranded tokens" "$(grep -c '^summary: 300 tokens processed' "$WORK/stranded.out")" 1
 expect "3. no token left pending" "$(sql "SELECT count(*) FROM tokens WHERE status = 'pending'")" 0
 expect "3. the re-run said it took them back" "$(grep -c 'took back 300 tokens' "$WORK/stranded.err")" 1
+expect "3. ... and its summary too" "$(grep -c '^claims: 300 taken back from a previous run' "$WORK/stranded.out")" 1
 # Claims of another collector are reported with when they end.
 sql "UPDATE tokens SET claimed_by = 'other-host:1', claim_id = 'x', lease_until = strftime('%s','now') + 500
      WHERE rowid IN (SELECT rowid FROM tokens LIMIT 7)"
