@@ -5,6 +5,7 @@
 #   make docs       regenerate the configuration tables in the READMEs
 #   make asan-check unit tests and the reload e2e under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmark (bench/)
+#   make fuzz       libFuzzer harnesses (fuzz/); make fuzz-ci runs them bounded (CI)
 #   make install    the host, its plugins, the plugin SDK and test kit, man pages,
 #                   config and systemd unit (PREFIX, DESTDIR, bindir, ...: dist/install.mk)
 #   make uninstall  removes what make install put there
@@ -151,6 +152,7 @@ e2e: all
 	@bash tests/e2e/pg.sh $(BUILD)
 	@bash tests/e2e/cluster.sh $(BUILD)
 	@bash tests/e2e/faults.sh $(BUILD)
+	@bash tests/e2e/hardening.sh $(BUILD)
 	@bash tests/e2e/daemon.sh $(BUILD)
 	@bash tests/e2e/fresh.sh $(BUILD)
 	@bash tests/e2e/reload.sh $(BUILD)
@@ -188,8 +190,9 @@ bench-store: deps
 	@bash bench/store_write.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 include dist/install.mk
+include fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -19,6 +19,7 @@
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
 #   BENCH_LATENCY=0    skip the latency benchmark (bench/latency.sh; about 2.5 minutes)
 #   BENCH_CLUSTER=0    skip the cluster limiter benchmark (bench/cluster.sh; about 2 minutes, 40 s quick)
+#   BENCH_ISOLATION=0  skip the CPU cost of isolation = process (bench/isolation.sh; about 15 s)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -516,6 +517,13 @@ if [ "${BENCH_CLUSTER:-1}" != 0 ] && [ "$BENCH_PG" != 0 ] && [ -f "$CB" ]; then
         tail -5 "$WORK/cluster.err" >&2
     fi
 fi
+# ================================================================ isolation cost (bench/isolation.sh)
+ISO_REPORT=""
+if [ "${BENCH_ISOLATION:-1}" != 0 ] && [ -f "$ROOT/bench/isolation.sh" ]; then
+    echo "== isolation = process, CPU per token (bench/isolation.sh)"
+    if bash "$ROOT/bench/isolation.sh" "$BUILD" >"$WORK/isolation.txt" 2>&1; then ISO_REPORT=$WORK/isolation.txt; else ISO_REPORT=failed; fi
+    cat "$WORK/isolation.txt"
+fi
 T_END=$(date +%s)
 
 # ================================================================ report
@@ -736,6 +744,12 @@ elif [ "$CLUSTER_REPORT" = failed ]; then
     echo "bench/cluster.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/cluster.err"; echo '```'
 else
     sed '1,2d' "$CLUSTER_REPORT"
+fi
+if [ -n "$ISO_REPORT" ]; then
+    echo
+    echo "## Isolation = process (bench/isolation.sh)"
+    echo
+    echo '```'; cat "$WORK/isolation.txt"; echo '```'
 fi
 } >"$WORK/RESULTS.md"
 

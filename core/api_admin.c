@@ -18,6 +18,7 @@
 #include "api_admin_internal.h"
 #include "log.h"
 #include "ops_json.h"
+#include "secrets.h"
 #include "util.h"
 
 /* How long a request waits for the loop to take its command. */
@@ -29,6 +30,7 @@ static void set_token(const char *t)
 {
     free(admin_token);
     admin_token = t ? xstrdup(t) : NULL;
+    secrets_add(t); /* never echoed in a log line or a response */
 }
 
 int api_admin_configure(const char *token_file, char *err, size_t errlen)

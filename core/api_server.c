@@ -25,6 +25,7 @@
 #include "api_route.h"
 #include "api_sse_hub.h"
 #include "log.h"
+#include "secrets.h"
 #include "util.h"
 
 /* A stream's socket send buffer: with SO_SNDBUF fixed, the kernel holds no
@@ -117,6 +118,7 @@ static enum MHD_Result send_response(api_server *srv, struct MHD_Connection *con
     char *body = rs->body ? rs->body : xstrdup("");
     size_t len = rs->body ? rs->body_len : 0;
     rs->body = NULL;
+    len = secrets_scrub_len(body, len); /* no configured secret in any answer */
     int compressible = cfg->gzip_min_bytes > 0 && len >= (size_t)cfg->gzip_min_bytes;
     int gzip = compressible && api_accepts_gzip(header(conn, MHD_HTTP_HEADER_ACCEPT_ENCODING));
     char etag[API_ETAG_LEN] = "";

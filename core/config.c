@@ -13,6 +13,7 @@
 
 #include "config_private.h"
 #include "ini_reader.h"
+#include "secrets.h"
 #include "log.h"
 #include "tokencollector/plugin.h"
 #include "util.h"
@@ -102,6 +103,7 @@ cfg_source *cfg_source_copy(const cfg_source *src)
     s->name = xstrdup(src->name);
     s->plugin = dup_or_null(src->plugin);
     s->limiter = dup_or_null(src->limiter);
+    s->isolation = dup_or_null(src->isolation);
     s->keys = xcalloc(src->n_keys ? src->n_keys : 1, sizeof *s->keys);
     for (size_t k = 0; k < src->n_keys; k++)
         s->keys[k] = (cfg_kv){xstrdup(src->keys[k].key), xstrdup(src->keys[k].value), src->keys[k].line,
@@ -471,6 +473,7 @@ int config_load_ex(const char *path, config *cfg, unsigned flags, char *err, siz
         config_free(cfg);
         return -1;
     }
+    secrets_add_config(cfg); /* scrubbed from every output from now on */
     return 0;
 }
 

@@ -39,6 +39,8 @@ typedef struct cfg_source {
     int line;
     char *plugin;
     int enabled;
+    char *isolation;   /* "in-process" or "process" (isolation_host.c) */
+    long isolation_timeout_ms;
     long chunk_size;   /* 0: the plugin's max_chunk */
     long throttle_ms;
     char *limiter;     /* NULL: none */
@@ -94,6 +96,7 @@ typedef struct config {
     long max_concurrent_batches; /* 0: auto (enough to fill every chunk) */
     long connect_timeout_ms;
     long lease_seconds;   /* how long claimed tokens stay ours */
+    char *collector_id;   /* NULL: derived (engine_collector_id) */
     int log_level;        /* tc_log_level */
     char *log_format;     /* "text" or "json" */
     double global_rate;   /* requests/s over every source together; 0: none */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "secrets.h"
 
 typedef struct differ {
     cfg_diff_fn fn;
@@ -11,16 +12,10 @@ typedef struct differ {
     size_t n;
 } differ;
 
-/* Values of keys that look like credentials are never shown. */
-static int is_secret(const char *key)
-{
-    return strstr(key, "key") || strstr(key, "secret") || strstr(key, "token") || strstr(key, "password");
-}
-
 static void report(differ *d, cfg_change change, const char *section, const char *key, const char *old_v,
                    const char *new_v, int restart)
 {
-    if (key && is_secret(key)) {
+    if (key && secret_key_name(key) /* credentials are never shown */) {
         old_v = old_v ? "(secret)" : NULL;
         new_v = new_v ? "(secret)" : NULL;
     }

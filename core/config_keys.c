@@ -29,6 +29,14 @@ static int check_scope(const char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int check_isolation(const char *v, char *why, size_t whylen)
+{
+    if (!strcmp(v, "in-process") || !strcmp(v, "process"))
+        return 0;
+    snprintf(why, whylen, "isolation: expected in-process or process, got \"%s\"", v);
+    return -1;
+}
+
 static int check_http_url(const char *v, char *why, size_t whylen)
 {
     if (!*v || !strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
@@ -108,6 +116,7 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_CORE,      "plugin_dir",             CFG_STRING,    "build/plugins",        0, 0,             0,  CORE(plugin_dir),                0,                         NULL,            "where `plugin = x.so` is looked up (absolute and `./` paths are kept)"},
     {CFG_SEC_CORE,      "batch_size",             CFG_INT,       "50",                   1, 100000,        0,  CORE(batch_size),                0,                         NULL,            "tokens per store transaction"},
     {CFG_SEC_CORE,      "max_concurrent_batches", CFG_INT,       "0",                    0, 100000,        0,  CORE(max_concurrent_batches),    0,                         NULL,            "batches in flight; 0 (auto) keeps two full requests of the largest chunk in flight"},
+    {CFG_SEC_CORE,      "collector_id",           CFG_STRING,    NULL,                   0, 0,             0,  CORE(collector_id),              CFG_RESTART,               NULL,            "this collector's stable identity in its claims; a restart takes back its own stale claims at once (unset: host name and a hash of `store`)"},
     {CFG_SEC_CORE,      "lease_seconds",          CFG_INT,       "600",                  10, 86400,        0,  CORE(lease_seconds),             0,                         NULL,            "how long claimed tokens stay this collector's before another may take them"},
     {CFG_SEC_CORE,      "connect_timeout_ms",     CFG_INT,       "5000",                 1, 600000,        0,  CORE(connect_timeout_ms),        0,                         NULL,            "TCP and TLS connect timeout of every request"},
     {CFG_SEC_CORE,      "log_level",              CFG_LOG_LEVEL, "info",                 0, 0,             0,  CORE(log_level),                 0,                         NULL,            "`error`, `warn`, `info` or `debug` (`--log-level` overrides it)"},
@@ -139,6 +148,8 @@ const cfg_key_def cfg_keys[] = {
     {CFG_SEC_LIMITER,   "cluster_ahead",          CFG_DURATION,  "250",                  0.01, 10,         MS, LIM(cluster_ahead_ns),           0,                         NULL,            "scope = cluster: how far ahead a collector may reserve permits; bounds what a dying collector takes with it"},
 
     {CFG_SEC_SOURCE,    "plugin",                 CFG_STRING,    NULL,                   0, 0,             0,  SRC(plugin),                     CFG_REQUIRED,              check_not_empty, "the plugin's `.so` file, looked up in `plugin_dir`"},
+    {CFG_SEC_SOURCE,    "isolation",              CFG_STRING,    "in-process",           0, 0,             0,  SRC(isolation),                  0,                         check_isolation, "`process`: the plugin runs in a child process (its constructor too); a crash or hang there is logged, the child restarted with backoff and the chunk retried"},
+    {CFG_SEC_SOURCE,    "isolation_timeout_ms",   CFG_INT,       "5000",                 100, 600000,      0,  SRC(isolation_timeout_ms),       0,                         NULL,            "with `isolation = process`: a call (build or parse) that takes longer is a hang: the child is killed and restarted"},
     {CFG_SEC_SOURCE,    "enabled",                CFG_BOOL,      "true",                 0, 0,             0,  SRC(enabled),                    0,                         NULL,            "false: the section is checked but nothing is sent"},
     {CFG_SEC_SOURCE,    "chunk_size",             CFG_INT,       NULL,                   1, 100000,        0,  SRC(chunk_size),                 0,                         NULL,            "addresses per request (default: the plugin's maximum; above it is an error)"},
     {CFG_SEC_SOURCE,    "limiter",                CFG_STRING,    NULL,                   0, 0,             0,  SRC(limiter),                    0,                         NULL,            "a `[limiter NAME]` this source draws from (several sources may share one)"},

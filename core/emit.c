@@ -3,8 +3,12 @@
 #include "emit.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "log.h"
 #include "record.h"
+#include "text_clean.h"
 #include "tokencollector/sdk/extra.h"
 
 static const char *token_addr(const void *x, size_t i) { return ((const emit_ctx *)x)->tokens[i]->addr; }
@@ -20,6 +24,41 @@ static tc_values *emit_target(emit_ctx *x, const char *addr)
     return NULL;
 }
 
+/* Upstream text through text_clean with the limit of its kind; what
+ * changed is recorded against ADDR's token alone (a log line naming it and
+ * the field), never against the chunk. NULL: nothing left to store. */
+static char *clean_text(emit_ctx *x, const char *addr, const char *what, const char *value, size_t max,
+                        int keep_lines)
+{
+    text_report r;
+    char *v = text_clean(value, max, keep_lines, &r);
+    if (!text_changed(&r))
+        return v;
+    x->cleaned++;
+    if (x->cleaned == 1)
+        snprintf(x->first_cleaned, sizeof x->first_cleaned, "%s %s", addr, what);
+    LOG_INFO("data", "token %s: %s cleaned: %zu control characters removed, %zu invalid UTF-8 sequences replaced, "
+             "%zu bytes cut past its limit of %zu%s", addr, what, r.controls, r.invalid, r.cut, max,
+             *v ? "" : " (nothing left: not stored)");
+    if (!*v) {
+        x->dropped++;
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static size_t field_limit(tc_field f)
+{
+    switch (f) {
+    case TC_NAME: return TEXT_MAX_NAME;
+    case TC_SYMBOL: return TEXT_MAX_SYMBOL;
+    case TC_DESCRIPTION: return TEXT_MAX_DESCRIPTION;
+    case TC_SUPPLY: return TEXT_MAX_NUMBER;
+    default: return TEXT_MAX_URL;
+    }
+}
+
 static int emit_str(void *ctx, const char *addr, tc_field field, const char *value)
 {
     emit_ctx *x = ctx;
@@ -28,7 +67,11 @@ static int emit_str(void *ctx, const char *addr, tc_field field, const char *val
         x->rejected += v != NULL;
         return -1;
     }
-    values_set_str(v, field, value);
+    char *clean = clean_text(x, addr, tc_field_name(field), value, field_limit(field), field == TC_DESCRIPTION);
+    if (!clean)
+        return 0;
+    values_set_str(v, field, clean);
+    free(clean);
     return 0;
 }
 
@@ -52,7 +95,12 @@ static int emit_link(void *ctx, const char *addr, tc_link_kind kind, const char 
         x->rejected += v != NULL;
         return -1;
     }
-    values_add_link(v, kind, label, url);
+    char *u = clean_text(x, addr, "link url", url, TEXT_MAX_URL, 0);
+    char *l = label ? clean_text(x, addr, "link label", label, TEXT_MAX_LABEL, 0) : NULL;
+    if (u)
+        values_add_link(v, kind, l, u);
+    free(u);
+    free(l);
     return 0;
 }
 
@@ -77,8 +125,16 @@ static int emit_extra(emit_ctx *x, const char *addr, const char *key, extra_type
         x->rejected++;
         return -1;
     }
-    if ((type == EXTRA_STR && !tc_extra_str_ok(str)) ||
-        values_set_extra(v, key, type, num, str) != 0) {
+    if (type == EXTRA_STR && !tc_extra_str_ok(str)) {
+        x->over_bounds++;
+        return -1;
+    }
+    char *clean = type == EXTRA_STR ? clean_text(x, addr, key, str, TC_EXTRA_STR_MAX, 0) : NULL;
+    if (type == EXTRA_STR && !clean)
+        return 0;
+    int rc = values_set_extra(v, key, type, num, clean);
+    free(clean);
+    if (rc != 0) {
         x->over_bounds++;
         return -1;
     }

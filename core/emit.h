@@ -21,6 +21,9 @@ typedef struct emit_ctx {
                           extras with a bad key */
     uint64_t over_bounds; /* extras past TC_EXTRA_MAX per token or
                              TC_EXTRA_STR_MAX bytes */
+    uint64_t cleaned;     /* strings changed by text_clean (cut, controls, bad UTF-8) */
+    uint64_t dropped;     /* strings left empty by it: not stored */
+    char first_cleaned[160]; /* "ADDR name" of the first one, for the chunk's log line */
 } emit_ctx;
 
 /* Indexes the N TOKENS and points OUT's setters at them, for source SRC.

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "secrets.h"
 #include "util.h"
 
 /* The auto window never holds more tokens than this (memory: every token
@@ -146,9 +147,7 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
     e->cfg = cfg;
     e->st = st;
     e->env.rng = (uint64_t)now_mono_ns() | 1;
-    char host[64] = "localhost";
-    gethostname(host, sizeof host - 1);
-    snprintf(e->owner, sizeof e->owner, "%s:%ld", host, (long)getpid());
+    engine_collector_id(cfg, e->owner, sizeof e->owner);
     e->env.http = http_engine_new(cfg->connect_timeout_ms);
     if (!e->env.http) {
         snprintf(err, errlen, "cannot initialise libcurl");
@@ -162,6 +161,7 @@ engine *engine_new(const config *cfg, store *st, char *err, size_t errlen)
     }
     engine_refresh_active(e);
     engine_size_window(e);
+    engine_recover_claims(e);
     return e;
 }
 
@@ -240,7 +240,7 @@ static int is_owed(const char *owed, const char *name)
 /* A claim of ours, with a fresh CLAIM_ID, at the configured lease. */
 static claim_request new_claim(engine *e, char claim_id[160])
 {
-    snprintf(claim_id, 160, "%s:%llu:%08llx", e->owner, (unsigned long long)++e->claims,
+    snprintf(claim_id, 160, "%s:%ld:%llu:%08llx", e->owner, (long)getpid(), (unsigned long long)++e->claims,
              (unsigned long long)(xorshift64_star(&e->env.rng) & 0xffffffffu));
     return (claim_request){.owner = e->owner,
                            .claim_id = claim_id,
@@ -393,8 +393,10 @@ void engine_settle(metrics *m, source_rt *s, token_state *t, source_outcome o, c
     if (t->outcomes[s->index] != OUTCOME_PENDING)
         return;
     t->outcomes[s->index] = o;
-    if (error)
+    if (error) {
         t->errors[s->index] = xstrdup(error);
+        secrets_scrub(t->errors[s->index]); /* stored: no key travels to the store */
+    }
     if (m && (o == OUTCOME_FOUND || o == OUTCOME_MISSING))
         metrics_count(m, s->index, MC_TOKENS, 1);
     if (o == OUTCOME_FOUND)
@@ -550,7 +552,15 @@ int engine_run_once(engine *e, FILE *progress)
     engine_release_open(e);
     if (progress)
         print_progress(e, progress, started, 1);
-    return (e->commit_failures || store_failed) ? -1 : 0;
+    if (e->commit_failures || store_failed)
+        return -1;
+    /* Every token of the pass failed (no source answered, or the owed ones
+     * never did): a pass that did nothing useful is not a success. */
+    if (e->committed && e->committed_failed == e->committed) {
+        LOG_ERROR("engine", "every one of the %llu tokens of this pass failed", (unsigned long long)e->committed);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- daemon mode -------------------------------------------------------------- */
@@ -641,6 +651,11 @@ void engine_print_summary(engine *e, FILE *out, double wall_s)
         fprintf(out, "tokens by status: enriched %llu, no_data %llu, failed %llu, pending %llu\n",
                 (unsigned long long)counts[STATUS_ENRICHED], (unsigned long long)counts[STATUS_NO_DATA],
                 (unsigned long long)counts[STATUS_FAILED], (unsigned long long)counts[STATUS_PENDING]);
+    const claim_recovery *rc = &e->recovery;
+    if (rc->taken_back || rc->foreign)
+        fprintf(out, "claims: %zu taken back from a previous run of %s; %zu held by other collectors (the last "
+                "ends in %lld s)\n", rc->taken_back, e->owner, rc->foreign,
+                (long long)(rc->foreign ? rc->foreign_last_until - now_wall_s() : 0));
     fprintf(out, "%-14s %7s %9s %7s %7s %7s %7s %7s %8s %8s %8s %10s\n", "source", "chunk", "requests", "429s",
             "retries", "transp", "5xx", "4xx", "found", "missing", "failed", "limiter_s");
     uint64_t total_req = 0, total_429 = 0;

@@ -115,7 +115,7 @@ static token_status merge_with_stored(const engine *e, const token_state *t, con
     tc_values *eff = xcalloc(n ? n : 1, sizeof *eff);
     source_outcome *eff_o = xcalloc(n ? n : 1, sizeof *eff_o);
     int64_t *fetched = xcalloc(n ? n : 1, sizeof *fetched);
-    int found = 0, answered = 0;
+    int found = 0, answered = 0, owed = 0;
     for (size_t s = 0; s < n; s++) {
         source_outcome o = outcomes[s];
         size_t slot = e->active[s];
@@ -131,6 +131,7 @@ static token_status merge_with_stored(const engine *e, const token_state *t, con
             eff_o[s] = OUTCOME_MISSING;
         found |= eff_o[s] == OUTCOME_FOUND;
         answered |= o == OUTCOME_MISSING || o == OUTCOME_KEPT;
+        owed |= o == OUTCOME_FAILED || o == OUTCOME_SKIPPED;
     }
     merge_token_at(&e->plan, eff, eff_o, fetched, n, now, merged);
     free(eff); /* shallow copies: the values belong to the token and STORED */
@@ -138,8 +139,9 @@ static token_status merge_with_stored(const engine *e, const token_state *t, con
     free(fetched);
     if (found)
         return STATUS_ENRICHED;
-    /* failed only when no source answered at all */
-    return answered ? STATUS_NO_DATA : STATUS_FAILED;
+    /* no_data: every source answered and none knew it. A source still owed
+     * (failed, or skipped by an open breaker) may know it: failed, retried. */
+    return answered && !owed ? STATUS_NO_DATA : STATUS_FAILED;
 }
 
 /* When a token owed by some sources is tried again: doubling from
@@ -228,6 +230,8 @@ static void store_results(engine *e, batch *b, token_result *res, int64_t now)
     }
     e->committed += b->n - fenced;
     e->fenced += fenced;
+    for (size_t i = 0; i < b->n; i++)
+        e->committed_failed += res[i].status == STATUS_FAILED;
     if (e->env.m) {
         metrics_count(e->env.m, METRICS_ALL, MC_TOKENS, b->n - fenced);
         metrics_count(e->env.m, METRICS_ALL, MC_BATCHES, 1);

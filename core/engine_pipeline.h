@@ -55,9 +55,11 @@ struct engine {
     batch *open_batches;
     size_t tokens_open;
     int store_exhausted;
-    char owner[128];       /* "host:pid", recorded with each claim */
+    char owner[128];       /* the collector's identity (engine_recover.c), recorded with each claim */
+    claim_recovery recovery; /* what the start found in the store (engine_recover_claims) */
     uint64_t claims;       /* claim ids are owner:claims:random */
     uint64_t committed, commit_failures, fenced, total_pending;
+    uint64_t committed_failed; /* committed with status failed (--once: all failed = exit 1) */
     int daemon;
     int hold;              /* every source paused: nothing sent, nothing shed */
     engine_hooks hooks;
@@ -101,5 +103,9 @@ void engine_free_batch(batch *b);
  * and frees them; 1 when its time budget ran out with some left (commit
  * again after the sources had their turn), else 0. */
 int engine_commit_finished(engine *e);
+
+/* engine_recover.c */
+void engine_collector_id(const config *cfg, char *out, size_t len);
+void engine_recover_claims(engine *e);
 
 #endif

@@ -14,6 +14,44 @@
 /* After this many bad lines, only the count is reported. */
 #define MAX_REPORTED_BAD 20
 
+/* The first 60 bytes of S for a terminal: control characters, DEL and bytes
+ * above 0x7e as \xHH, so a rejected line cannot drive the terminal. */
+static void escape_for_terminal(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; s[i] && i < 60 && n + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+            n += (size_t)snprintf(out + n, outlen - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+const char *import_check_line(char *line, size_t len, char *why, size_t whylen)
+{
+    if (len != strlen(line)) { /* a NUL would cut the address silently */
+        snprintf(why, whylen, "a NUL byte in the line: rejected");
+        return NULL;
+    }
+    char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    char *end = p + strlen(p);
+    while (end > p && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    if (!*p || *p == '#')
+        return IMPORT_SKIP;
+    if (!is_solana_address(p)) {
+        char shown[300];
+        escape_for_terminal(p, shown, sizeof shown);
+        snprintf(why, whylen, "not a Solana address (base58 of 32 bytes, 32-44 characters): \"%s\"", shown);
+        return NULL;
+    }
+    return p;
+}
+
 static int by_address(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -61,18 +99,13 @@ int import_addresses(const config *cfg, const char *path)
     ssize_t len;
     while (!failed && (len = getline(&line, &cap, in)) != -1) {
         lineno++;
-        char *p = line;
-        while (isspace((unsigned char)*p))
-            p++;
-        char *end = p + strlen(p);
-        while (end > p && isspace((unsigned char)end[-1]))
-            *--end = '\0';
-        if (!*p || *p == '#')
+        char why[400];
+        const char *p = import_check_line(line, (size_t)len, why, sizeof why);
+        if (p == IMPORT_SKIP)
             continue;
-        if (!is_solana_address(p)) {
+        if (!p) {
             if (bad < MAX_REPORTED_BAD)
-                fprintf(stderr, "%s:%lu: not a Solana address (base58, 32-44 characters): \"%.60s\"\n", label,
-                        lineno, p);
+                fprintf(stderr, "%s:%lu: %s\n", label, lineno, why);
             bad++;
             continue;
         }

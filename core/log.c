@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "secrets.h"
 #include "util.h"
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -227,6 +228,21 @@ static void emit(tc_log_level level, const char *component, const log_field *f, 
         return;
     char message[2048];
     vsnprintf(message, sizeof message, fmt, ap);
+    /* Secrets leave no line (an upstream may echo a key in its error body). */
+    secrets_scrub(message);
+    log_field clean[16];
+    char values[16][512];
+    if (n > 16)
+        n = 16;
+    for (size_t i = 0; i < n; i++) {
+        clean[i] = f[i];
+        if (f[i].value && !f[i].number) {
+            snprintf(values[i], sizeof values[i], "%s", f[i].value);
+            secrets_scrub(values[i]);
+            clean[i].value = values[i];
+        }
+    }
+    f = n ? clean : f;
     pthread_mutex_lock(&mu);
     counts[level]++;
     if (level <= TC_LOG_WARN) {

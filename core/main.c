@@ -1,11 +1,13 @@
 /* tokencollector command line: parse options, load the config, dispatch. */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api_server.h"
@@ -15,7 +17,9 @@
 #include "daemon.h"
 #include "engine.h"
 #include "import.h"
+#include "isolation.h"
 #include "log.h"
+#include "plugin_guard.h"
 #include "registry.h"
 #include "status_cli.h"
 #include "store.h"
@@ -65,22 +69,57 @@ static void on_signal(int sig)
         engine_request_stop(running_engine);
 }
 
+/* Loads and checks source I's plugin; 0 when it is usable. */
+static int check_source(const config *cfg, size_t i)
+{
+    char err[1024];
+    source_instance *inst = registry_open(cfg->path, cfg->plugin_dir, &cfg->sources[i], err, sizeof err);
+    if (!inst) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    printf("source %-14s plugin %s %s (ABI %u.%u), chunk %zu of max %zu%s\n", inst->name, inst->vt->name,
+           inst->vt->version ? inst->vt->version : "?", inst->vt->abi_major, inst->vt->abi_minor,
+           inst->chunk_size, inst->vt->max_chunk, cfg->sources[i].enabled ? "" : ", disabled");
+    source_unref(inst);
+    return 0;
+}
+
+/* Each plugin is loaded (its constructor run, create called) in a child:
+ * one that crashes is an error naming it, not the checker's death. */
+static int check_source_isolated(const config *cfg, size_t i)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return check_source(cfg, i);
+    if (pid == 0) {
+        int rc = check_source(cfg, i);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc == 0 ? 0 : 2);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status)) {
+        const cfg_source *src = &cfg->sources[i];
+        fprintf(stderr, "%s:%d: [source %s] plugin %s crashed while loading (signal %d, %s): the collector would "
+                "die with it\n", cfg->path, src->line, src->name, src->plugin, WTERMSIG(status),
+                strsignal(WTERMSIG(status)));
+        return -1;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 static int check_config(const config *cfg)
 {
     char err[1024];
     int ok = 1;
-    for (size_t i = 0; i < cfg->n_sources; i++) {
-        source_instance *inst = registry_open(cfg->path, cfg->plugin_dir, &cfg->sources[i], err, sizeof err);
-        if (!inst) {
-            fprintf(stderr, "%s\n", err);
+    for (size_t i = 0; i < cfg->n_sources; i++)
+        if (check_source_isolated(cfg, i) != 0)
             ok = 0;
-            continue;
-        }
-        printf("source %-14s plugin %s %s (ABI %u.%u), chunk %zu of max %zu%s\n", inst->name, inst->vt->name,
-               inst->vt->version ? inst->vt->version : "?", inst->vt->abi_major, inst->vt->abi_minor,
-               inst->chunk_size, inst->vt->max_chunk, cfg->sources[i].enabled ? "" : ", disabled");
-        source_unref(inst);
-    }
     for (size_t i = 0; i < cfg->n_limiters; i++)
         printf("limiter %-13s %.4g requests/s, burst %.4g\n", cfg->limiters[i].name, cfg->limiters[i].rate_per_s,
                cfg->limiters[i].burst);
@@ -257,6 +296,9 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},             {"config-help", no_argument, NULL, 'H'},
         {"markdown", no_argument, NULL, 'm'},         {"plugin", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
+    /* The helper mode of isolation = process (isolation_child.c). */
+    if (argc == 4 && !strcmp(argv[1], "--plugin-child"))
+        return isolation_child_main(argv[2], argv[3]);
     int opt;
     while ((opt = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (opt) {
@@ -298,6 +340,9 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
 
+#if !defined(__SANITIZE_ADDRESS__)
+    plugin_guard_install(); /* a plugin's crash names it (sanitizer builds keep their own report) */
+#endif
     config cfg;
     char err[1024];
     /* migrate and import only open the store: the sources' sections (and

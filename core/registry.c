@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isolation.h"
 #include "log.h"
+#include "plugin_guard.h"
 #include "plugin_settings.h"
 #include "util.h"
 
@@ -94,7 +96,9 @@ static void *open_build(const char *path, int another_loaded, char *dlerr, size_
     if (another_loaded && !copy)
         return NULL;
     /* RTLD_LOCAL keeps plugins from seeing each other's symbols. */
+    plugin_guard_enter(path, NULL, "its constructor (dlopen)");
     void *h = dlopen(copy ? copy : path, RTLD_NOW | RTLD_LOCAL);
+    plugin_guard_leave();
     if (!h)
         snprintf(dlerr, dlerrlen, "%s", dlerror());
     if (copy)
@@ -282,6 +286,13 @@ int registry_describe(const char *path, FILE *out, int markdown, char *err, size
 source_instance *registry_open(const char *cfg_path, const char *plugin_dir, const cfg_source *src,
                                char *err, size_t errlen)
 {
+    if (src->isolation && !strcmp(src->isolation, "process"))
+    {
+        char *path = registry_resolve_path(plugin_dir, src->plugin);
+        source_instance *inst = isolation_open(cfg_path, path, src, err, errlen); /* nothing of it loaded here */
+        free(path);
+        return inst;
+    }
     char *path = registry_resolve_path(plugin_dir, src->plugin);
     char dlerr[512];
     plugin_module *mod = module_get(path, dlerr, sizeof dlerr);
@@ -327,7 +338,10 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
                            .request_header = host_request_header,
                            .request_body = host_request_body};
     char perr[256] = "";
-    if (vt->create(&inst->host, (const tc_settings *)inst->cfg, &inst->self, perr, sizeof perr) != 0) {
+    plugin_guard_enter(vt->name, inst->name, "create");
+    int created = vt->create(&inst->host, (const tc_settings *)inst->cfg, &inst->self, perr, sizeof perr);
+    plugin_guard_leave();
+    if (created != 0) {
         errf(err, errlen, cfg_path, src, NULL, "plugin %s refused its settings: %s", vt->name,
              perr[0] ? perr : "(no reason given)");
         module_put(mod);
@@ -343,7 +357,9 @@ source_instance *registry_open(const char *cfg_path, const char *plugin_dir, con
 int registry_build_changed(const source_instance *inst)
 {
     file_id now;
-    return file_id_of(inst->path, &now) == 0 && !same_file(&now, &inst->module->id);
+    /* An isolated plugin is not loaded here: its process loads the file as
+     * it is when it (re)starts. */
+    return inst->module && file_id_of(inst->path, &now) == 0 && !same_file(&now, &inst->module->id);
 }
 
 void source_ref(source_instance *inst) { inst->refs++; }
@@ -352,8 +368,11 @@ void source_unref(source_instance *inst)
 {
     if (!inst || --inst->refs > 0)
         return;
+    plugin_guard_enter(inst->vt->name, inst->name, "destroy");
     inst->vt->destroy(inst->self);
-    module_put(inst->module);
+    plugin_guard_leave();
+    if (inst->module) /* none for an isolated plugin (isolation_host.c) */
+        module_put(inst->module);
     cfg_source_free(inst->cfg);
     free(inst->name);
     free(inst->path);

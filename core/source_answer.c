@@ -6,13 +6,17 @@
  * the chunk's fate. Must not send anything (source_runtime.c does) nor touch
  * batches: tokens leave through engine_settle() only. */
 #include <stdio.h>
+#include <string.h>
 
 #include "backoff.h"
 #include "emit.h"
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin_guard.h"
+#include "secrets.h"
 #include "source_chunk.h"
+#include "text_clean.h"
 #include "util.h"
 
 /* A chunk answered 429 this many times in a row is given up for this pass. */
@@ -96,9 +100,22 @@ static void on_transient_status(chunk *c, const http_result *r)
     c->throttled = 0; /* a run of 429s ends with any other answer */
     c->src->stats.fail_5xx++;
     breaker_note(c->src, 0);
-    char body[128], why[400];
-    excerpt(body, sizeof body, r->body, r->body_len);
+    /* A secret the body echoes is replaced before the excerpt could cut it
+     * in half (a half key would pass the scrub). */
+    char head[1024], body[128], why[400];
+    size_t n = r->body_len < sizeof head ? r->body_len : sizeof head;
+    memcpy(head, r->body ? r->body : "", r->body ? n : 0);
+    n = secrets_scrub_len(head, r->body ? n : 0);
+    excerpt(body, sizeof body, head, n);
     snprintf(why, sizeof why, "HTTP %ld: %s", r->status, body);
+    chunk_transient_failure(c, why, 0);
+}
+
+/* An isolated plugin's process crashed, hung or is restarting before the
+ * request was built: like a transport failure, retried and counted. */
+void chunk_plugin_failed(chunk *c, const char *why)
+{
+    breaker_note(c->src, 0);
     chunk_transient_failure(c, why, 0);
 }
 
@@ -144,6 +161,13 @@ static void on_parse_fatal(chunk *c, const char *why)
 /* Runs the plugin's parser over R; what it emits lands in the chunk's tokens. */
 static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome)
 {
+    /* One \u0000 or lone surrogate must not cost the whole chunk (a strict
+     * parser refuses the body): rewritten to \ufffd in the transfer's own
+     * buffer (http.c), which nothing reads after this callback. */
+    size_t escapes = r->body ? text_fix_json_escapes((char *)r->body, r->body_len) : 0;
+    if (escapes)
+        LOG_INFO(c->src->inst->name, "%zu \\u0000 or lone surrogate escapes in the answer replaced by U+FFFD",
+                 escapes);
     tc_response resp = {.struct_size = sizeof resp,
                         .status = r->status,
                         .body = r->body,
@@ -153,7 +177,9 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
     tc_emit out;
     /* The chunk's own instance: during a hot swap it may not be the source's current one. */
     emit_open(&x, c->tokens, c->n, c->src->index, c->inst->vt->version, &out);
+    plugin_guard_enter(c->inst->vt->name, c->inst->name, "parse_response");
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, outcome);
+    plugin_guard_leave();
     emit_close(&x);
     if (x.rejected)
         LOG_DEBUG(c->src->inst->name, "%llu values rejected (unknown address, wrong field type or bad extra key)",
@@ -161,6 +187,10 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
     if (x.over_bounds)
         LOG_DEBUG(c->src->inst->name, "%llu extras rejected (over %d per token or a string over %d bytes)",
                   (unsigned long long)x.over_bounds, TC_EXTRA_MAX, TC_EXTRA_STR_MAX);
+    if (x.cleaned)
+        LOG_WARN(c->src->inst->name, "%llu values cleaned (control characters, invalid UTF-8, over their limit; "
+                 "%llu left empty and dropped), the first: %s", (unsigned long long)x.cleaned,
+                 (unsigned long long)x.dropped, x.first_cleaned);
     outcome->message[sizeof outcome->message - 1] = '\0';
     return st;
 }

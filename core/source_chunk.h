@@ -38,6 +38,9 @@ void chunk_retry_at(chunk *c, int64_t not_before_ns);
  * unless attempts or the retry budget are spent (given up) or the breaker
  * opened (skipped: still owed). */
 void chunk_transient_failure(chunk *c, const char *why, int64_t min_wait_ns);
+/* An isolated plugin's process failed before the request was built
+ * (source_answer.c): retried like a transport failure, the breaker counts it. */
+void chunk_plugin_failed(chunk *c, const char *why);
 
 /* The HTTP engine's completion callback for a sent chunk (USER). */
 void chunk_on_response(void *user, const http_result *r);

@@ -11,8 +11,10 @@
 
 #include "backoff.h"
 #include "engine_internal.h"
+#include "isolation.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin_guard.h"
 #include "source_chunk.h"
 #include "util.h"
 
@@ -294,7 +296,14 @@ static void send_chunk(source_env *env, source_rt *s, chunk *c, int64_t now)
         c->ready_since_ns = s->waiting_since_ns;
     s->waiting_since_ns = 0;
     request_reset(&c->req);
-    if (c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req) != 0 || !c->req.url) {
+    plugin_guard_enter(c->inst->vt->name, c->inst->name, "build_request");
+    int built = c->inst->vt->build_request(c->inst->self, c->addrs, c->n, &c->req);
+    plugin_guard_leave();
+    if (built != 0 && isolation_call_failed(c->inst)) {
+        chunk_plugin_failed(c, "the plugin's process failed while building the request");
+        return;
+    }
+    if (built != 0 || !c->req.url) {
         breaker_cancel(&s->brk);
         chunk_fail(c, "the plugin could not build a request");
         return;

@@ -82,6 +82,17 @@ typedef struct token_change {
 
 typedef void (*store_change_cb)(void *ctx, const token_change *c);
 
+/* What a starting collector learns about the claims in the store
+ * (store_backend.recover_claims). */
+typedef struct claim_recovery {
+    int owner_alive;    /* another live process holds OWNER's lock: its claims were left alone */
+    size_t taken_back;  /* OWNER's claims released: its previous run died holding them */
+    size_t foreign;     /* tokens under another collector's lease that has not ended */
+    char foreign_owner[128];     /* the collector of the lease that ends last */
+    int64_t foreign_first_until; /* unix s: when the first of those leases ends */
+    int64_t foreign_last_until;  /* ... and the last */
+} claim_recovery;
+
 typedef struct store_backend {
     const char *name;
     int (*import)(void *be, const char *const *addrs, size_t n, size_t *inserted, char *err, size_t errlen);
@@ -140,6 +151,14 @@ typedef struct store_backend {
      * store_fetch_cb): which sources know a token and since when. */
     int (*source_fetches)(void *be, const char *const *addrs, size_t n, store_fetch_cb cb, void *ctx, char *err,
                           size_t errlen);
+    /* ---- crash recovery (a collector starting) */
+    /* Takes OWNER's lock for this process's life (SQLite: flock() on a file
+     * beside the database; PostgreSQL: a session advisory lock). Holding it
+     * proves no earlier process of OWNER is alive, so OWNER's leases still
+     * running are a dead run's: released at once (out->taken_back). Without
+     * it (out->owner_alive) nothing is touched. Then counts the leases of
+     * other collectors (out->foreign*). */
+    int (*recover_claims)(void *be, const char *owner, int64_t now, claim_recovery *out, char *err, size_t errlen);
 } store_backend;
 
 typedef struct store {
@@ -201,6 +220,12 @@ static inline int store_commit(store *s, const token_result *t, size_t n, int64_
 {
     return s->ops->commit(s->be, t, n, now, claim_id, fenced, err, errlen);
 }
+static inline int store_recover_claims(store *s, const char *owner, int64_t now, claim_recovery *out, char *err,
+                                       size_t errlen)
+{
+    return s->ops->recover_claims ? s->ops->recover_claims(s->be, owner, now, out, err, errlen) : 0;
+}
+
 static inline int store_release(store *s, const char *const *addrs, size_t n, const char *claim_id, char *err,
                                 size_t errlen)
 {

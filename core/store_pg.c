@@ -438,4 +438,5 @@ const store_backend store_pg_backend = {
     .list_tokens = store_pg_list_tokens,
     .get_token = store_pg_get_token,
     .changes = store_pg_changes,
+    .recover_claims = store_pg_recover_claims,
 };

@@ -71,6 +71,8 @@ int store_pg_commit(void *be, const token_result *tokens, size_t n, int64_t now,
 /* store_pg_read.c: the HTTP API's reads */
 int store_pg_list_tokens(void *be, const token_query *q, token_page *out, char *err, size_t errlen);
 int store_pg_get_token(void *be, const char *address, token_page *out, char *err, size_t errlen);
+/* store_pg_recover.c */
+int store_pg_recover_claims(void *be, const char *owner, int64_t now, claim_recovery *out, char *err, size_t errlen);
 /* store_pg_feed.c */
 int store_pg_changes(void *be, int64_t since, size_t limit, store_change_cb cb, void *ctx, int64_t *head, char *err,
                      size_t errlen);

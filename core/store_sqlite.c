@@ -859,4 +859,5 @@ const store_backend store_sqlite_backend = {
     .list_tokens = store_sqlite_list_tokens,
     .get_token = store_sqlite_get_token,
     .changes = sqlite_changes,
+    .recover_claims = store_sqlite_recover_claims,
 };

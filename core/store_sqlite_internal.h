@@ -19,4 +19,8 @@ const char *store_sqlite_path(void *be);
 int store_sqlite_list_tokens(void *be, const token_query *q, token_page *out, char *err, size_t errlen);
 int store_sqlite_get_token(void *be, const char *address, token_page *out, char *err, size_t errlen);
 
+/* store_sqlite_recover.c */
+int store_sqlite_recover_claims(void *be, const char *owner, int64_t now, claim_recovery *out, char *err,
+                                size_t errlen);
+
 #endif

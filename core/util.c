@@ -77,7 +77,28 @@ int is_solana_address(const char *s)
     for (; s[n]; n++)
         if (!strchr(alphabet, s[n]))
             return 0;
-    return n >= 32 && n <= 44;
+    if (n < 32 || n > 44)
+        return 0;
+    /* A public key is 32 bytes: the base58 text must decode to exactly that
+     * ('z' x 44 is 58^44, 33 bytes; each leading '1' is a zero byte). */
+    unsigned char bytes[40] = {0};
+    size_t zeros = 0;
+    while (zeros < n && s[zeros] == '1')
+        zeros++;
+    for (size_t i = zeros; i < n; i++) {
+        unsigned carry = (unsigned)(strchr(alphabet, s[i]) - alphabet);
+        for (size_t k = sizeof bytes; k-- > 0;) {
+            carry += 58u * bytes[k];
+            bytes[k] = (unsigned char)(carry & 0xff);
+            carry >>= 8;
+        }
+        if (carry)
+            return 0; /* far above 32 bytes */
+    }
+    size_t lead = 0;
+    while (lead < sizeof bytes && bytes[lead] == 0)
+        lead++;
+    return zeros + (sizeof bytes - lead) == 32;
 }
 
 int parse_long(const char *s, long min, long max, long *out)

@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libpq-dev libcmocka-dev
 libsqlite3-dev libmicrohttpd-dev zlib1g-dev libsystemd-dev sqlite3 curl jq postgresql python3 groff-base man-db
-prometheus chromium"
+prometheus chromium clang libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

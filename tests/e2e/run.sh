@@ -67,7 +67,8 @@ head -n 40 "$WORK/tokens.txt" >"$WORK/down.txt"
 MAX_ATTEMPTS=2 write_config "$WORK/down.ini" "$WORK/down.db"
 "$TC" -c "$WORK/down.ini" import "$WORK/down.txt" >/dev/null
 "$TC" -c "$WORK/down.ini" --once --no-progress >"$WORK/down.out" 2>"$WORK/down.err"
-expect "--once with every source down exits 0 (the run itself worked)" $? 0
+expect "--once with every source down exits 1 (every token failed: issue 14, defect 7)" $? 1
+expect "... and says so" "$(grep -c 'every one of the 40 tokens of this pass failed' "$WORK/down.err")" 1
 expect "every token is failed" "$(sqlite3 "$WORK/down.db" "SELECT count(*) FROM tokens WHERE status='failed'")" 40
 expect "attempts and last attempt recorded, no success time" \
     "$(sqlite3 "$WORK/down.db" "SELECT count(*) FROM tokens WHERE enrichment_attempts=1 AND last_refresh_attempt IS NOT NULL AND last_refresh_success IS NULL")" 40

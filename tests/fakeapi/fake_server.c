@@ -304,6 +304,78 @@ static void log_request(const server *srv, const char *method, const char *url,
             fake_source_name(q->source), q->n, status, note ? " " : "", note ? note : "");
 }
 
+/* The echo fault: a 500 whose body quotes the request line with its query
+ * string, as some gateways do (a key in the URL then travels in the body). */
+static enum MHD_Result append_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    char *q = cls;
+    size_t n = strlen(q);
+    snprintf(q + n, 2048 - n, "%s%s%s%s", n ? "&" : "?", key, value ? "=" : "", value ? value : "");
+    return MHD_YES;
+}
+
+static void reply_echo(reply *r, struct MHD_Connection *conn, const char *method, const char *url)
+{
+    char query[2048] = "", body[2400];
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, append_arg, query);
+    snprintf(body, sizeof body, "{\"error\":\"Internal Server Error\",\"request\":\"%s %s%s HTTP/1.1\"}", method, url,
+             query);
+    reply_text(r, 500, "application/json", body);
+}
+
+typedef struct strbuf_fake {
+    char *data;
+    size_t len, cap;
+} strbuf_fake;
+
+static void fake_buf_put(strbuf_fake *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            abort();
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* The hostile fault: the first four "name" values of a 200 body become, in
+ * turn, 50,000 characters with BEL and ESC, invalid UTF-8, a string with an
+ * escaped NUL, and a lone surrogate (\ud800, which strict JSON parsers
+ * reject). Each hits one token of the answer. */
+static void hostile_names(reply *r)
+{
+    static const char *const tail[] = {NULL, "Bad\xff\xfe UTF-8 \xc3", "Nul\\u0000Cut", "Lone\\ud800Surrogate"};
+    strbuf_fake out = {0};
+    const char *p = r->body, *end = r->body + r->len;
+    for (int k = 0; k < 4; k++) {
+        const char *hit = strstr(p, "\"name\":\"");
+        if (!hit)
+            break;
+        const char *v = hit + 8, *close = v;
+        while (close < end && *close != '"')
+            close += *close == '\\' ? 2 : 1;
+        fake_buf_put(&out, p, (size_t)(v - p));
+        if (k == 0) {
+            for (int i = 0; i < 5000; i++)
+                fake_buf_put(&out, "Long\a\x1b[31mName", 14);
+        } else
+            fake_buf_put(&out, tail[k], strlen(tail[k]));
+        p = close;
+    }
+    fake_buf_put(&out, p, (size_t)(end - p));
+    if (!out.data)
+        return;
+    free(r->body);
+    r->body = out.data;
+    r->len = out.len;
+}
+
 /* Admit, render, apply faults and latency, send: shared by all sources. */
 static enum MHD_Result serve_source(server *srv, struct MHD_Connection *conn,
                                     const char *method, const char *url, source_request *q)
@@ -343,6 +415,8 @@ static enum MHD_Result serve_source(server *srv, struct MHD_Connection *conn,
             r.ratelimit_headers = 0;
             if (adm.error_status == 503)
                 reply_text(&r, 503, "text/html", "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>");
+            else if (adm.echo)
+                reply_echo(&r, conn, method, url);
             else
                 reply_text(&r, 500, "application/json", "{\"error\":\"Internal Server Error\"}");
             note = "(fault: error)";
@@ -364,6 +438,8 @@ static enum MHD_Result serve_source(server *srv, struct MHD_Connection *conn,
         else
             json = fake_render_dexscreener(&srv->opt.profile, q->addrs, q->n);
         reply_json(&r, 200, json);
+        if (adm.hostile && r.status == 200)
+            hostile_names(&r);
         if (adm.fault == FAULT_TRUNCATE && r.status == 200) {
             r.len = r.len > 1 ? r.len / 2 : r.len; /* valid JSON cut in half */
             note = "(fault: truncated)";
@@ -425,6 +501,9 @@ static cJSON *faults_json(server *srv)
         cJSON_AddNumberToObject(o, "hang_ms", f->hang_ms);
         cJSON_AddNumberToObject(o, "down", f->down);
         cJSON_AddNumberToObject(o, "next429", f->next429);
+        cJSON_AddNumberToObject(o, "echo", f->echo);
+        cJSON_AddNumberToObject(o, "slow_ms", f->slow_ms);
+        cJSON_AddNumberToObject(o, "hostile", f->hostile);
     }
     pthread_mutex_unlock(&srv->lock);
     return root;

@@ -193,6 +193,9 @@ admission admit(server *srv, fake_source source, int valid, const char *const *a
     unsigned spread = srv->opt.latency_max_ms - srv->opt.latency_min_ms;
     a.latency_ms = srv->opt.latency_min_ms +
                    (spread ? (unsigned)(prng_next(&srv->latency_rng) % (spread + 1)) : 0);
+    a.latency_ms += f->slow_ms;
+    a.echo = f->echo;
+    a.hostile = f->hostile;
 
     ts_drop_outside(&st->accepted, now, st->window_ns);
     if (f->down) {
@@ -309,6 +312,12 @@ int fault_update_arg(fault_update *u, const char *key, const char *value)
         bad = fake_parse_uint(v, 3600000, &u->values.hang_ms), u->set_hang = 1;
     } else if (strcmp(key, "down") == 0) {
         bad = fake_parse_uint(v, 1, &flag), u->values.down = (int)flag, u->set_down = 1;
+    } else if (strcmp(key, "echo") == 0) {
+        bad = fake_parse_uint(v, 1, &flag), u->values.echo = (int)flag, u->set_echo = 1;
+    } else if (strcmp(key, "slow_ms") == 0) {
+        bad = fake_parse_uint(v, 600000, &u->values.slow_ms), u->set_slow = 1;
+    } else if (strcmp(key, "hostile") == 0) {
+        bad = fake_parse_uint(v, 1, &flag), u->values.hostile = (int)flag, u->set_hostile = 1;
     } else if (strcmp(key, "clear") == 0) {
         bad = fake_parse_uint(v, 1, &flag), u->clear = (int)flag;
     } else {
@@ -337,6 +346,9 @@ static void apply_faults(source_faults *f, const fault_update *u)
     if (u->set_hang) f->hang_ms = u->values.hang_ms;
     if (u->set_down) f->down = u->values.down;
     if (u->set_next429) f->next429 = u->values.next429;
+    if (u->set_echo) f->echo = u->values.echo;
+    if (u->set_slow) f->slow_ms = u->values.slow_ms;
+    if (u->set_hostile) f->hostile = u->values.hostile;
 }
 
 

@@ -33,6 +33,9 @@ typedef struct source_faults {
     unsigned retry_after_s, hang_ms;
     int down;
     unsigned next429;  /* the next N requests get a 429 (then it counts down to 0) */
+    int echo;          /* 500 bodies echo the request line (query string included) */
+    unsigned slow_ms;  /* added to every answer of the source (slow HTTP/1.1 upstream) */
+    int hostile;       /* 200 bodies carry hostile names (fake_server.c: hostile_names) */
 } source_faults;
 
 typedef struct source_state {
@@ -83,6 +86,7 @@ typedef struct admission {
     unsigned retry_after_s;  /* 429s */
     unsigned hang_ms;        /* FAULT_TIMEOUT */
     unsigned latency_ms;
+    int echo, hostile;       /* the source's echo and hostile faults */
     long remaining;          /* x-ratelimit-remaining */
     size_t in_window;        /* x-ratelimit-current */
     long long reset_unix;    /* x-ratelimit-reset */
@@ -94,7 +98,7 @@ typedef struct fault_update {
     int has_source, all_sources, clear, error;
     fake_source source;
     int set_error, set_timeout, set_truncate, set_malformed, set_rate429;
-    int set_retry_after, set_hang, set_down, set_next429;
+    int set_retry_after, set_hang, set_down, set_next429, set_echo, set_slow, set_hostile;
     source_faults values;
     char message[160];
 } fault_update;

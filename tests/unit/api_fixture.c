@@ -50,7 +50,11 @@ void fx_address(size_t i, char out[48])
 {
     uint64_t h = (uint64_t)i * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
     size_t n = 0;
-    for (int k = 0; k < 8; k++, h /= 58)
+    /* A first digit of 4 or more: 43 digits then decode to exactly 32 bytes
+     * (58^42 * 4 > 2^248), as is_solana_address requires. */
+    out[n++] = b58[4 + h % 54];
+    h /= 58;
+    for (int k = 1; k < 8; k++, h /= 58)
         out[n++] = b58[h % 58];
     uint64_t v = i;
     for (int k = 0; k < 6; k++, v /= 58)
