@@ -59,14 +59,18 @@ static const char *const stmt_sql[ST_N] = {
     [ST_CLAIM] =
         "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
         " WHERE address IN (SELECT address FROM ("
+        /* ?6: keyset, the last pending address this connection claimed:
+         * the rows before it are claimed and in flight (still pending until
+         * their commit), and walking them again on every claim cost more
+         * than the rest of the claim (sqlite_claim wraps round to ''). */
         "  SELECT * FROM (SELECT address, next_refresh_at FROM tokens INDEXED BY tokens_status"
-        "   WHERE status = 'pending' AND lease_until <= ?3 ORDER BY address LIMIT ?5)"
+        "   WHERE status = 'pending' AND address > ?6 AND lease_until <= ?3 ORDER BY address LIMIT ?5)"
         "  UNION ALL"
         "  SELECT * FROM (SELECT address, next_refresh_at FROM tokens INDEXED BY tokens_owed"
         "   WHERE outstanding_sources IS NOT NULL AND status != 'pending' AND next_refresh_at <= ?3"
         "   AND lease_until <= ?3 ORDER BY next_refresh_at LIMIT ?5))"
         " ORDER BY next_refresh_at, address LIMIT ?5)"
-        " RETURNING address, outstanding_sources, outstanding_attempts",
+        " RETURNING address, outstanding_sources, outstanding_attempts, status = 'pending'",
     /* daemon-style: every token due by next_refresh_at, in due order */
     [ST_CLAIM_DUE] =
         "UPDATE tokens SET claimed_by = ?1, claim_id = ?2, lease_until = ?3 + ?4"
@@ -164,6 +168,7 @@ typedef struct sqlite_store {
     char *path;
     sqlite3_stmt *st[ST_N];
     int64_t next_seq; /* during a commit: the change_seq the next changed token takes */
+    char *claim_after; /* the keyset of ST_CLAIM's pending part (NULL: from the start) */
 } sqlite_store;
 
 static int db_error(sqlite_store *s, char *err, size_t errlen, const char *what)
@@ -189,6 +194,7 @@ static void free_store(sqlite_store *s)
     for (int i = 0; i < ST_N; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
+    free(s->claim_after);
     free(s->path);
     free(s);
 }
@@ -343,6 +349,36 @@ static char *column_dup(sqlite3_stmt *st, int i)
     return t ? xstrdup((const char *)t) : NULL;
 }
 
+/* One pass of ST_CLAIM or ST_CLAIM_DUE for up to MAX more tokens, appended
+ * to LIST from *COUNT; the highest pending address claimed into *LAST. */
+static int claim_pass(sqlite3_stmt *st, const claim_request *rq, size_t max, const char *after,
+                      claimed_token *list, size_t *count, char **last)
+{
+    sqlite3_bind_text(st, 1, rq->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rq->claim_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rq->now);
+    sqlite3_bind_int64(st, 4, rq->lease_s);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)max);
+    if (!rq->due)
+        sqlite3_bind_text(st, 6, after ? after : "", -1, SQLITE_STATIC);
+    size_t end = *count + max;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *count < end) {
+        claimed_token *c = &list[(*count)++];
+        c->address = column_dup(st, 0);
+        c->outstanding = column_dup(st, 1);
+        c->outstanding_attempts = sqlite3_column_int(st, 2);
+        c->price_usd = NAN;
+        if (!rq->due && sqlite3_column_int(st, 3) && (!*last || strcmp(c->address, *last) > 0)) {
+            free(*last);
+            *last = xstrdup(c->address);
+        }
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, size_t *n, char *err,
                         size_t errlen)
 {
@@ -350,29 +386,25 @@ static int sqlite_claim(void *be, const claim_request *rq, claimed_token **out, 
     sqlite3_stmt *st = s->st[rq->due ? ST_CLAIM_DUE : ST_CLAIM];
     if (exec_simple(s, "BEGIN IMMEDIATE", err, errlen))
         return -1;
-    sqlite3_bind_text(st, 1, rq->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, rq->claim_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, rq->now);
-    sqlite3_bind_int64(st, 4, rq->lease_s);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)rq->max);
     claimed_token *list = xcalloc(rq->max ? rq->max : 1, sizeof *list);
     size_t count = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < rq->max) {
-        list[count].address = column_dup(st, 0);
-        list[count].outstanding = column_dup(st, 1);
-        list[count].outstanding_attempts = sqlite3_column_int(st, 2);
-        list[count].price_usd = NAN;
-        count++;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if ((rc != SQLITE_ROW && rc != SQLITE_DONE) || exec_simple(s, "COMMIT", err, errlen)) {
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    char *last = NULL;
+    int rc = claim_pass(st, rq, rq->max, s->claim_after, list, &count, &last);
+    /* Short after the keyset: the pending tokens before it (released, or
+     * whose lease ran out) are taken from the start. */
+    if (!rc && !rq->due && count < rq->max && s->claim_after)
+        rc = claim_pass(st, rq, rq->max - count, NULL, list, &count, &last);
+    if (rc || exec_simple(s, "COMMIT", err, errlen)) {
+        if (rc)
             db_error(s, err, errlen, "claim");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         claimed_tokens_free(list, count);
+        free(last);
         return -1;
+    }
+    if (last) {
+        free(s->claim_after);
+        s->claim_after = last;
     }
     /* RETURNING gives no order; batches are easier to follow sorted. */
     qsort(list, count, sizeof *list, compare_claimed);
