@@ -9,6 +9,7 @@
 
 #include "backoff.h"
 #include "emit.h"
+#include "json_arena.h"
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -152,7 +153,10 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
     tc_emit out;
     /* The chunk's own instance: during a hot swap it may not be the source's current one. */
     emit_open(&x, c->tokens, c->n, c->src->index, c->inst->vt->version, &out);
+    json_arena_install();
+    json_arena_begin(); /* the plugin's cJSON tree: freed at once, below */
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, outcome);
+    json_arena_end();
     emit_close(&x);
     if (x.rejected)
         LOG_DEBUG(c->src->inst->name, "%llu values rejected (unknown address, wrong field type or bad extra key)",
