@@ -16,6 +16,7 @@
 #   BENCH_OUT=FILE     where to write the report (default bench/RESULTS.md)
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
+#   BENCH_CPU=0        skip CPU per token against the baseline build (bench/cpu.sh; about 15-20 minutes)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -454,6 +455,25 @@ if [ -f "$SW" ]; then
     fi
 fi
 
+# ================================================================ CPU per token (bench/cpu.sh)
+# The collector's CPU per token against the baseline build, by stage, beside
+# the physical limits. BENCH_CPU=0 skips it; BENCH_QUICK runs it smaller.
+CPU_REPORT=""
+CB=$SRC/bench/cpu.sh
+[ -f "$CB" ] || CB=$ROOT/bench/cpu.sh
+if [ "${BENCH_CPU:-1}" != 0 ] && [ -f "$CB" ]; then
+    echo "== CPU per token (bench/cpu.sh)"
+    cpu_env=(CPU_PG="$BENCH_PG" CPU_PERF="$BENCH_PERF")
+    [ "$QUICK" = 1 ] && cpu_env+=(CPU_RUNS="${CPU_RUNS:-1}" CPU_TOKENS="${CPU_TOKENS:-20000}" CPU_1M="${CPU_1M:-0}" CPU_BATCHES="${CPU_BATCHES:-500}")
+    if env "${cpu_env[@]}" bash "$CB" "$BUILD" >"$WORK/cpu.txt" 2>"$WORK/cpu.err"; then
+        CPU_REPORT=$WORK/cpu.txt
+        cat "$CPU_REPORT"
+    else
+        CPU_REPORT="failed"
+        tail -5 "$WORK/cpu.err" >&2
+    fi
+fi
+
 # ================================================================ API benchmark (bench/api.sh)
 # GET /api/v3/tokens: the handlers alone, then over HTTP with wrk once the
 # binary has the server. BENCH_API=0 skips it; BENCH_QUICK uses 20,000 tokens.
@@ -661,6 +681,14 @@ else
     echo "## Store write benchmark"
     echo
     echo "Not run: bench/store_write.sh is not there yet."
+fi
+echo
+if [ -z "$CPU_REPORT" ]; then
+    echo "## CPU per token (bench/cpu.sh)"; echo; echo "Not run (BENCH_CPU=0)."
+elif [ "$CPU_REPORT" = failed ]; then
+    echo "## CPU per token (bench/cpu.sh)"; echo; echo "bench/cpu.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/cpu.err"; echo '```'
+else
+    cat "$CPU_REPORT"
 fi
 echo
 echo "## API benchmark (bench/api.sh)"
