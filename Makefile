@@ -157,6 +157,7 @@ e2e: all
 	@bash tests/e2e/logs.sh $(BUILD)
 	@bash tests/e2e/ops.sh $(BUILD)
 	@bash tests/e2e/page.sh $(BUILD)
+	@bash tests/e2e/inflight.sh $(BUILD)
 	@bash tests/e2e/sdk.sh $(BUILD)
 
 check: deps

@@ -17,6 +17,7 @@
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
 #   BENCH_CPU=0        skip CPU per token against the baseline build (bench/cpu.sh; about 15-20 minutes)
+#   BENCH_LATENCY=0    skip the latency benchmark (bench/latency.sh; about 2.5 minutes)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -474,6 +475,18 @@ if [ "${BENCH_CPU:-1}" != 0 ] && [ -f "$CB" ]; then
     fi
 fi
 
+# ================================================================ latency against the limiter (bench/latency.sh)
+# Default in-flight sizing against the old fixed concurrency = 4 at 100 and 400 ms; BENCH_LATENCY=0 skips it.
+LB=$SRC/bench/latency.sh
+[ -f "$LB" ] || LB=$ROOT/bench/latency.sh
+printf '## Latency against the limiter\n\nNot run (BENCH_LATENCY=0).\n' >"$WORK/latency.txt"
+if [ "${BENCH_LATENCY:-1}" != 0 ]; then
+    echo "== latency against the limiter (bench/latency.sh)"
+    BENCH_QUICK=$QUICK BENCH_RUNS=$RUNS bash "$LB" "$BUILD" >"$WORK/latency.txt" 2>"$WORK/latency.err" ||
+        printf '## Latency against the limiter\n\nbench/latency.sh failed in this run: %s\n' "$(tail -1 "$WORK/latency.err")" >"$WORK/latency.txt"
+    cat "$WORK/latency.txt"
+fi
+
 # ================================================================ API benchmark (bench/api.sh)
 # GET /api/v3/tokens: the handlers alone, then over HTTP with wrk once the
 # binary has the server. BENCH_API=0 skips it; BENCH_QUICK uses 20,000 tokens.
@@ -690,6 +703,8 @@ elif [ "$CPU_REPORT" = failed ]; then
 else
     cat "$CPU_REPORT"
 fi
+echo
+cat "$WORK/latency.txt"
 echo
 echo "## API benchmark (bench/api.sh)"
 echo

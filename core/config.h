@@ -37,7 +37,7 @@ typedef struct cfg_source {
     long throttle_ms;
     char *limiter;     /* NULL: none */
     long timeout_ms;
-    long concurrency;  /* requests of this source in flight at once */
+    long concurrency;  /* the most requests in flight at once (inflight.h sizes the rest) */
     long max_attempts; /* tries per chunk, including the first */
     double retry_budget; /* retries allowed as a share of requests (plus RETRY_BUDGET_FLOOR) */
     /* circuit breaker (see breaker.h) */

@@ -10,12 +10,13 @@
 static void type_text(const cfg_key_def *d, char *buf, size_t len)
 {
     const char *off = d->flags & CFG_OFF_ZERO ? ", 0: off" : "";
+    const char *aut = d->flags & CFG_AUTO ? ", or auto" : "";
     switch (d->type) {
     case CFG_STRING:
         snprintf(buf, len, "text");
         return;
     case CFG_INT:
-        snprintf(buf, len, "integer %ld..%ld", (long)d->min, (long)d->max);
+        snprintf(buf, len, "integer %ld..%ld%s", (long)d->min, (long)d->max, aut);
         return;
     case CFG_NUMBER:
         snprintf(buf, len, "number %g..%g", d->min, d->max);
@@ -27,8 +28,8 @@ static void type_text(const cfg_key_def *d, char *buf, size_t len)
         snprintf(buf, len, "rate (N/s, N/min, N/h%s)", off);
         return;
     case CFG_DURATION:
-        snprintf(buf, len, "duration %g s..%g s (bare number: %s%s)", d->min, d->max,
-                 d->unit_ns == NS_PER_MS ? "ms" : "s", off);
+        snprintf(buf, len, "duration %g s..%g s (bare number: %s%s)%s", d->min, d->max,
+                 d->unit_ns == NS_PER_MS ? "ms" : "s", off, aut);
         return;
     case CFG_LOG_LEVEL:
         snprintf(buf, len, "error, warn, info, debug");

@@ -147,8 +147,9 @@ static int set_duration(const cfg_key_def *d, const char *v, int64_t *out, char 
 {
     int64_t ns = 0;
     if (parse_duration_ns(v, d->unit_ns, &ns) != 0)
-        return why_f(why, whylen, "%s: expected a duration such as %s, got \"%s\"", d->name,
-                     d->unit_ns == NS_PER_MS ? "500, 500ms or 2s" : "15, 15s, 5m or 300ms", v);
+        return why_f(why, whylen, "%s: expected a duration such as %s%s, got \"%s\"", d->name,
+                     d->unit_ns == NS_PER_MS ? "500, 500ms or 2s" : "15, 15s, 5m or 300ms",
+                     d->flags & CFG_AUTO ? ", or auto" : "", v);
     double min_ns = d->min * (double)NS_PER_S, max_ns = d->max * (double)NS_PER_S;
     const char *off = d->flags & CFG_OFF_ZERO ? " (0: off)" : "";
     if (ns == 0 && (d->flags & CFG_OFF_ZERO)) {
@@ -195,13 +196,23 @@ int cfg_key_set(const cfg_key_def *d, void *obj, const char *v, char *why, size_
     long l;
     double x;
     int b;
+    if ((d->flags & CFG_AUTO) && !strcmp(v, "auto")) {
+        if (d->type == CFG_INT) {
+            l = CFG_AUTO_VALUE;
+            memcpy(p, &l, sizeof l);
+        } else {
+            int64_t ns = CFG_AUTO_VALUE;
+            memcpy(p, &ns, sizeof ns);
+        }
+        return 0;
+    }
     switch (d->type) {
     case CFG_STRING:
         return set_string(d, v, (char **)(void *)p, why, whylen);
     case CFG_INT:
         if (parse_long(v, (long)d->min, (long)d->max, &l) != 0)
-            return why_f(why, whylen, "%s: expected a whole number %ld..%ld, got \"%s\"", d->name, (long)d->min,
-                         (long)d->max, v);
+            return why_f(why, whylen, "%s: expected a whole number %ld..%ld%s, got \"%s\"", d->name, (long)d->min,
+                         (long)d->max, d->flags & CFG_AUTO ? " or auto" : "", v);
         memcpy(p, &l, sizeof l);
         return 0;
     case CFG_NUMBER:
@@ -298,7 +309,10 @@ void cfg_key_format(const cfg_key_def *d, const void *obj, char *buf, size_t len
     }
     case CFG_INT:
         memcpy(&l, p, sizeof l);
-        snprintf(buf, len, "%ld", l);
+        if ((d->flags & CFG_AUTO) && l == CFG_AUTO_VALUE)
+            snprintf(buf, len, "auto");
+        else
+            snprintf(buf, len, "%ld", l);
         return;
     case CFG_NUMBER:
         memcpy(&x, p, sizeof x);
@@ -314,6 +328,10 @@ void cfg_key_format(const cfg_key_def *d, const void *obj, char *buf, size_t len
         return;
     case CFG_DURATION:
         memcpy(&ns, p, sizeof ns);
+        if ((d->flags & CFG_AUTO) && ns == CFG_AUTO_VALUE) {
+            snprintf(buf, len, "auto");
+            return;
+        }
         snprintf(buf, len, "%g%s", (double)ns / (double)d->unit_ns, d->unit_ns == NS_PER_MS ? "ms" : "s");
         return;
     case CFG_LOG_LEVEL:

@@ -38,7 +38,11 @@ enum cfg_key_flags {
     CFG_OFF_ZERO = 1 << 0, /* "0", "off" or "" mean none and are stored as 0 */
     CFG_REQUIRED = 1 << 1, /* no default: the section must set it */
     CFG_RESTART = 1 << 2,  /* a running daemon cannot change it in place */
+    CFG_AUTO = 1 << 3,     /* CFG_INT, CFG_DURATION: "auto" means derived by the host, stored as CFG_AUTO_VALUE */
 };
+
+/* What an "auto" CFG_INT (long) or CFG_DURATION (int64_t) holds. */
+#define CFG_AUTO_VALUE (-1)
 
 #define CFG_NOT_STORED ((size_t)-1) /* only kept for the plugin (api_key, base_url) */
 

@@ -176,7 +176,9 @@ void daemon_refresh_rates(daemon_state *d)
 static void rebalance(daemon_state *d)
 {
     daemon_refresh_rates(d);
-    sched_rebalance(d->sc, sched_capacity(d->rates, d->n_src, config_global_rate(d->cfg)), &d->load);
+    /* What the limits allow, unless explicit batch settings allow less. */
+    double cap = sched_capacity(d->rates, d->n_src, config_global_rate(d->cfg));
+    sched_rebalance(d->sc, fmin(cap, sched_pacing_capacity(&d->pacing)), &d->load);
 }
 
 /* Tokens the engine may hold: a few seconds of what the limits allow, at
@@ -243,9 +245,33 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The batch size and gap: explicit ones as set, auto ones from the
+ * configured limits (sched_pacing_derive). */
 void daemon_size_batches(daemon_state *d)
 {
-    d->max_batch = (size_t)d->cfg->sched.max_batch_size;
+    daemon_refresh_rates(d);
+    size_t largest = 1;
+    sched_source_rate *r = xmalloc((d->n_src ? d->n_src : 1) * sizeof *r);
+    for (size_t i = 0; i < d->n_src; i++) {
+        r[i] = d->rates[i];
+        r[i].rate_per_s = engine_source_rate(d->e, i, 0); /* as configured: 429s must not shrink batches */
+        if (engine_source_active(d->e, i) && r[i].chunk > largest)
+            largest = r[i].chunk;
+    }
+    double cap = sched_capacity(r, d->n_src, config_global_rate(d->cfg));
+    free(r);
+    sched_pacing_derive(cap, largest, d->cfg->sched.max_batch_size, d->cfg->sched.batch_delay_ns, &d->pacing);
+    if (d->pacing.derived)
+        LOG_INFO("daemon", "batches: up to %zu tokens, at most one per %lld ms (%s; the limits allow %.1f tokens/s)",
+                 d->pacing.max_batch, (long long)(d->pacing.delay_ns / NS_PER_MS),
+                 d->cfg->sched.max_batch_size < 0 && d->cfg->sched.batch_delay_ns < 0 ? "auto" : "partly auto", cap);
+    else if (sched_pacing_capacity(&d->pacing) < cap)
+        LOG_WARN("daemon",
+                 "max_batch_size %zu / batch_delay_ms %lld allow %.1f tokens/s, below the %.1f the limits allow: "
+                 "they cap the daemon (auto derives both)",
+                 d->pacing.max_batch, (long long)(d->pacing.delay_ns / NS_PER_MS),
+                 sched_pacing_capacity(&d->pacing), cap);
+    d->max_batch = d->pacing.max_batch;
     d->items = xrealloc(d->items, d->max_batch * sizeof *d->items);
     d->addrs = xrealloc(d->addrs, d->max_batch * sizeof *d->addrs);
     d->bp = (sched_batch_params){.max_batch = d->max_batch,
@@ -290,7 +316,7 @@ static int64_t submit_batches(daemon_state *d, int64_t now, int64_t next_batch)
             for (size_t i = 0; i < n; i++)
                 sched_done(d->sc, d->addrs[i], now, SCHED_FAILED);
         }
-        next_batch = now + d->cfg->sched.batch_delay_ns;
+        next_batch = now + d->pacing.delay_ns;
     }
     return next_batch;
 }
@@ -349,6 +375,7 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     d.last_new_scan_wall = now_wall_s();
     if (daemon_scan_tokens(&d, 0) != 0)
         rc = 1;
+    daemon_size_batches(&d);
     rebalance(&d);
     LOG_INFO("daemon", "started: %zu tokens, %zu sources, capacity %.1f tokens/s, demand %.1f tokens/s",
              sched_size(d.sc), d.n_src, d.load.capacity, d.load.demand_total);
@@ -358,7 +385,6 @@ int daemon_run_opts(const config *cfg, const daemon_opts *opts)
     snprintf(ready, sizeof ready, "running: %zu tokens, %zu sources", sched_size(d.sc), d.n_src);
     notify_ready(ready);
 
-    daemon_size_batches(&d);
     int64_t now = now_mono_ns();
     int64_t next_metrics = now + metrics_period(&d);
     int64_t next_full_scan = now + full_scan_period(&d);

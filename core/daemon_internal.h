@@ -44,6 +44,7 @@ typedef struct daemon_state {
     size_t n_briefs, cap_briefs;
     /* batches taken from the scheduler */
     size_t max_batch;
+    sched_pacing pacing;  /* max_batch and the gap between batches (sched_pacing_derive) */
     sched_item *items;
     const char **addrs;
     sched_batch_params bp;

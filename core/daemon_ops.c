@@ -121,6 +121,8 @@ static void fill_sources(daemon_state *d, ops_snapshot *s)
         o->rate_max = v.rate_max;
         o->chunk = v.chunk;
         o->concurrency = v.concurrency;
+        o->inflight_limit = v.inflight_limit;
+        o->latency_p90_s = v.latency_p90_s;
         o->in_flight = v.in_flight;
         o->queued = v.queued;
         o->retry_waiting = v.retry_waiting;

@@ -7,6 +7,7 @@
  * source_rt_*. */
 #include "engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@
 #include "metrics.h"
 #include "registry.h"
 #include "util.h"
+
+/* The auto window never holds more tokens than this (memory: every token
+ * in the engine carries each source's values). */
+#define WINDOW_AUTO_MAX_TOKENS 50000
 
 /* ---- construction -------------------------------------------------------- */
 
@@ -111,6 +116,7 @@ void engine_size_window(engine *e)
         if (!e->src[i]->retired && e->src[i]->inst->chunk_size > largest_chunk)
             largest_chunk = e->src[i]->inst->chunk_size;
     e->batch_size = (size_t)e->cfg->batch_size;
+    e->window_auto = e->cfg->max_concurrent_batches <= 0;
     if (e->cfg->max_concurrent_batches > 0) {
         e->window_tokens = e->batch_size * (size_t)e->cfg->max_concurrent_batches;
     } else {
@@ -418,12 +424,45 @@ static int any_full_chunk(const engine *e)
     return 0;
 }
 
+/* The auto window: two full requests of the largest chunk (window_tokens)
+ * plus what the tokens' time in the engine needs by Little's law: the
+ * tokens/s the limits allow (the tightest source's capacity, each token
+ * going to every source) times the slowest source's p90 latency with the
+ * in-flight headroom. Without it a source's requests could be in flight
+ * while nothing is left for it to ask: latency would cap it through the
+ * window instead of through its in-flight limit. */
+static size_t flow_window(const engine *e)
+{
+    double capacity = INFINITY, latency_s = 0;
+    for (size_t i = 0; i < e->n_src; i++) {
+        source_rt *s = e->src[i];
+        if (s->retired)
+            continue;
+        capacity = fmin(capacity, source_rt_capacity(&e->env, s));
+        latency_s = fmax(latency_s, (double)source_rt_latency_p90_ns(s) / 1e9);
+    }
+    double want = (double)e->window_tokens;
+    if (isfinite(capacity))
+        want += capacity * latency_s * INFLIGHT_HEADROOM;
+    if (want > WINDOW_AUTO_MAX_TOKENS)
+        want = fmax(WINDOW_AUTO_MAX_TOKENS, (double)e->window_tokens);
+    size_t n = (size_t)ceil(want);
+    return (n + e->batch_size - 1) / e->batch_size * e->batch_size;
+}
+
+/* Tokens the engine may hold now: the fixed window, or the auto one. */
+static size_t engine_window_now(const engine *e)
+{
+    return e->window_auto ? flow_window(e) : e->window_tokens;
+}
+
 /* Claims batches while the window has room; -1 when the store failed (no
  * more claims this pass). */
 static int fill_window(engine *e)
 {
     char err[512];
-    while (!e->store_exhausted && e->tokens_open + e->batch_size <= e->window_tokens)
+    size_t window = engine_window_now(e);
+    while (!e->store_exhausted && e->tokens_open + e->batch_size <= window)
         if (admit_batch(e, err, sizeof err) != 0) {
             LOG_ERROR("store", "%s", err);
             e->store_exhausted = 1;
@@ -467,7 +506,7 @@ int engine_run_once(engine *e, FILE *progress)
             store_failed = 1;
         int64_t now = now_mono_ns();
         int64_t wake = dispatch_all(e, partial_chunks_allowed(e), now);
-        engine_commit_finished(e);
+        int more = engine_commit_finished(e);
         if (progress && (now - last_progress > 250 * NS_PER_MS)) {
             print_progress(e, progress, started, 0);
             last_progress = now;
@@ -476,7 +515,7 @@ int engine_run_once(engine *e, FILE *progress)
             break;
         if (e->env.stop && http_in_flight(e->env.http) == 0)
             break; /* stopping: tokens not yet sent stay pending in the store */
-        http_poll(e->env.http, poll_timeout_ms(wake, 200));
+        http_poll(e->env.http, more ? 0 : poll_timeout_ms(wake, 200));
         engine_commit_finished(e);
     }
     engine_release_open(e);
@@ -500,13 +539,13 @@ void engine_set_metrics(engine *e, metrics *m) { e->env.m = m; }
 void engine_step(engine *e, int timeout_ms)
 {
     int64_t wake = dispatch_all(e, 1, now_mono_ns());
-    engine_commit_finished(e);
-    http_poll(e->env.http, poll_timeout_ms(wake, timeout_ms));
+    int more = engine_commit_finished(e);
+    http_poll(e->env.http, more ? 0 : poll_timeout_ms(wake, timeout_ms));
     engine_commit_finished(e);
 }
 
 size_t engine_tokens_open(const engine *e) { return e->tokens_open; }
-size_t engine_window(const engine *e) { return e->window_tokens; }
+size_t engine_window(const engine *e) { return engine_window_now(e); }
 size_t engine_requests_in_flight(const engine *e) { return (size_t)http_in_flight(e->env.http); }
 double engine_source_rate(const engine *e, size_t i, int current)
 {
@@ -539,6 +578,8 @@ void engine_source_view_of(const engine *e, size_t i, engine_source_view *v)
                               .rate_max = source_rt_rate(s, 0),
                               .chunk = inst->chunk_size,
                               .concurrency = s->concurrency,
+                              .inflight_limit = source_rt_inflight_limit(s),
+                              .latency_p90_s = (double)source_rt_latency_p90_ns(s) / 1e9,
                               .in_flight = s->in_flight,
                               .queued = s->q_len,
                               .retry_waiting = source_rt_retry_count(s),

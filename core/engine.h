@@ -123,7 +123,9 @@ typedef struct engine_source_view {
     int breaker;         /* breaker_state */
     double rate_now, rate_max; /* requests/s (engine_source_rate) */
     size_t chunk;
-    long concurrency;
+    long concurrency;    /* the user's maximum in flight */
+    long inflight_limit; /* in flight allowed now: rate x p90 latency (inflight.h) */
+    double latency_p90_s; /* what that limit is sized for */
     int in_flight;
     size_t queued, retry_waiting;
     source_stats stats;

@@ -228,11 +228,20 @@ static void commit_batch(engine *e, batch *b)
     free(res);
 }
 
-void engine_commit_finished(engine *e)
+/* One turn commits for at most this long: one answer can finish many
+ * batches at once (a 1,000-id chunk, 20 of 50), and while the loop commits
+ * no source sends; a pause longer than a limiter's burst would lose its
+ * rate for good. The rest is committed at the next turn. */
+#define COMMIT_TURN_BUDGET_NS (10 * NS_PER_MS)
+
+int engine_commit_finished(engine *e)
 {
+    int64_t until = now_mono_ns() + COMMIT_TURN_BUDGET_NS;
     for (batch **p = &e->open_batches; *p;) {
         batch *b = *p;
         if (b->left == 0) {
+            if (now_mono_ns() >= until)
+                return 1;
             *p = b->next;
             commit_batch(e, b);
             e->tokens_open -= b->n;
@@ -240,12 +249,15 @@ void engine_commit_finished(engine *e)
         } else
             p = &b->next;
     }
+    return 0;
 }
 
 /* Stopping early: batches not fully answered go back to the store untouched,
  * so another run (or collector) takes them at once instead of after the lease. */
 void engine_release_open(engine *e)
 {
+    while (engine_commit_finished(e))
+        ; /* what is fully answered is committed, not handed back */
     while (e->open_batches) {
         batch *b = e->open_batches;
         e->open_batches = b->next;

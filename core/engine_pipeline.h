@@ -46,6 +46,7 @@ struct engine {
     merge_plan plan;    /* over the active slots */
     size_t window_tokens;
     size_t batch_size;
+    int window_auto;       /* max_concurrent_batches = 0: window_tokens is the floor of one that grows with rate x latency */
     batch *open_batches;
     size_t tokens_open;
     int store_exhausted;
@@ -72,8 +73,9 @@ void engine_size_window(engine *e);
 
 /* Frees B and its tokens' per-source data. */
 void engine_free_batch(batch *b);
-/* Commits every batch whose tokens are all settled, in one transaction each,
- * and frees them. */
-void engine_commit_finished(engine *e);
+/* Commits the batches whose tokens are all settled, in one transaction each,
+ * and frees them; 1 when its time budget ran out with some left (commit
+ * again after the sources had their turn), else 0. */
+int engine_commit_finished(engine *e);
 
 #endif

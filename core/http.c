@@ -75,11 +75,15 @@ http_engine *http_engine_new(long connect_timeout_ms)
     http_engine *e = xcalloc(1, sizeof *e);
     e->multi = curl_multi_init();
     e->connect_timeout_ms = connect_timeout_ms;
-    /* A few connections per API host is plenty at these rates and is what
-     * the upstreams expect from one client. */
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 32L);
-    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 32L);
+    /* No connection limit here: each source's `concurrency` bounds what is
+     * in flight, and a transfer libcurl queued behind a busy connection would
+     * spend its CURLOPT_TIMEOUT_MS waiting for someone else's response (with
+     * 3 sources x 4 on one host, a cap of 8 timed requests out after 0.5 s of
+     * their own exchange: docs/architecture.md, "HTTP"). The cache keeps the
+     * idle connections for reuse. */
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 64L);
     return e;
 }
 
@@ -108,6 +112,16 @@ static void transfer_free(http_engine *e, transfer *t)
     free(t);
 }
 
+int http_may_multiplex(const char *url)
+{
+    static int h2 = -1;
+    if (h2 < 0) {
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+        h2 = (v->features & CURL_VERSION_HTTP2) != 0;
+    }
+    return h2 && strncasecmp(url, "https://", 8) == 0;
+}
+
 int http_submit(http_engine *e, const tc_request *req, long timeout_ms, http_done_fn done, void *user)
 {
     if (!req->url)
@@ -130,7 +144,11 @@ int http_submit(http_engine *e, const tc_request *req, long timeout_ms, http_don
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    /* Waiting for a connection that may multiplex only pays where HTTP/2 can
+     * be negotiated (TLS ALPN); over plain HTTP/1.1 it queues the request
+     * behind another response, with its timeout running. */
+    if (http_may_multiplex(req->url))
+        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tokencollector/" TC_VERSION_STRING);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     for (size_t i = 0; i < req->n_headers; i++)

@@ -45,6 +45,10 @@ void http_engine_free(http_engine *e, void (*abandon)(void *user));
 void http_engine_set_connect_timeout(http_engine *e, long ms);
 
 /* Starts REQ (copied). DONE is called from a later http_poll(). */
+/* 1 when URL may share one HTTP/2 connection (https and a libcurl with
+ * HTTP/2): only then does a request wait for a connection being set up
+ * (CURLOPT_PIPEWAIT) rather than open its own. */
+int http_may_multiplex(const char *url);
 int http_submit(http_engine *e, const tc_request *req, long timeout_ms, http_done_fn done, void *user);
 
 /* Waits up to TIMEOUT_MS for network activity, moves transfers along and

@@ -36,6 +36,8 @@ int64_t limiter_wait_ns(const limiter *l, int64_t now_ns)
     return wait;
 }
 
+double limiter_rate(const limiter *l, int current) { return current ? l->rate : l->max_rate; }
+
 void limiter_take(limiter *l, int64_t now_ns)
 {
     int64_t t = l->tat_ns > now_ns ? l->tat_ns : now_ns;

@@ -31,6 +31,10 @@ void limiter_free(limiter *l);
 /* Nanoseconds until one request may go at NOW (0: it may go now). Does not
  * consume anything. */
 int64_t limiter_wait_ns(const limiter *l, int64_t now_ns);
+/* Requests/s it allows: CURRENT, the rate now (an adaptive limiter lowers
+ * it after 429s); else the configured rate. The one way the rest of the
+ * host reads a limiter's rate. */
+double limiter_rate(const limiter *l, int current);
 /* Consumes one request at NOW; call only after limiter_wait_ns() returned 0. */
 void limiter_take(limiter *l, int64_t now_ns);
 /* The upstream said "slow down" (429 / Retry-After): nothing goes through

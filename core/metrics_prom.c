@@ -101,6 +101,9 @@ static double v_rate_max(const ops_source *s) { return s->rate_max > 0 ? s->rate
 static double v_transitions(const ops_source *s) { return (double)s->stats.breaker_transitions; }
 static double v_opened(const ops_source *s) { return (double)s->stats.breaker_opened; }
 static double v_in_flight(const ops_source *s) { return s->in_flight; }
+static double v_inflight_limit(const ops_source *s) { return (double)s->inflight_limit; }
+static double v_inflight_max(const ops_source *s) { return (double)s->concurrency; }
+static double v_latency_p90(const ops_source *s) { return s->latency_p90_s; }
 static double v_queued(const ops_source *s) { return (double)s->queued; }
 static double v_paused(const ops_source *s) { return s->paused; }
 
@@ -120,6 +123,11 @@ static const struct {
     {"source_breaker_transitions_total", "counter", "circuit breaker state changes", v_transitions},
     {"source_breaker_opened_total", "counter", "times the circuit breaker opened", v_opened},
     {"source_in_flight_requests", "gauge", "requests on the wire", v_in_flight},
+    {"source_inflight_limit", "gauge",
+     "requests allowed in flight now: ceil(rate now x p90 latency x 1.5), within [1, concurrency]", v_inflight_limit},
+    {"source_inflight_max", "gauge", "the configured upper bound of requests in flight (concurrency)", v_inflight_max},
+    {"source_latency_p90_seconds", "gauge", "p90 latency of the last answers, that the in-flight limit is sized for",
+     v_latency_p90},
     {"source_queued_tokens", "gauge", "tokens waiting in the source's queue", v_queued},
     {"source_paused", "gauge", "1 while an operator has paused the source", v_paused},
 };

@@ -35,6 +35,8 @@ typedef struct ops_source {
     double requests_per_s;     /* sent, over the last few seconds */
     size_t chunk;
     long concurrency;
+    long inflight_limit;  /* in flight allowed now (rate x p90 latency, at most concurrency) */
+    double latency_p90_s; /* the latency it is sized for */
     int in_flight;
     size_t queued, retry_waiting;
     source_stats stats;

@@ -81,6 +81,8 @@ cJSON *ops_source_json(const ops_source *s)
     add_number_or_null(o, "rate_configured_per_s", s->rate_max > 0, s->rate_max);
     cJSON_AddNumberToObject(o, "chunk_size", (double)s->chunk);
     cJSON_AddNumberToObject(o, "concurrency", (double)s->concurrency);
+    cJSON_AddNumberToObject(o, "inflight_limit", (double)s->inflight_limit);
+    cJSON_AddNumberToObject(o, "latency_p90_s", round(s->latency_p90_s * 1000) / 1000);
     cJSON_AddNumberToObject(o, "in_flight", s->in_flight);
     cJSON_AddNumberToObject(o, "queued_tokens", (double)s->queued);
     cJSON_AddNumberToObject(o, "retries_waiting", (double)s->retry_waiting);

@@ -106,6 +106,43 @@ double sched_capacity(const sched_source_rate *src, size_t n, double global_rate
  * MAX 0: no cap. Never takes fewer than the due tokens (up to MAX). */
 size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_rate *src, size_t n_src);
 
+/* Tokens per second source S can answer: rate x chunk (INFINITY when
+ * nothing limits it): what each source adds to sched_capacity (the min of
+ * them when every token goes to every source, their sum when one of them
+ * serves a token), and what the engine's auto window counts with. */
+double sched_source_capacity(const sched_source_rate *s);
+
+/* How the daemon paces batches: at most MAX_BATCH tokens per batch, one
+ * batch per DELAY_NS at most. */
+typedef struct sched_pacing {
+    size_t max_batch;
+    int64_t delay_ns;
+    int derived; /* either came from the capacity ("auto") */
+} sched_pacing;
+
+/* The auto defaults, so that the pacing admits at least this many times
+ * what the limits allow (it must never be the bound). */
+#define SCHED_PACING_HEADROOM 2.0
+#define SCHED_AUTO_DELAY_NS (1000 * 1000000LL) /* a second of due tokens share requests */
+#define SCHED_AUTO_MIN_BATCH 100               /* the old fixed default */
+#define SCHED_AUTO_MAX_BATCH 20000             /* also when nothing limits */
+
+/* [scheduler] max_batch_size and batch_delay_ms, each explicit (a cap, kept
+ * as given) or auto (< 0): derived from CAPACITY (tokens/s the configured
+ * limits allow, sched_capacity) so that max_batch / delay >= HEADROOM x
+ * CAPACITY:
+ *   both auto:        delay 1 s, max_batch = HEADROOM x capacity x 1 s
+ *   max_batch given:  delay = max_batch / (HEADROOM x capacity), at most 1 s
+ *   delay given:      max_batch = HEADROOM x capacity x max(delay, 1 s / 4)
+ * max_batch auto stays within [SCHED_AUTO_MIN_BATCH, SCHED_AUTO_MAX_BATCH]
+ * and is rounded up to a multiple of LARGEST_CHUNK when that fits. */
+void sched_pacing_derive(double capacity, size_t largest_chunk, long max_batch_cfg, int64_t delay_cfg_ns,
+                         sched_pacing *out);
+/* Tokens/s P admits (max_batch / delay; INFINITY without a delay): the
+ * capacity the overload plan and the recommendations count with is the
+ * smaller of this and the limits'. */
+double sched_pacing_capacity(const sched_pacing *p);
+
 /* ---- the scheduler ---- */
 
 typedef struct sched sched;

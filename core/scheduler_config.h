@@ -18,11 +18,11 @@
 #include "scheduler.h"
 
 typedef struct scheduler_config {
-    long max_batch_size;
+    long max_batch_size;         /* CFG_AUTO_VALUE: auto (sched_pacing_derive) */
     int64_t min_interval_ns;
     int64_t max_interval_ns;
     int64_t max_wait_ns;
-    int64_t batch_delay_ns;
+    int64_t batch_delay_ns;      /* CFG_AUTO_VALUE: auto; 0: none */
     double api_rate_limit;       /* requests/s; 0: off */
     int64_t metrics_interval_ns; /* 0: off */
     int prioritization;

@@ -235,3 +235,41 @@ size_t sched_plan_batch(size_t due, size_t soon, size_t max, const sched_source_
     }
     return best_n;
 }
+
+/* ---- per-source capacity and the daemon's pacing ---- */
+
+double sched_source_capacity(const sched_source_rate *s)
+{
+    double chunk = s->chunk ? (double)s->chunk : 1.0;
+    return s->rate_per_s > 0 ? s->rate_per_s * chunk : INFINITY;
+}
+
+void sched_pacing_derive(double capacity, size_t largest_chunk, long max_batch_cfg, int64_t delay_cfg_ns,
+                         sched_pacing *out)
+{
+    int auto_batch = max_batch_cfg < 0, auto_delay = delay_cfg_ns < 0;
+    double cap = isfinite(capacity) && capacity > 0 ? capacity : INFINITY;
+    out->derived = auto_batch || auto_delay;
+    out->delay_ns = auto_delay ? SCHED_AUTO_DELAY_NS : delay_cfg_ns;
+    if (auto_delay && !auto_batch)
+        out->delay_ns = isfinite(cap) ? (int64_t)fmin((double)SCHED_AUTO_DELAY_NS,
+                                                      (double)max_batch_cfg / (SCHED_PACING_HEADROOM * cap) * 1e9)
+                                      : 0; /* nothing limits: no reason to hold batches back */
+    if (!auto_batch) {
+        out->max_batch = (size_t)max_batch_cfg;
+        return;
+    }
+    double period_s = fmax((double)out->delay_ns, (double)SCHED_AUTO_DELAY_NS / 4) / 1e9;
+    double want = isfinite(cap) ? ceil(SCHED_PACING_HEADROOM * cap * period_s) : SCHED_AUTO_MAX_BATCH;
+    want = fmin(fmax(want, SCHED_AUTO_MIN_BATCH), SCHED_AUTO_MAX_BATCH);
+    size_t n = (size_t)want, k = largest_chunk ? largest_chunk : 1;
+    size_t rounded = (n + k - 1) / k * k;
+    out->max_batch = rounded <= SCHED_AUTO_MAX_BATCH ? rounded : n;
+}
+
+double sched_pacing_capacity(const sched_pacing *p)
+{
+    if (p->delay_ns <= 0)
+        return INFINITY;
+    return (double)p->max_batch / ((double)p->delay_ns / 1e9);
+}

@@ -50,6 +50,7 @@ static void note_answer(chunk *c, const http_result *r, int64_t now)
     source_rt *s = c->src;
     metrics *m = c->env->m;
     s->in_flight--;
+    inflight_note(&s->flow, now - c->sent_ns, now);
     if (!m)
         return;
     metrics_latency(m, s->index, now - c->sent_ns);

@@ -53,6 +53,7 @@ void source_rt_init(source_rt *s, size_t index, source_instance *inst, const cfg
     apply_settings(s, cs, lim);
     breaker_config bc = breaker_config_of(cs);
     breaker_init(&s->brk, &bc);
+    inflight_init(&s->flow);
 }
 
 static int same_breaker_config(const breaker_config *a, const breaker_config *b)
@@ -386,7 +387,11 @@ int64_t source_rt_dispatch(source_env *env, source_rt *s, int allow_partial, int
         return s->brk.open_until_ns;
     }
     int64_t wake = INT64_MAX;
-    while (s->in_flight < s->concurrency && !env->stop) {
+    /* Little's law: enough in flight for the rate the limiters allow now at
+     * the latency seen, so latency never caps the source below its limiter
+     * (which still decides when each request goes). */
+    long limit = inflight_update(&s->flow, source_rt_flow_rate(env, s), s->concurrency, now);
+    while (s->in_flight < limit && !env->stop) {
         int ready = ready_kind(s, allow_partial, now);
         if (ready == READY_NONE || !may_send(env, s, now, &wake))
             break;
@@ -421,7 +426,7 @@ int source_rt_has_full_chunk(const source_rt *s) { return s->q_len >= s->inst->c
 
 double source_rt_rate(const source_rt *s, int current)
 {
-    double rate = s->lim ? (current ? s->lim->rate : s->lim->max_rate) : 0;
+    double rate = s->lim ? limiter_rate(s->lim, current) : 0;
     if (s->throttle_ns > 0) {
         double by_throttle = (double)NS_PER_S / (double)s->throttle_ns;
         if (rate <= 0 || by_throttle < rate)
@@ -429,6 +434,27 @@ double source_rt_rate(const source_rt *s, int current)
     }
     return rate;
 }
+
+double source_rt_flow_rate(const source_env *env, const source_rt *s)
+{
+    double rate = source_rt_rate(s, 1);
+    if (env->global) {
+        double g = limiter_rate(env->global, 1);
+        if (g > 0 && (rate <= 0 || g < rate))
+            rate = g;
+    }
+    return rate;
+}
+
+double source_rt_capacity(const source_env *env, const source_rt *s)
+{
+    sched_source_rate r = {.rate_per_s = source_rt_flow_rate(env, s), .chunk = s->inst->chunk_size};
+    return sched_source_capacity(&r);
+}
+
+long source_rt_inflight_limit(const source_rt *s) { return s->flow.limit; }
+
+int64_t source_rt_latency_p90_ns(const source_rt *s) { return s->flow.limit_p90_ns; }
 
 void source_rt_print_counts(const source_rt *s, FILE *out)
 {
@@ -445,7 +471,7 @@ void source_rt_print_resilience(const source_rt *s, FILE *out)
 {
     char rate[32] = "-";
     if (s->lim)
-        snprintf(rate, sizeof rate, "%.3g/s", s->lim->rate);
+        snprintf(rate, sizeof rate, "%.3g/s", limiter_rate(s->lim, 1));
     fprintf(out, "%-14s %9s %7llu %11llu %9llu %7llu %9llu %10s\n", s->inst->name,
             breaker_state_name(s->brk.state), (unsigned long long)s->brk.opened,
             (unsigned long long)s->brk.transitions, (unsigned long long)s->stats.tokens_skipped,

@@ -19,8 +19,10 @@
 #include "config.h"
 #include "engine.h"
 #include "http.h"
+#include "inflight.h"
 #include "limiter.h"
 #include "registry.h"
+#include "scheduler.h" /* sched_source_capacity */
 
 struct metrics;
 struct chunk;
@@ -42,9 +44,10 @@ typedef struct source_rt {
     int64_t throttle_ns;
     int64_t next_allowed_ns; /* throttle_ms gap */
     long timeout_ms;
-    long concurrency;
+    long concurrency;        /* the user's upper bound of requests in flight */
     long max_attempts;
     int in_flight;
+    inflight flow;           /* how many may be in flight now: rate x latency (inflight.h) */
     int retired;             /* removed by a reload: sends nothing, drains what is in flight */
     int paused;              /* an operator paused it: sends nothing, what waits stays owed */
     token_state **queue;     /* FIFO of tokens not yet sent to this source */
@@ -98,6 +101,16 @@ void source_rt_sync_stats(source_rt *s);
 
 /* Requests/s S may send (see engine_source_rate). */
 double source_rt_rate(const source_rt *s, int current);
+/* Requests/s S may send now through its limiters and the global one
+ * (<= 0: nothing limits it): what its in-flight limit is sized for. */
+double source_rt_flow_rate(const source_env *env, const source_rt *s);
+/* Tokens/s S can answer now: its flow rate x chunk size (sched_source_capacity;
+ * INFINITY when nothing limits it). */
+double source_rt_capacity(const source_env *env, const source_rt *s);
+/* Requests S may have in flight now (inflight.h), as of its last dispatch. */
+long source_rt_inflight_limit(const source_rt *s);
+/* Its answers' p90 latency (ns) that limit was sized for. */
+int64_t source_rt_latency_p90_ns(const source_rt *s);
 
 /* One row of each summary table (engine_print_summary prints the heads). */
 void source_rt_print_counts(const source_rt *s, FILE *out);

@@ -57,8 +57,9 @@ static void print_tiers(const cJSON *root, FILE *out)
 
 static void print_sources(const cJSON *root, FILE *out)
 {
-    fprintf(out, "%-14s %9s %9s %7s %7s %7s %7s %7s %8s %8s %8s %10s %9s\n", "source", "state", "requests", "429s",
-            "retries", "transp", "5xx", "4xx", "found", "missing", "failed", "limiter_s", "rate_now");
+    fprintf(out, "%-14s %9s %9s %7s %7s %7s %7s %7s %8s %8s %8s %10s %9s %12s %7s\n", "source", "state", "requests",
+            "429s", "retries", "transp", "5xx", "4xx", "found", "missing", "failed", "limiter_s", "rate_now",
+            "inflight/lim", "p90_ms");
     const cJSON *s;
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(root, "sources"))
     {
@@ -66,10 +67,15 @@ static void print_sources(const cJSON *root, FILE *out)
         char rate[24] = "-";
         if (isfinite(num(s, "rate_limit_per_s")))
             snprintf(rate, sizeof rate, "%.3g/s", num(s, "rate_limit_per_s"));
-        fprintf(out, "%-14s %9s %9.0f %7.0f %7.0f %7.0f %7.0f %7.0f %8.0f %8.0f %8.0f %10.1f %9s\n", str(s, "name"),
-                str(s, "state"), num(c, "requests"), num(c, "throttled"), num(c, "retries"),
+        /* in flight now / the limit sized by rate x latency (of at most concurrency) */
+        char flow[48];
+        snprintf(flow, sizeof flow, "%.0f/%.0f/%.0f", num(s, "in_flight"), num(s, "inflight_limit"),
+                 num(s, "concurrency"));
+        fprintf(out, "%-14s %9s %9.0f %7.0f %7.0f %7.0f %7.0f %7.0f %8.0f %8.0f %8.0f %10.1f %9s %12s %7.0f\n",
+                str(s, "name"), str(s, "state"), num(c, "requests"), num(c, "throttled"), num(c, "retries"),
                 num(c, "transport_errors"), num(c, "server_errors"), num(c, "client_errors"), num(c, "tokens_found"),
-                num(c, "tokens_missing"), num(c, "tokens_failed"), num(c, "limiter_wait_s"), rate);
+                num(c, "tokens_missing"), num(c, "tokens_failed"), num(c, "limiter_wait_s"), rate, flow,
+                num(s, "latency_p90_s") * 1000);
     }
     fprintf(out, "%-14s %-10s %-8s %s\n", "plugin of", "name", "version", "file");
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(root, "sources"))

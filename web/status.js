@@ -86,6 +86,7 @@ function renderSources(m) {
     const ws = m.get(key("source_limiter_wait_seconds_sum", L)), wc = m.get(key("source_limiter_wait_seconds_count", L));
     tr.append(el("td", {}, wc ? fmtDur(ws / wc) : "-"));
     tr.append(metricCell(m, key("source_in_flight_requests", L)));
+    tr.append(metricCell(m, key("source_inflight_limit", L)));
     tr.append(metricCell(m, key("source_queued_tokens", L)));
     for (const r of ["found", "missing", "failed"])
       tr.append(metricCell(m, key("source_tokens_total", { source: s, result: r })));

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "scheduler_config.h"
@@ -16,11 +17,11 @@ static void defaults(void **state)
     (void)state;
     scheduler_config c;
     scheduler_config_default(&c);
-    assert_int_equal(c.max_batch_size, 100);
+    assert_int_equal(c.max_batch_size, CFG_AUTO_VALUE); /* derived from the limits */
     assert_int_equal(c.min_interval_ns, 15 * NS_PER_S);
     assert_int_equal(c.max_interval_ns, 300 * NS_PER_S);
     assert_int_equal(c.max_wait_ns, 600 * NS_PER_S);
-    assert_int_equal(c.batch_delay_ns, 1000 * NS_PER_MS);
+    assert_int_equal(c.batch_delay_ns, CFG_AUTO_VALUE);
     assert_true(c.api_rate_limit == 0);
     assert_int_equal(c.metrics_interval_ns, 60 * NS_PER_S);
     assert_true(c.prioritization && c.dynamic_intervals && c.adaptive_rate);
@@ -82,6 +83,10 @@ static void keys(void **state)
     assert_int_equal(scheduler_config_set(&c, "dynamic_intervals", "no", err, sizeof err), 0);
     assert_int_equal(scheduler_config_set(&c, "adaptive_rate", "false", err, sizeof err), 0);
     assert_false(c.prioritization || c.dynamic_intervals || c.adaptive_rate);
+    assert_int_equal(scheduler_config_set(&c, "max_batch_size", "auto", err, sizeof err), 0);
+    assert_int_equal(c.max_batch_size, CFG_AUTO_VALUE);
+    assert_int_equal(scheduler_config_set(&c, "batch_delay_ms", "auto", err, sizeof err), 0);
+    assert_int_equal(c.batch_delay_ns, CFG_AUTO_VALUE);
     assert_int_equal(scheduler_config_set(&c, "max_batch_size", "300", err, sizeof err), 0);
     assert_int_equal(c.max_batch_size, 300);
     assert_int_equal(scheduler_config_validate(&c, err, sizeof err), 0);
@@ -119,7 +124,8 @@ static void errors(void **state)
         {"batch_delay_ms", "2m", "above the maximum"},
         {"metrics_interval", "0.5s", "below the minimum"},
         {"max_batch_size", "0", "1..100000"},
-        {"max_batch_size", "ten", "1..100000"},
+        {"max_batch_size", "ten", "1..100000 or auto"},
+        {"max_batch_size", "-1", "1..100000"},
         {"api_rate_limit", "fast", "requests per second"},
         {"prioritization", "maybe", "true/false"},
         {"batch_size", "5", "unknown key \"batch_size\""},
@@ -151,6 +157,55 @@ static void errors(void **state)
     assert_non_null(strstr(err, "max_wait"));
 }
 
+/* The batch defaults follow the limits; explicit values stay caps. */
+static void pacing(void **state)
+{
+    (void)state;
+    sched_pacing p;
+    /* The shipped free tier: Jupiter 29/min x 100 = 48 tokens/s is the
+     * tightest: 1 s batches of 2 x 48, rounded up to the 1000-id chunk. */
+    sched_pacing_derive(29.0 / 60 * 100, 1000, CFG_AUTO_VALUE, CFG_AUTO_VALUE, &p);
+    assert_true(p.derived);
+    assert_int_equal(p.delay_ns, NS_PER_S);
+    assert_int_equal(p.max_batch, 1000);
+    assert_true(sched_pacing_capacity(&p) >= 2 * 29.0 / 60 * 100);
+    /* Paid tiers: 50 requests/s x 100 = 5,000 tokens/s, ten times what the
+     * old fixed 100 per 1000 ms let through: 10,000 a batch. */
+    sched_pacing_derive(5000, 100, CFG_AUTO_VALUE, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.max_batch, 10000);
+    assert_true(sched_pacing_capacity(&p) >= 10000);
+    /* Far above: capped at the most a batch may hold. */
+    sched_pacing_derive(1e6, 100, CFG_AUTO_VALUE, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.max_batch, SCHED_AUTO_MAX_BATCH);
+    /* Nothing limits: the largest batch, still 1 s apart. */
+    sched_pacing_derive(INFINITY, 30, CFG_AUTO_VALUE, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.max_batch, SCHED_AUTO_MAX_BATCH);
+    /* Tiny capacity: never below the old default. */
+    sched_pacing_derive(1, 30, CFG_AUTO_VALUE, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.max_batch, 120); /* 100 rounded up to the chunk */
+    /* max_batch_size set: the gap shrinks so it is not the bound. */
+    sched_pacing_derive(5000, 100, 500, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.max_batch, 500);
+    assert_int_equal(p.delay_ns, 50 * NS_PER_MS); /* 500 / (2 x 5000) s */
+    assert_true(sched_pacing_capacity(&p) >= 2 * 5000 - 1e-6);
+    sched_pacing_derive(10, 100, 500, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.delay_ns, NS_PER_S); /* never longer than 1 s */
+    sched_pacing_derive(INFINITY, 100, 500, CFG_AUTO_VALUE, &p);
+    assert_int_equal(p.delay_ns, 0);
+    /* batch_delay_ms set: the batch grows with it. */
+    sched_pacing_derive(5000, 100, CFG_AUTO_VALUE, 2 * NS_PER_S, &p);
+    assert_int_equal(p.delay_ns, 2 * NS_PER_S);
+    assert_int_equal(p.max_batch, 20000);
+    sched_pacing_derive(500, 30, CFG_AUTO_VALUE, 0, &p); /* no gap: a quarter second's worth */
+    assert_int_equal(p.max_batch, 270);                  /* 250 rounded up to the chunk */
+    /* Both set: kept as given, the cap they are (the daemon warns). */
+    sched_pacing_derive(5000, 100, 100, NS_PER_S, &p);
+    assert_false(p.derived);
+    assert_int_equal(p.max_batch, 100);
+    assert_int_equal(p.delay_ns, NS_PER_S);
+    assert_float_equal(sched_pacing_capacity(&p), 100, 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +213,7 @@ int main(void)
         cmocka_unit_test(durations),
         cmocka_unit_test(keys),
         cmocka_unit_test(errors),
+        cmocka_unit_test(pacing),
     };
     return cmocka_run_group_tests_name("scheduler_config", tests, NULL, NULL);
 }
