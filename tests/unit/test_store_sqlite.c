@@ -662,6 +662,7 @@ static void claims_go_on_from_the_last_and_wrap_round(void **state)
     rq.claim_id = "k4";
     assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
     assert_int_equal(n, 0);
+    claimed_tokens_free(c, n);
     rq.now = 2000; /* every lease ran out: all five again, A first */
     rq.max = 10;
     assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
