@@ -51,7 +51,7 @@ BENCH_STORE := $(BUILD)/bench/store_write_bench
 BENCH_API  := $(BUILD)/bench/api_bench
 
 .SECONDARY:
-.PHONY: all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
+.PHONY: bench-cpu all clean check unit e2e demo bench bench-store asan-check deps docs docs-check
 all: $(BUILD)/tokencollector $(PLUGIN_SO) $(KIT_LIB) $(BUILD)/fakeapi $(UNIT_BIN) $(TOOL_BIN) $(TPLUG_SO) $(BENCH_STORE) \
 	$(BENCH_API)
 
@@ -188,6 +188,11 @@ bench: deps
 bench-store: deps
 	@$(MAKE) --no-print-directory $(BENCH_STORE)
 	@bash bench/store_write.sh $(BUILD)
+
+# CPU per token against the baseline build (also part of bench/run.sh).
+bench-cpu: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/cpu.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

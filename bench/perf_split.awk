@@ -5,7 +5,7 @@
 #   perf script -i perf.data | awk -f bench/perf_split.awk
 function stage(sym) {
     if (sym ~ /^merge_token$|^decide_status$/) return "merge"
-    if (sym ~ /_parse_response$|^cJSON_Parse|^emit_|^on_response$|^reset_chunk_values$/) return "parse"
+    if (sym ~ /_parse_response$|^cJSON_Parse|^emit_|^on_response$|^on_parsed$|^json_arena_|^reset_chunk_values$/) return "parse"
     if (sym ~ /^(sqlite|pg|store_pg)_commit$|^commit_one$|^values_to_json$|^store_refresh_metadata$|^store_commit$|^commit_batch$|^commit_finished_batches$/) return "store"
     if (sym ~ /^(sqlite|pg|store_pg)_claim$|^store_claim$|^admit_batch$/) return "claim"
     if (sym ~ /_build_request$|^form_chunk$|^send_chunk$|^http_submit$|^http_poll$|^curl_|^dispatch_source$/) return "http"

@@ -17,6 +17,7 @@
 #   BENCH_KEEP=1       keep the work directory (databases, summaries, stats)
 #   BENCH_FRESH=0      skip the price freshness benchmark (bench/freshness.sh; about 2.5 minutes)
 #   BENCH_API=0        skip the API benchmark (bench/api.sh; about 3 minutes, 1 quick)
+#   BENCH_CPU=0        skip CPU per token against the baseline build (bench/cpu.sh; about 15-20 minutes)
 #   BENCH_LATENCY=0    skip the latency benchmark (bench/latency.sh; about 2.5 minutes)
 #   BENCH_CLUSTER=0    skip the cluster limiter benchmark (bench/cluster.sh; about 2 minutes, 40 s quick)
 #   BENCH_ISOLATION=0  skip the CPU cost of isolation = process (bench/isolation.sh; about 15 s)
@@ -458,6 +459,25 @@ if [ -f "$SW" ]; then
     fi
 fi
 
+# ================================================================ CPU per token (bench/cpu.sh)
+# The collector's CPU per token against the baseline build, by stage, beside
+# the physical limits. BENCH_CPU=0 skips it; BENCH_QUICK runs it smaller.
+CPU_REPORT=""
+CB=$SRC/bench/cpu.sh
+[ -f "$CB" ] || CB=$ROOT/bench/cpu.sh
+if [ "${BENCH_CPU:-1}" != 0 ] && [ -f "$CB" ]; then
+    echo "== CPU per token (bench/cpu.sh)"
+    cpu_env=(CPU_PG="$BENCH_PG" CPU_PERF="$BENCH_PERF")
+    [ "$QUICK" = 1 ] && cpu_env+=(CPU_RUNS="${CPU_RUNS:-1}" CPU_TOKENS="${CPU_TOKENS:-20000}" CPU_1M="${CPU_1M:-0}" CPU_BATCHES="${CPU_BATCHES:-500}")
+    if env "${cpu_env[@]}" bash "$CB" "$BUILD" >"$WORK/cpu.txt" 2>"$WORK/cpu.err"; then
+        CPU_REPORT=$WORK/cpu.txt
+        cat "$CPU_REPORT"
+    else
+        CPU_REPORT="failed"
+        tail -5 "$WORK/cpu.err" >&2
+    fi
+fi
+
 # ================================================================ latency against the limiter (bench/latency.sh)
 # Default in-flight sizing against the old fixed concurrency = 4 at 100 and 400 ms; BENCH_LATENCY=0 skips it.
 LB=$SRC/bench/latency.sh
@@ -715,6 +735,14 @@ else
     echo "## Store write benchmark"
     echo
     echo "Not run: bench/store_write.sh is not there yet."
+fi
+echo
+if [ -z "$CPU_REPORT" ]; then
+    echo "## CPU per token (bench/cpu.sh)"; echo; echo "Not run (BENCH_CPU=0)."
+elif [ "$CPU_REPORT" = failed ]; then
+    echo "## CPU per token (bench/cpu.sh)"; echo; echo "bench/cpu.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/cpu.err"; echo '```'
+else
+    cat "$CPU_REPORT"
 fi
 echo
 cat "$WORK/latency.txt"

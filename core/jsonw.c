@@ -308,6 +308,65 @@ static int exact_digits(uint64_t m, int e, int p, int e10, uint64_t *q_out)
     return d < h || (d == h && even);
 }
 
+/* The shortest of 15, 16, 17 digits that reads back as X (> 0, finite):
+ * *N digits into DIGITS (no trailing zeros), E10 the exponent of the first,
+ * *P the precision that took. 0: out of the exact range (the caller takes
+ * format_double_printf). */
+static int shortest_digits(double x, char digits[24], int *n_out, int *e10_out, int *p_out)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int biased = (int)(bits >> 52);
+    if (biased <= 0)
+        return 0;
+    uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    int e = biased - 1075;
+    int e10 = (int)floor(log10(x)); /* may be one off next to a power of ten */
+    for (int p = 15; p <= 17; p++) {
+        uint64_t q = 0;
+        int r = exact_digits(m, e, p, e10, &q);
+        if (r == TOO_BIG || r == TOO_SMALL) {
+            e10 += r == TOO_BIG ? 1 : -1;
+            r = exact_digits(m, e, p, e10, &q);
+        }
+        if (r == 0 && q == pow10_u64[p - 1]) {
+            /* Just below a power of ten, log10 may have rounded up. */
+            uint64_t q2;
+            if (exact_digits(m, e, p, e10 - 1, &q2) == 1) {
+                e10--;
+                q = q2;
+                r = 1;
+            }
+        }
+        if (r < 0)
+            return 0;
+        if (r == 1) {
+            char buf[24], *end = buf + sizeof buf, *d = u64_digits(end, q);
+            int n = (int)(end - d);
+            while (n > 1 && d[n - 1] == '0')
+                n--;
+            memcpy(digits, d, (size_t)n);
+            *n_out = n;
+            *e10_out = e10;
+            *p_out = p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* X (>= 0) as an integer when it is one below 1e15 (what "%.15g" prints
+ * for it, without printf); 0 when it is not. */
+static size_t small_integer(char *o, double x)
+{
+    if (!(x < 1e15 && x == floor(x)))
+        return 0;
+    char buf[24], *end = buf + sizeof buf, *p = u64_digits(end, (uint64_t)x);
+    memcpy(o, p, (size_t)(end - p));
+    o[end - p] = '\0';
+    return (size_t)(end - p);
+}
+
 size_t jw_format_double(char out[40], double d)
 {
     if (d == 0) {
@@ -321,52 +380,63 @@ size_t jw_format_double(char out[40], double d)
         *o++ = '-';
         x = -x;
     }
-    if (x < 1e15 && x == floor(x)) { /* at most 15 digits: the integer itself */
-        char buf[24], *end = buf + sizeof buf, *p = u64_digits(end, (uint64_t)x);
-        memcpy(o, p, (size_t)(end - p));
-        o += end - p;
-        *o = '\0';
-        return (size_t)(o - out);
-    }
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    int biased = (int)(bits >> 52);
-    if (biased > 0) {
-        uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
-        int e = biased - 1075;
-        int e10 = (int)floor(log10(x)); /* may be one off next to a power of ten */
-        for (int p = 15; p <= 17; p++) {
-            uint64_t q = 0;
-            int r = exact_digits(m, e, p, e10, &q);
-            if (r == TOO_BIG || r == TOO_SMALL) {
-                e10 += r == TOO_BIG ? 1 : -1;
-                r = exact_digits(m, e, p, e10, &q);
-            }
-            if (r == 0 && q == pow10_u64[p - 1]) {
-                /* Just below a power of ten, log10 may have rounded up. */
-                uint64_t q2;
-                if (exact_digits(m, e, p, e10 - 1, &q2) == 1) {
-                    e10--;
-                    q = q2;
-                    r = 1;
-                }
-            }
-            if (r < 0)
-                break;
-            if (r == 1) {
-                char buf[24], *end = buf + sizeof buf, *digits = u64_digits(end, q);
-                int n = (int)(end - digits);
-                while (n > 1 && digits[n - 1] == '0')
-                    n--;
-                return (size_t)(o - out) + place_digits(o, digits, n, e10);
-            }
-        }
-    }
+    size_t k = small_integer(o, x);
+    if (k)
+        return (size_t)(o - out) + k;
+    char digits[24];
+    int n, e10, p;
+    if (shortest_digits(x, digits, &n, &e10, &p))
+        return (size_t)(o - out) + place_digits(o, digits, n, e10);
     char slow[32];
-    format_double(slow, x);
-    size_t n = strlen(slow);
-    memcpy(o, slow, n + 1);
-    return (size_t)(o - out) + n;
+    format_double_printf(slow, x);
+    size_t len = strlen(slow);
+    memcpy(o, slow, len + 1);
+    return (size_t)(o - out) + len;
+}
+
+/* "%.Pg" of the digits: plain when -4 <= E10 < P, else d.ddde[+-]XX. */
+static void place_g(char *o, const char *digits, int n, int e10, int p)
+{
+    if (e10 < -4 || e10 >= p) {
+        *o++ = digits[0];
+        if (n > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)n - 1);
+            o += n - 1;
+        }
+        *o++ = 'e';
+        *o++ = e10 < 0 ? '-' : '+';
+        int a = e10 < 0 ? -e10 : e10;
+        if (a >= 100)
+            *o++ = (char)('0' + a / 100);
+        *o++ = (char)('0' + a / 10 % 10);
+        *o++ = (char)('0' + a % 10);
+        *o = '\0';
+        return;
+    }
+    place_digits(o, digits, n, e10); /* -4 <= e10 < 17: always plain there */
+}
+
+void format_double(char out[32], double d)
+{
+    if (!isfinite(d) || d == 0) {
+        format_double_printf(out, d);
+        return;
+    }
+    char *o = out;
+    double x = d;
+    if (x < 0) {
+        *o++ = '-';
+        x = -x;
+    }
+    if (small_integer(o, x))
+        return;
+    char digits[24];
+    int n, e10, p;
+    if (shortest_digits(x, digits, &n, &e10, &p))
+        place_g(o, digits, n, e10, p);
+    else
+        format_double_printf(out, d);
 }
 
 void jw_number(strbuf *b, double d)

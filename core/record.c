@@ -149,61 +149,13 @@ size_t values_count_links(const tc_values *v, int kind)
 
 /* Shortest "%.Ng" that reads back as exactly D. cJSON's own printer accepts
  * a relative error and so would store 0.30000000000000004 as 0.3. */
-void format_double(char out[32], double d)
+void format_double_printf(char out[32], double d)
 {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, 32, "%.*g", prec, d);
         if (strtod(out, NULL) == d)
             return;
     }
-}
-
-char *values_to_json(const tc_values *v)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (int f = 1; f < FIELD_SLOTS; f++) {
-        if (!values_has(v, f))
-            continue;
-        if (field_is_string(f))
-            cJSON_AddStringToObject(o, field_name(f), v->str[f]);
-        else if (isfinite(v->num[f])) {
-            char num[32];
-            format_double(num, v->num[f]);
-            cJSON_AddRawToObject(o, field_name(f), num);
-        }
-    }
-    for (int kind = TC_LINK_WEBSITE; kind <= TC_LINK_SOCIAL; kind++) {
-        if (!values_count_links(v, kind))
-            continue;
-        cJSON *arr = cJSON_AddArrayToObject(o, kind == TC_LINK_WEBSITE ? "websites" : "socials");
-        for (size_t i = 0; i < v->n_links; i++) {
-            if (v->links[i].kind != kind)
-                continue;
-            cJSON *l = cJSON_CreateObject();
-            cJSON_AddStringToObject(l, kind == TC_LINK_WEBSITE ? "label" : "type",
-                                    v->links[i].label ? v->links[i].label : "");
-            cJSON_AddStringToObject(l, "url", v->links[i].url);
-            cJSON_AddItemToArray(arr, l);
-        }
-    }
-    if (v->n_extras) {
-        cJSON *x = cJSON_AddObjectToObject(o, "extra");
-        for (size_t i = 0; i < v->n_extras; i++) {
-            const extra_rec *e = &v->extras[i];
-            char num[32];
-            if (e->type == EXTRA_STR)
-                cJSON_AddStringToObject(x, e->key, e->str);
-            else if (e->type == EXTRA_BOOL)
-                cJSON_AddBoolToObject(x, e->key, e->num != 0);
-            else if (isfinite(e->num)) {
-                format_double(num, e->num);
-                cJSON_AddRawToObject(x, e->key, num);
-            }
-        }
-    }
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
 }
 
 /* The "extra" object of a stored record into V; what values_set_extra

@@ -58,13 +58,19 @@ void values_set_version(tc_values *v, const char *version);
 /* Deep copy of the links of KIND from SRC into DST. */
 void values_copy_links(tc_values *dst, const tc_values *src, int kind);
 size_t values_count_links(const tc_values *v, int kind);
-/* Shortest decimal text that reads back as exactly D. */
+/* Shortest decimal text that reads back as exactly D: the first of
+ * "%.15g", "%.16g", "%.17g" that does (jsonw.c computes the same digits
+ * without printf; format_double_printf is the printf loop itself). */
 void format_double(char out[32], double d);
+void format_double_printf(char out[32], double d);
 /* The normalized record as JSON text (caller frees), for token_sources.data:
  * the fields by name, "websites" and "socials", and the extras as an object
  * "extra" in key order (numbers, strings, true / false). plugin_version is
  * not part of it (a column of its own). */
 char *values_to_json(const tc_values *v);
+/* The same text appended to B (record_json.c). */
+struct strbuf;
+void record_json_values(struct strbuf *b, const tc_values *v);
 /* The reverse: fills V (cleared first, known = 1) from values_to_json text,
  * extras included. Unknown keys are ignored (a newer version may have
  * written them), and so are extras that values_set_extra would refuse.

@@ -10,6 +10,7 @@
 
 #include "backoff.h"
 #include "emit.h"
+#include "json_arena.h"
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -177,8 +178,11 @@ static tc_status parse_chunk(chunk *c, const http_result *r, tc_outcome *outcome
     tc_emit out;
     /* The chunk's own instance: during a hot swap it may not be the source's current one. */
     emit_open(&x, c->tokens, c->n, c->src->index, c->inst->vt->version, &out);
+    json_arena_install();
     plugin_guard_enter(c->inst->vt->name, c->inst->name, "parse_response");
+    json_arena_begin(); /* the plugin's cJSON tree: freed at once, below */
     tc_status st = c->inst->vt->parse_response(c->inst->self, c->addrs, c->n, &resp, &out, outcome);
+    json_arena_end();
     plugin_guard_leave();
     emit_close(&x);
     if (x.rejected)

@@ -113,26 +113,6 @@ void store_close(store *s)
     free(s);
 }
 
-char *store_refresh_metadata(const token_result *t)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *src = cJSON_AddObjectToObject(o, "sources");
-    cJSON *errs = NULL;
-    for (size_t i = 0; i < t->n_sources; i++) {
-        cJSON_AddStringToObject(src, t->source_names[i], outcome_name(t->outcomes[i]));
-        if (t->errors && t->errors[i]) {
-            if (!errs)
-                errs = cJSON_AddObjectToObject(o, "errors");
-            cJSON_AddStringToObject(errs, t->source_names[i], t->errors[i]);
-        }
-    }
-    if (t->metadata_at > 0)
-        cJSON_AddNumberToObject(o, "metadata_at", (double)t->metadata_at);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
 char *store_outstanding_sources(const token_result *t)
 {
     strbuf b = {0};

@@ -272,8 +272,10 @@ int store_pg_migrate(const char *uri, int *from, int *to, char *err, size_t errl
 /* The URI with any password replaced by *** (caller frees): for messages. */
 char *store_pg_redact(const char *uri);
 
-/* refresh_metadata JSON for a token result (caller frees). */
+/* refresh_metadata JSON for a token result (caller frees; record_json.c),
+ * or appended to B. */
 char *store_refresh_metadata(const token_result *t);
+void record_json_refresh_metadata(struct strbuf *b, const token_result *t);
 /* tokens.outstanding_sources for a token result: the FAILED and SKIPPED
  * sources, comma separated; NULL when none (caller frees). */
 char *store_outstanding_sources(const token_result *t);

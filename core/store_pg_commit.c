@@ -40,7 +40,7 @@ static void add_token(pgbin *a, strbuf *tmp, const token_result *t)
                   fabs(m->num[TC_DECIMALS]) < 2147483647.0;
     store_pg_bin_i4(&a[A_DECIMALS], has_dec, has_dec ? (int32_t)m->num[TC_DECIMALS] : 0);
     tmp->len = 0;
-    store_pg_json_refresh_metadata(tmp, t);
+    record_json_refresh_metadata(tmp, t);
     store_pg_bin_text(&a[A_META], tmp->data);
     store_pg_bin_i4(&a[A_INTERVAL], 1, t->refresh_interval_s);
     for (int f = TC_PRICE_USD; f <= TC_CHANGE_24H; f++)

@@ -1,5 +1,5 @@
-/* The JSON texts the PostgreSQL commit sends: a token's refresh_metadata and
- * each FOUND source's record, written straight into a buffer. Text only: no
+/* The JSON texts the PostgreSQL commit sends: each FOUND source's record
+ * (record_json.c's writer) laid out in one buffer. Text only: no
  * libpq, no statement, no store state. */
 #ifndef TC_STORE_PG_JSON_H
 #define TC_STORE_PG_JSON_H
@@ -8,9 +8,6 @@
 
 #include "store.h"
 #include "util.h"
-
-/* store_refresh_metadata(T), appended to B. */
-void store_pg_json_refresh_metadata(strbuf *b, const token_result *t);
 
 /* The record (values_to_json) of every FOUND source of the tokens V (K of
  * them) in BUF, token i's source j at buf->data + off[base[i] + j]

@@ -265,7 +265,9 @@ typedef struct tc_source {
     /* Parse the response to the request built for ADDRS[0..N). The host calls
      * it for every completed HTTP exchange except 429, 408 and 5xx, which it
      * handles itself (limiter pause, retry with backoff). It may be called from a different chunk order than build_request
-     * and must not keep pointers into RES after it returns. */
+     * and must not keep pointers into RES after it returns. cJSON memory made
+     * during the call comes from an arena dropped when it returns: free it
+     * only with cJSON_Delete/cJSON_free and keep none of it. */
     tc_status (*parse_response)(void *self, const char *const *addrs, size_t n,
                                 const tc_response *res, const tc_emit *out,
                                 tc_outcome *outcome);

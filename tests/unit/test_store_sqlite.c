@@ -529,6 +529,148 @@ static void upgrades_version_3(void **state)
     close_and_remove(st);
 }
 
+/* The stored links of A as one text: "s:type|url;...;w:label|url;..." in
+ * key order (a NULL label as "-"). */
+static const char *links_of_a(void)
+{
+    return q("SELECT ifnull((SELECT group_concat('s:' || type || '|' || url, ';') FROM"
+             " (SELECT type, url FROM token_socials WHERE address = 'A' ORDER BY type, url)), '') || ';' ||"
+             " ifnull((SELECT group_concat('w:' || ifnull(label, '-') || '|' || url, ';') FROM"
+             " (SELECT label, url FROM token_websites WHERE address = 'A' ORDER BY url)), '')");
+}
+
+/* One enriched refresh of A at NOW with the links LINKS ("s" or "w", label
+ * (NULL: none), url; NULL kind ends) and price PRICE. */
+static void refresh_a(store *st, int64_t now, const char *const (*links)[3], double price)
+{
+    char id[32];
+    snprintf(id, sizeof id, "c%lld", (long long)now);
+    claim_one(st, "A", id, now, 1);
+    result x;
+    result_init(&x, "A", OUTCOME_FOUND, OUTCOME_MISSING, price);
+    for (size_t i = 0; links && links[i][0]; i++)
+        values_add_link(&x.r.merged, links[i][0][0] == 's' ? TC_LINK_SOCIAL : TC_LINK_WEBSITE, links[i][1],
+                        links[i][2]);
+    x.r.refresh_interval_s = 1;
+    commit1(st, &x, now, id);
+    result_free(&x);
+}
+
+/* A refresh writes a token's links only when they differ from the stored
+ * ones (read and compared, not deleted and inserted again): the same rows
+ * either way, and a change in the feed exactly when a row changed. The
+ * time of the last price move too. */
+static void links_and_price_moves_are_written_when_they_change(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *a[] = {"A"};
+    import(st, a, 1);
+    int64_t head;
+    const char *const first[][3] = {{"s", "twitter", "https://x.com/a"},
+                                     {"s", NULL, "https://t.me/a"},
+                                     {"w", "Site", "https://a.example"},
+                                     {"w", NULL, "https://b.example"},
+                                     {NULL, NULL, NULL}};
+    claimed_token *c;
+    assert_int_equal(claim(st, "c0", 900, 0, &c), 1);
+    claimed_tokens_free(c, 1);
+    result x;
+    result_init(&x, "A", OUTCOME_FOUND, OUTCOME_MISSING, 1.0);
+    for (size_t i = 0; first[i][0]; i++)
+        values_add_link(&x.r.merged, first[i][0][0] == 's' ? TC_LINK_SOCIAL : TC_LINK_WEBSITE, first[i][1],
+                        first[i][2]);
+    x.r.refresh_interval_s = 1;
+    commit1(st, &x, 900, "c0");
+    result_free(&x);
+    const char *want = "s:|https://t.me/a;s:twitter|https://x.com/a;w:Site|https://a.example;w:-|https://b.example";
+    assert_string_equal(links_of_a(), want);
+    assert_string_equal(feed(st, 0, 10, &head), "A:1");
+    assert_string_equal(q("SELECT last_price_change FROM tokens WHERE address = 'A'"), "900");
+
+    refresh_a(st, 1000, first, 1.0); /* the same: nothing changes, the price did not move */
+    assert_string_equal(links_of_a(), want);
+    assert_string_equal(feed(st, 0, 10, &head), "A:1");
+    assert_string_equal(q("SELECT last_price_change FROM tokens WHERE address = 'A'"), "900");
+
+    const char *const relabel[][3] = {{"s", "twitter", "https://x.com/a"},
+                                      {"s", NULL, "https://t.me/a"},
+                                      {"w", "Site", "https://a.example"},
+                                      {"w", "Docs", "https://b.example"},
+                                      {NULL, NULL, NULL}};
+    refresh_a(st, 1100, relabel, 2.0); /* a label: a change; the price moved */
+    assert_string_equal(links_of_a(),
+                        "s:|https://t.me/a;s:twitter|https://x.com/a;w:Site|https://a.example;w:Docs|https://b.example");
+    assert_string_equal(feed(st, 0, 10, &head), "A:2");
+    assert_string_equal(q("SELECT last_price_change FROM tokens WHERE address = 'A'"), "1100");
+
+    const char *const fewer[][3] = {{"s", "twitter", "https://x.com/a"},
+                                    {"w", "Site", "https://a.example"},
+                                    {"w", "Docs", "https://b.example"},
+                                    {NULL, NULL, NULL}};
+    refresh_a(st, 1200, fewer, 2.0); /* one link fewer */
+    assert_string_equal(links_of_a(), "s:twitter|https://x.com/a;w:Site|https://a.example;w:Docs|https://b.example");
+    assert_string_equal(feed(st, 0, 10, &head), "A:3");
+
+    const char *const retyped[][3] = {{"s", "telegram", "https://x.com/a"},
+                                      {"w", "Site", "https://a.example"},
+                                      {"w", "Docs", "https://b.example"},
+                                      {NULL, NULL, NULL}};
+    refresh_a(st, 1300, retyped, 2.0); /* as many links, one of another type */
+    assert_string_equal(links_of_a(), "s:telegram|https://x.com/a;w:Site|https://a.example;w:Docs|https://b.example");
+    assert_string_equal(feed(st, 0, 10, &head), "A:4");
+
+    refresh_a(st, 1400, NULL, 2.0); /* none left */
+    assert_string_equal(links_of_a(), ";");
+    assert_string_equal(feed(st, 0, 10, &head), "A:5");
+    refresh_a(st, 1500, NULL, 2.0);
+    assert_string_equal(feed(st, 0, 10, &head), "A:5");
+    close_and_remove(st);
+}
+
+/* --once claims walk the pending tokens from where the last claim stopped
+ * (the ones before it are in flight) and wrap round for any left behind. */
+static void claims_go_on_from_the_last_and_wrap_round(void **state)
+{
+    (void)state;
+    store *st = open_fresh();
+    const char *a[] = {"A", "B", "C", "D", "E"};
+    import(st, a, 5);
+    char err[512];
+    claim_request rq = {.owner = "test", .claim_id = "k1", .now = 1000, .lease_s = 60, .max = 2};
+    claimed_token *c;
+    size_t n;
+    assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(c[0].address, "A");
+    assert_string_equal(c[1].address, "B");
+    claimed_tokens_free(c, n);
+    const char *b[] = {"B"}; /* handed back: pending again, before the keyset */
+    assert_int_equal(store_release(st, b, 1, "k1", err, sizeof err), 0);
+    rq.claim_id = "k2";
+    assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(c[0].address, "C");
+    assert_string_equal(c[1].address, "D");
+    claimed_tokens_free(c, n);
+    rq.claim_id = "k3";
+    assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2); /* E, then B from the start */
+    assert_string_equal(c[0].address, "B");
+    assert_string_equal(c[1].address, "E");
+    claimed_tokens_free(c, n);
+    rq.claim_id = "k4";
+    assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
+    assert_int_equal(n, 0);
+    claimed_tokens_free(c, n);
+    rq.now = 2000; /* every lease ran out: all five again, A first */
+    rq.max = 10;
+    assert_int_equal(store_claim(st, &rq, &c, &n, err, sizeof err), 0);
+    assert_int_equal(n, 5);
+    claimed_tokens_free(c, n);
+    close_and_remove(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +683,8 @@ int main(void)
         cmocka_unit_test(records_keep_extras_and_plugin_version),
         cmocka_unit_test(upgrades_version_3),
         cmocka_unit_test(change_feed_follows_commits),
+        cmocka_unit_test(links_and_price_moves_are_written_when_they_change),
+        cmocka_unit_test(claims_go_on_from_the_last_and_wrap_round),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
