@@ -443,106 +443,80 @@ else
     SC1M_STATE="skipped (BENCH_1M=0)"
 fi
 
-# ================================================================ store write benchmark (another owner)
-# The measured tree's own script (it goes with the binary it measures), else this one's.
-STORE_WRITE=""
-SW=$SRC/bench/store_write.sh
-[ -f "$SW" ] || SW=$ROOT/bench/store_write.sh
-if [ -f "$SW" ]; then
-    echo "== store write benchmark (bench/store_write.sh)"
-    if bash "$SW" "$BUILD" >"$WORK/store_write.txt" 2>&1; then
-        STORE_WRITE=$WORK/store_write.txt
-        cat "$STORE_WRITE"
+# ================================================================ the benchmarks of their own
+# bench_section NAME TITLE [VAR=VALUE...]: runs bench/NAME.sh (the measured
+# tree's own script, which goes with the binary it measures, else this one's)
+# from the measured tree with the build and the given environment; prints its
+# report and leaves in SECTION the report's path, "failed" (its stderr is in
+# $WORK/NAME.err), or "" when there is no such script.
+bench_section() {
+    local name=$1 title=$2 script
+    shift 2
+    script=$SRC/bench/$name.sh
+    [ -f "$script" ] || script=$ROOT/bench/$name.sh
+    SECTION=""
+    [ -f "$script" ] || return 0
+    echo "== $title (bench/$name.sh)"
+    if (cd "$SRC" && env "$@" bash "$script" "$BUILD") >"$WORK/$name.txt" 2>"$WORK/$name.err"; then
+        SECTION=$WORK/$name.txt
+        cat "$SECTION"
     else
-        STORE_WRITE="failed"
-        tail -5 "$WORK/store_write.txt" >&2
+        SECTION=failed
+        tail -5 "$WORK/$name.err" >&2
     fi
-fi
+}
 
-# ================================================================ CPU per token (bench/cpu.sh)
-# The collector's CPU per token against the baseline build, by stage, beside
-# the physical limits. BENCH_CPU=0 skips it; BENCH_QUICK runs it smaller.
+# The store write benchmark (another owner).
+bench_section store_write "store write benchmark"
+STORE_WRITE=$SECTION
+
+# CPU per token against the baseline build, by stage, beside the physical
+# limits. BENCH_CPU=0 skips it; BENCH_QUICK runs it smaller.
 CPU_REPORT=""
-CB=$SRC/bench/cpu.sh
-[ -f "$CB" ] || CB=$ROOT/bench/cpu.sh
-if [ "${BENCH_CPU:-1}" != 0 ] && [ -f "$CB" ]; then
-    echo "== CPU per token (bench/cpu.sh)"
+if [ "${BENCH_CPU:-1}" != 0 ]; then
     cpu_env=(CPU_PG="$BENCH_PG" CPU_PERF="$BENCH_PERF")
     [ "$QUICK" = 1 ] && cpu_env+=(CPU_RUNS="${CPU_RUNS:-1}" CPU_TOKENS="${CPU_TOKENS:-20000}" CPU_1M="${CPU_1M:-0}" CPU_BATCHES="${CPU_BATCHES:-500}")
-    if env "${cpu_env[@]}" bash "$CB" "$BUILD" >"$WORK/cpu.txt" 2>"$WORK/cpu.err"; then
-        CPU_REPORT=$WORK/cpu.txt
-        cat "$CPU_REPORT"
-    else
-        CPU_REPORT="failed"
-        tail -5 "$WORK/cpu.err" >&2
-    fi
+    bench_section cpu "CPU per token" "${cpu_env[@]}"
+    CPU_REPORT=$SECTION
 fi
 
-# ================================================================ latency against the limiter (bench/latency.sh)
-# Default in-flight sizing against the old fixed concurrency = 4 at 100 and 400 ms; BENCH_LATENCY=0 skips it.
-LB=$SRC/bench/latency.sh
-[ -f "$LB" ] || LB=$ROOT/bench/latency.sh
+# Default in-flight sizing against the old fixed concurrency = 4 at 100 and
+# 400 ms; BENCH_LATENCY=0 skips it.
 printf '## Latency against the limiter\n\nNot run (BENCH_LATENCY=0).\n' >"$WORK/latency.txt"
 if [ "${BENCH_LATENCY:-1}" != 0 ]; then
-    echo "== latency against the limiter (bench/latency.sh)"
-    BENCH_QUICK=$QUICK BENCH_RUNS=$RUNS bash "$LB" "$BUILD" >"$WORK/latency.txt" 2>"$WORK/latency.err" ||
+    bench_section latency "latency against the limiter" BENCH_QUICK="$QUICK" BENCH_RUNS="$RUNS"
+    [ "$SECTION" = failed ] &&
         printf '## Latency against the limiter\n\nbench/latency.sh failed in this run: %s\n' "$(tail -1 "$WORK/latency.err")" >"$WORK/latency.txt"
-    cat "$WORK/latency.txt"
 fi
 
-# ================================================================ API benchmark (bench/api.sh)
 # GET /api/v3/tokens: the handlers alone, then over HTTP with wrk once the
 # binary has the server. BENCH_API=0 skips it; BENCH_QUICK uses 20,000 tokens.
 API_REPORT=""
-AB=$SRC/bench/api.sh
-[ -f "$AB" ] || AB=$ROOT/bench/api.sh
-if [ "${BENCH_API:-1}" != 0 ] && [ -f "$AB" ]; then
-    echo "== API benchmark (bench/api.sh)"
-    if BENCH_QUICK=$QUICK BENCH_PG=$BENCH_PG bash "$AB" "$BUILD" >"$WORK/api.txt" 2>"$WORK/api.err"; then
-        API_REPORT=$WORK/api.txt
-        cat "$API_REPORT"
-    else
-        API_REPORT="failed"
-        tail -5 "$WORK/api.err" >&2
-    fi
+if [ "${BENCH_API:-1}" != 0 ]; then
+    bench_section api "API benchmark" BENCH_QUICK="$QUICK" BENCH_PG="$BENCH_PG"
+    API_REPORT=$SECTION
 fi
-# ================================================================ price freshness (bench/freshness.sh)
+
 # The daemon, new design (one market source per refresh) against the old
 # (every source every time), side by side. BENCH_FRESH=0 skips it.
 FRESH_REPORT=""
-FB=$SRC/bench/freshness.sh
-[ -f "$FB" ] || FB=$ROOT/bench/freshness.sh
-if [ "${BENCH_FRESH:-1}" != 0 ] && [ -f "$FB" ]; then
-    echo "== price freshness (bench/freshness.sh, about 2.5 minutes)"
-    if (cd "$SRC" && bash "$FB" "$BUILD") >"$WORK/fresh.txt" 2>"$WORK/fresh.err"; then
-        FRESH_REPORT=$WORK/fresh.txt
-        cat "$FRESH_REPORT"
-    else
-        FRESH_REPORT="failed"
-        tail -5 "$WORK/fresh.err" >&2
-    fi
+if [ "${BENCH_FRESH:-1}" != 0 ]; then
+    bench_section freshness "price freshness, about 2.5 minutes"
+    FRESH_REPORT=$SECTION
 fi
-# ================================================================ cluster limiters (bench/cluster.sh)
+
 # scope = cluster against scope = local at two rates; BENCH_CLUSTER=0 skips it.
 CLUSTER_REPORT=""
-CB=$SRC/bench/cluster.sh
-[ -f "$CB" ] || CB=$ROOT/bench/cluster.sh
-if [ "${BENCH_CLUSTER:-1}" != 0 ] && [ "$BENCH_PG" != 0 ] && [ -f "$CB" ]; then
-    echo "== cluster limiter benchmark (bench/cluster.sh)"
-    if BENCH_QUICK=$QUICK bash "$CB" "$BUILD" >"$WORK/cluster.txt" 2>"$WORK/cluster.err"; then
-        CLUSTER_REPORT=$WORK/cluster.txt
-        cat "$CLUSTER_REPORT"
-    else
-        CLUSTER_REPORT="failed"
-        tail -5 "$WORK/cluster.err" >&2
-    fi
+if [ "${BENCH_CLUSTER:-1}" != 0 ] && [ "$BENCH_PG" != 0 ]; then
+    bench_section cluster "cluster limiter benchmark" BENCH_QUICK="$QUICK"
+    CLUSTER_REPORT=$SECTION
 fi
-# ================================================================ isolation cost (bench/isolation.sh)
+
+# The CPU cost of isolation = process; BENCH_ISOLATION=0 skips it.
 ISO_REPORT=""
-if [ "${BENCH_ISOLATION:-1}" != 0 ] && [ -f "$ROOT/bench/isolation.sh" ]; then
-    echo "== isolation = process, CPU per token (bench/isolation.sh)"
-    if bash "$ROOT/bench/isolation.sh" "$BUILD" >"$WORK/isolation.txt" 2>&1; then ISO_REPORT=$WORK/isolation.txt; else ISO_REPORT=failed; fi
-    cat "$WORK/isolation.txt"
+if [ "${BENCH_ISOLATION:-1}" != 0 ]; then
+    bench_section isolation "isolation = process, CPU per token"
+    ISO_REPORT=$SECTION
 fi
 T_END=$(date +%s)
 
@@ -728,7 +702,7 @@ if [ -n "$STORE_WRITE" ]; then
     echo "## Store write benchmark (bench/store_write.sh)"
     echo
     if [ "$STORE_WRITE" = failed ]; then
-        echo "bench/store_write.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/store_write.txt"; echo '```'
+        echo "bench/store_write.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/store_write.err"; echo '```'
     else
         echo '```'; cat "$STORE_WRITE"; echo '```'; fi
 else
@@ -760,7 +734,7 @@ echo
 if [ -z "$FRESH_REPORT" ]; then
     echo "## Price freshness (bench/freshness.sh)"; echo; echo "Not run (BENCH_FRESH=0)."
 elif [ "$FRESH_REPORT" = failed ]; then
-    echo "## Price freshness (bench/freshness.sh)"; echo; echo "bench/freshness.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/fresh.err"; echo '```'
+    echo "## Price freshness (bench/freshness.sh)"; echo; echo "bench/freshness.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/freshness.err"; echo '```'
 else
     sed 's/^# /## /' "$FRESH_REPORT"
 fi
@@ -777,7 +751,11 @@ if [ -n "$ISO_REPORT" ]; then
     echo
     echo "## Isolation = process (bench/isolation.sh)"
     echo
-    echo '```'; cat "$WORK/isolation.txt"; echo '```'
+    if [ "$ISO_REPORT" = failed ]; then
+        echo "bench/isolation.sh failed in this run:"; echo; echo '```'; tail -5 "$WORK/isolation.err"; echo '```'
+    else
+        echo '```'; cat "$ISO_REPORT"; echo '```'
+    fi
 fi
 } >"$WORK/RESULTS.md"
 
