@@ -36,7 +36,7 @@ FAKE_DATA_OBJ := $(BUILD)/obj/tests/fakeapi/fake_data.o $(BUILD)/obj/tests/fakea
 FAKE_LIB_OBJ  := $(filter-out %/fakeapi.o,$(FAKE_OBJ))
 FAKE_LIBS     := $(shell pkg-config --libs libmicrohttpd libcjson 2>/dev/null) -lm -lpthread
 KIT_SRC    := $(wildcard testkit/*.c)
-KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o)
+KIT_OBJ    := $(KIT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/testkit/json_arena.o
 KIT_LIB    := $(BUILD)/libtokencollector-testkit.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 PTEST_SRC  := $(wildcard plugins/*/test/test_*.c)
@@ -72,7 +72,13 @@ $(BUILD)/obj/core/api_openapi.o: docs/openapi.json
 # The plugin test kit (testkit/, installed with the SDK): libc and libdl only.
 $(BUILD)/obj/testkit/%.o: testkit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -Icore $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The host's cJSON arena, so that the kit parses as the host does (no cJSON
+# in it: kit_load.c hands its hooks to the plugin's own libcjson).
+$(BUILD)/obj/testkit/json_arena.o: core/json_arena.c core/json_arena.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Icore $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(KIT_LIB): $(KIT_OBJ)
 	@mkdir -p $(dir $@)
@@ -95,6 +101,11 @@ $(BUILD)/plugins/%.so: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard plu
 $(BUILD)/test-plugins/%.so: tests/plugins/%.c tests/plugins/inert.h include/tokencollector/plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $<
+
+# A test plugin that links libcjson (the kit's arena test, test_kit_arena.c).
+$(BUILD)/test-plugins/json_free.so: tests/plugins/json_free.c tests/plugins/inert.h include/tokencollector/plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -shared -o $@ $< $(shell pkg-config --libs libcjson)
 
 # The same DexScreener plugin under another version string: the hot-swap
 # test installs it over a running collector's dexscreener.so.

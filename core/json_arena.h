@@ -12,11 +12,20 @@
 #ifndef TC_JSON_ARENA_H
 #define TC_JSON_ARENA_H
 
-/* Sets cJSON's hooks (idempotent; call before starting threads). */
+#include <stddef.h>
+
+/* Sets cJSON's hooks to the two below (json_arena_hooks.c; idempotent;
+ * call before starting threads). */
 void json_arena_install(void);
+/* cJSON's malloc_fn and free_fn: inside a window on this thread the arena,
+ * else malloc and free (a free of the arena's memory is a no-op). */
+void *json_arena_malloc(size_t n);
+void json_arena_free(void *p);
 /* From here until json_arena_end, cJSON allocations on this thread come
  * from its arena. */
 void json_arena_begin(void);
+/* 0 in a build with AddressSanitizer: there windows stay closed. */
+int json_arena_enabled(void);
 /* Ends the window: the arena's memory is reused by the next one (what is
  * above JSON_ARENA_KEEP is given back). */
 void json_arena_end(void);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_arena.h" /* core/: the host's arena, built into the kit too */
 #include "kit_internal.h"
 
 void *kit_calloc(size_t n, size_t size)
@@ -69,6 +70,27 @@ static char *resolve(const char *path)
     return full;
 }
 
+/* The host serves cJSON's memory during parse_response from an arena it
+ * drops when the call returns (core/json_arena.h); the kit does the same to
+ * the plugin's libcjson, found through the plugin's own dependencies, so a
+ * plugin that keeps that memory or frees it with free() fails its tests here
+ * rather than in the host. cJSON_Hooks is two function pointers, malloc's
+ * and free's, in every cJSON release; the kit does not include cJSON. */
+typedef struct kit_cjson_hooks {
+    void *(*malloc_fn)(size_t);
+    void (*free_fn)(void *);
+} kit_cjson_hooks;
+
+static void use_host_allocator(void *dl)
+{
+    void (*init_hooks)(kit_cjson_hooks *) = NULL;
+    *(void **)&init_hooks = dlsym(dl, "cJSON_InitHooks");
+    if (!init_hooks)
+        return; /* the plugin does not use libcjson */
+    kit_cjson_hooks hooks = {json_arena_malloc, json_arena_free};
+    init_hooks(&hooks);
+}
+
 tc_kit_plugin *tc_kit_load(const char *path, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -87,8 +109,10 @@ tc_kit_plugin *tc_kit_load(const char *path, char *err, size_t errlen)
     char problem[320];
     if (!entry)
         snprintf(problem, sizeof problem, "does not export " TC_SOURCE_ENTRY_SYMBOL "()");
-    else if (tc_kit_check_source(p->src = entry(), problem, sizeof problem) == 0)
+    else if (tc_kit_check_source(p->src = entry(), problem, sizeof problem) == 0) {
+        use_host_allocator(p->dl);
         return p;
+    }
     snprintf(err, errlen, "plugin %s %s", p->path, problem);
     tc_kit_unload(p);
     return NULL;

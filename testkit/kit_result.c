@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_arena.h" /* core/: the host's arena, built into the kit too */
 #include "kit_internal.h"
 #include "tokencollector/sdk/extra.h"
 
@@ -202,7 +203,9 @@ tc_status tc_kit_parse(tc_kit_instance *in, const char *const *addrs, size_t n, 
     if (len)
         memcpy(copy, body, len);
     tc_response res = {sizeof(tc_response), status, copy, len, content_type};
+    json_arena_begin(); /* as in the host (kit_load.c: use_host_allocator) */
     r->pub.status = in->plugin->src->parse_response(in->self, addrs, n, &res, &r->emit, &r->outcome);
+    json_arena_end();
     memset(copy, 0, len + 1); /* a plugin that kept pointers into RES sees zeros */
     free(copy);
     r->outcome.message[sizeof r->outcome.message - 1] = '\0';
