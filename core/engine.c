@@ -218,6 +218,7 @@ void engine_free(engine *e)
     free(e->active);
     free(e->active_names);
     free(e->fields);
+    free(e->market);
     free(e->answered);
     free(e->priced);
     free(e);

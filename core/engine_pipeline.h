@@ -47,8 +47,9 @@ struct engine {
     struct cluster *cluster; /* the limiter thread of the scope = cluster limiters, or NULL */
     merge_plan plan;    /* over the active slots */
     source_fields *fields; /* [n_src]: what each slot provides (freshness.h) */
+    field_mask *market;    /* [n_src]: fields[i].market, as market_keep_complete takes them */
     uint64_t *answered, *priced; /* [n_src]: tokens each answered for, and those with a price */
-    size_t n_fields;             /* slots the three arrays above cover */
+    size_t n_fields;             /* slots the four arrays above cover */
     size_t window_tokens;
     size_t batch_size;
     int window_auto;       /* max_concurrent_batches = 0: window_tokens is the floor of one that grows with rate x latency */

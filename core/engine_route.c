@@ -21,9 +21,12 @@ void engine_route_fields(engine *e)
     e->priced = xrealloc(e->priced, (e->n_src ? e->n_src : 1) * sizeof *e->priced);
     for (size_t i = had; i < e->n_src; i++)
         e->answered[i] = e->priced[i] = 0;
+    e->market = xrealloc(e->market, (e->n_src ? e->n_src : 1) * sizeof *e->market);
     e->n_fields = e->n_src;
-    for (size_t i = 0; i < e->n_src; i++)
+    for (size_t i = 0; i < e->n_src; i++) {
         e->fields[i] = source_fields_of(e->src[i]->inst->vt, e->src[i]->inst->cfg);
+        e->market[i] = e->fields[i].market;
+    }
     /* The merge's market fields: the core table's and any a source declares. */
     for (size_t k = 0; k < e->n_active; k++)
         e->plan.market |= e->fields[e->active[k]].market;
@@ -156,6 +159,7 @@ void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int
     int64_t ttl = e->cfg->sched.metadata_ttl_ns / NS_PER_S;
     int metadata_due = t->metadata_at <= 0 || now - t->metadata_at >= (ttl > 0 ? ttl : 1);
     int covered = 0, any_known = 0;
+    int64_t mono = now_mono_ns();
     for (size_t s = 0; s < n; s++) {
         if (e->src[s]->retired)
             continue;
@@ -163,7 +167,7 @@ void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int
             ask[s] = 1;
         if (e->fields[s].market && knows_market(e, t, s)) {
             any_known = 1;
-            covered |= ask[s] && usable(e->src[s], now_mono_ns());
+            covered |= ask[s] && usable(e->src[s], mono);
         }
     }
     if (covered)
@@ -175,8 +179,7 @@ void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int
                 ask[s] = 1;
         return;
     }
-    market_cand *c = xcalloc(n, sizeof *c);
-    int64_t mono = now_mono_ns();
+    market_cand *c = xcalloc(2 * n, sizeof *c), *all = c + n; /* ALL: C before market_keep_complete narrows it */
     for (size_t s = 0; s < n; s++) {
         const source_rt *r = e->src[s];
         if (r->retired || !e->fields[s].market)
@@ -187,18 +190,12 @@ void engine_route_split(engine *e, const token_state *t, unsigned char *ask, int
                              .knows = knows_market(e, t, s),
                              .usable = usable(r, mono)};
     }
-    market_cand *all = xmalloc(n * sizeof *all);
     memcpy(all, c, n * sizeof *all);
-    field_mask *market = xmalloc(n * sizeof *market);
-    for (size_t s = 0; s < n; s++)
-        market[s] = e->fields[s].market;
-    int pick = market_keep_complete(c, market, t->fetched_at, n, smallest_bound(e, c), now) ? market_pick(c, n) : -1;
-    free(market);
+    int pick = market_keep_complete(c, e->market, t->fetched_at, n, smallest_bound(e, c), now) ? market_pick(c, n) : -1;
     if (pick < 0) {
         memcpy(c, all, n * sizeof *c);
         pick = market_pick(c, n);
     }
-    free(all);
     if (pick < 0) {
         /* Every source that knows it is unusable now: queue it to the first
          * of them, whose runtime records it skipped (still owed), so it is
