@@ -70,8 +70,7 @@ static int emit_str(void *ctx, const char *addr, tc_field field, const char *val
     char *clean = clean_text(x, addr, tc_field_name(field), value, field_limit(field), field == TC_DESCRIPTION);
     if (!clean)
         return 0;
-    values_set_str(v, field, clean);
-    free(clean);
+    values_take_str(v, field, clean); /* the cleaned copy is the stored one */
     return 0;
 }
 

@@ -22,13 +22,15 @@ int field_is_string(int field)
     }
 }
 
-void values_set_str(tc_values *v, int field, const char *s)
+void values_take_str(tc_values *v, int field, char *s)
 {
     free(v->str[field]);
-    v->str[field] = xstrdup(s);
+    v->str[field] = s;
     v->present |= 1u << field;
     v->known = 1;
 }
+
+void values_set_str(tc_values *v, int field, const char *s) { values_take_str(v, field, xstrdup(s)); }
 
 void values_set_num(tc_values *v, int field, double d)
 {

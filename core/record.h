@@ -43,6 +43,8 @@ typedef struct tc_values {
 int field_is_string(int field);
 
 void values_set_str(tc_values *v, int field, const char *s);
+/* The same with S (malloc'd) taken over, not copied. */
+void values_take_str(tc_values *v, int field, char *s);
 void values_set_num(tc_values *v, int field, double d);
 void values_add_link(tc_values *v, int kind, const char *label, const char *url);
 int values_has(const tc_values *v, int field);
